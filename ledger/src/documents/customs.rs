@@ -1,0 +1,147 @@
+//! Customs declarations (UN/EDIFACT CUSRES outcomes, WCO data model).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::PublicKey;
+use crate::documents::transport::MAX_REFERENCE;
+use crate::documents::{check_country, check_currency, check_hs_code, check_reference, check_text};
+use crate::error::RuleError;
+
+/// Longest declaration number.
+pub const MAX_NUMBER: usize = 35;
+
+/// Import or export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Direction {
+    /// Goods entering the territory.
+    Import,
+    /// Goods leaving the territory.
+    Export,
+}
+
+/// One line of a declaration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclarationLine {
+    /// Harmonized System code.
+    pub hs_code: String,
+    /// Description of the goods.
+    pub description: String,
+    /// ISO 3166 country of origin.
+    pub origin_country: String,
+    /// Customs value in minor units.
+    pub value_minor: u64,
+    /// ISO 4217 currency of the value.
+    pub currency: String,
+}
+
+/// A declaration as the declarant lodges it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclarationData {
+    /// Declaration number, unique on the ledger.
+    pub number: String,
+    /// Import or export.
+    pub direction: Direction,
+    /// The transport document it covers.
+    pub transport_document: String,
+    /// Goods lines.
+    pub lines: Vec<DeclarationLine>,
+}
+
+impl DeclarationData {
+    /// Checks the fields on their own.
+    pub fn validate(&self) -> Result<(), RuleError> {
+        check_reference("number", &self.number, MAX_NUMBER)?;
+        check_reference(
+            "transport_document",
+            &self.transport_document,
+            MAX_REFERENCE,
+        )?;
+        if self.lines.is_empty() || self.lines.len() > 1000 {
+            return Err(RuleError::InvalidField {
+                field: "lines",
+                reason: "must list 1 to 1000 lines".into(),
+            });
+        }
+        for l in &self.lines {
+            check_hs_code("lines.hs_code", &l.hs_code)?;
+            check_text("lines.description", &l.description, 1000)?;
+            check_country("lines.origin_country", &l.origin_country)?;
+            check_currency("lines.currency", &l.currency)?;
+        }
+        Ok(())
+    }
+}
+
+/// States of a declaration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeclarationState {
+    /// Lodged by the declarant.
+    Lodged,
+    /// Accepted for processing.
+    Accepted,
+    /// Rejected (terminal).
+    Rejected,
+    /// Held for a document check or inspection.
+    Held,
+    /// Duty assessed.
+    DutyAssessed,
+    /// Duty paid.
+    DutyPaid,
+    /// Goods released.
+    Released,
+    /// Goods detained (terminal).
+    Detained,
+    /// Export: goods loaded at the port of loading.
+    ExitConfirmed,
+}
+
+impl DeclarationState {
+    /// The name as in domain.md.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Lodged => "LODGED",
+            Self::Accepted => "ACCEPTED",
+            Self::Rejected => "REJECTED",
+            Self::Held => "HELD",
+            Self::DutyAssessed => "DUTY_ASSESSED",
+            Self::DutyPaid => "DUTY_PAID",
+            Self::Released => "RELEASED",
+            Self::Detained => "DETAINED",
+            Self::ExitConfirmed => "EXIT_CONFIRMED",
+        }
+    }
+}
+
+impl fmt::Display for DeclarationState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A declaration as recorded on the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomsDeclaration {
+    /// Its fields.
+    pub data: DeclarationData,
+    /// The declarant.
+    pub declarant: PublicKey,
+    /// Current state.
+    pub state: DeclarationState,
+    /// Reason given with the last rejection, hold or detention.
+    pub reason: Option<String>,
+    /// Duty assessed, in minor units, and its currency.
+    pub duty: Option<(u64, String)>,
+    /// Payment reference of the duty.
+    pub duty_payment_reference: Option<String>,
+}
+
+/// Checks a reason text.
+pub fn check_reason(reason: &str) -> Result<(), RuleError> {
+    check_text("reason", reason, 500)
+}

@@ -1,0 +1,78 @@
+//! Membership: the port operator registers organisations and participants.
+
+use crate::documents::check_reference;
+use crate::error::RuleError;
+use crate::genesis::{Role, MAX_NAME_LEN};
+use crate::rules::Tx;
+use crate::state::{DocumentKey, Member, StateView};
+use crate::transaction::Payload;
+
+fn check_name(field: &'static str, name: &str) -> Result<(), RuleError> {
+    check_reference(field, name, MAX_NAME_LEN)?;
+    if name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    {
+        Ok(())
+    } else {
+        Err(RuleError::InvalidField {
+            field,
+            reason: format!("{name:?} may only hold letters, digits, '-', '_' and '.'"),
+        })
+    }
+}
+
+pub(super) fn apply<V: StateView>(t: &mut Tx<'_, V>, p: &Payload) -> Result<(), RuleError> {
+    t.require_role(Role::PortOperator)?;
+    match p {
+        Payload::RegisterOrganisation { name, role } => {
+            check_name("name", name)?;
+            if t.view.organisation_role(name).is_some() {
+                return Err(RuleError::AlreadyExists {
+                    kind: "organisation",
+                    reference: name.clone(),
+                });
+            }
+            t.fx.changes.organisations.insert(name.clone(), *role);
+            t.touch(DocumentKey::Organisation(name.clone()));
+        }
+        Payload::RegisterParticipant {
+            alias,
+            public_key,
+            organisation,
+        } => {
+            check_name("alias", alias)?;
+            let role =
+                t.view
+                    .organisation_role(organisation)
+                    .ok_or_else(|| RuleError::NotFound {
+                        kind: "organisation",
+                        reference: organisation.clone(),
+                    })?;
+            if t.view.alias(alias).is_some() {
+                return Err(RuleError::AlreadyExists {
+                    kind: "participant alias",
+                    reference: alias.clone(),
+                });
+            }
+            if t.view.member(public_key).is_some() {
+                return Err(RuleError::AlreadyExists {
+                    kind: "participant key",
+                    reference: public_key.to_hex(),
+                });
+            }
+            t.fx.changes.participants.insert(
+                *public_key,
+                Member {
+                    alias: alias.clone(),
+                    organisation: organisation.clone(),
+                    role,
+                },
+            );
+            t.touch(DocumentKey::Participant(*public_key));
+            t.involve([*public_key]);
+        }
+        _ => unreachable!("dispatched only membership payloads"),
+    }
+    Ok(())
+}

@@ -1,0 +1,414 @@
+//! Transport document transitions (domain.md, "Transport document"), with the MLETR guarantees:
+//! one record per reference, exactly one possessor, only the possessor moves it, terminal states
+//! admit nothing.
+
+use crate::crypto::PublicKey;
+use crate::documents::transport::{
+    FreightTerm, PendingSurrender, TransportDocument, TransportDocumentData, TransportDocumentKind,
+    TransportDocumentState as S,
+};
+use crate::error::RuleError;
+use crate::genesis::Role;
+use crate::rules::{wrong_state, Tx};
+use crate::state::StateView;
+use crate::transaction::{Endorsement, Payload};
+
+const KIND: &str = "transport document";
+
+pub(super) fn apply<V: StateView>(t: &mut Tx<'_, V>, p: &Payload) -> Result<(), RuleError> {
+    match p {
+        Payload::DraftTransportDocument(data) => draft(t, data),
+        Payload::ApproveDraft { reference } => approve(t, reference),
+        Payload::IssueTransportDocument {
+            reference,
+            document,
+            issue_to,
+        } => issue(t, reference, document.as_deref(), *issue_to),
+        Payload::Transfer { reference, to } => transfer(t, reference, *to),
+        Payload::Endorse { reference, to } => endorse(t, reference, *to),
+        Payload::SurrenderForDelivery { reference } => surrender(t, reference, None),
+        Payload::SurrenderForAmendment { reference, reason } => {
+            surrender(t, reference, Some(*reason))
+        }
+        Payload::AcceptSurrender { reference } => accept_surrender(t, reference),
+        Payload::RejectSurrender { reference, reason } => reject_surrender(t, reference, reason),
+        Payload::VoidTransportDocument { reference } => void(t, reference),
+        _ => unreachable!("dispatched only transport document payloads"),
+    }
+}
+
+/// Checks the parties a document names are registered, and the replaced document if any.
+fn check_parties<V: StateView>(
+    t: &Tx<'_, V>,
+    data: &TransportDocumentData,
+) -> Result<(), RuleError> {
+    t.registered(&data.shipper)?;
+    if let Some(c) = &data.consignee {
+        t.registered(c)?;
+    }
+    if let Some(e) = &data.endorsee {
+        t.registered(e)?;
+    }
+    if let Some(old) = &data.replaces {
+        let replaced = t.transport_document(old)?;
+        if replaced.state != S::Voided {
+            return Err(RuleError::Rule(format!(
+                "a replacement may only name a VOIDED document; {old} is {}",
+                replaced.state
+            )));
+        }
+        if replaced.carrier != t.signer {
+            return Err(RuleError::NotParty {
+                action: t.action,
+                who: format!("the carrier of the replaced document {old}"),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn new_record(data: TransportDocumentData, carrier: PublicKey, state: S) -> TransportDocument {
+    let freight_paid = data.freight_term == FreightTerm::Prepaid;
+    TransportDocument {
+        data,
+        state,
+        carrier,
+        possessor: None,
+        endorsee: None,
+        blank_endorsed: false,
+        pending_surrender: None,
+        surrendered_by: None,
+        freight_paid,
+        delivery_order_to: None,
+        released_containers: Vec::new(),
+        presented_under: None,
+    }
+}
+
+fn draft<V: StateView>(t: &mut Tx<'_, V>, data: &TransportDocumentData) -> Result<(), RuleError> {
+    t.require_role(Role::Carrier)?;
+    data.validate()?;
+    if t.view.transport_document(&data.reference).is_some() {
+        return Err(RuleError::AlreadyExists {
+            kind: KIND,
+            reference: data.reference.clone(),
+        });
+    }
+    check_parties(t, data)?;
+    t.involve([data.shipper]);
+    t.put_transport_document(new_record(data.clone(), t.signer, S::Draft));
+    Ok(())
+}
+
+fn approve<V: StateView>(t: &mut Tx<'_, V>, reference: &str) -> Result<(), RuleError> {
+    let mut doc = t.transport_document(reference)?;
+    t.require_party(&doc.data.shipper, "the shipper")?;
+    if doc.state != S::Draft {
+        return Err(wrong_state(
+            t.action,
+            KIND,
+            reference,
+            doc.state.as_str(),
+            "DRAFT",
+        ));
+    }
+    doc.state = S::Approved;
+    t.put_transport_document(doc);
+    Ok(())
+}
+
+fn issue<V: StateView>(
+    t: &mut Tx<'_, V>,
+    reference: &str,
+    document: Option<&TransportDocumentData>,
+    issue_to: Option<PublicKey>,
+) -> Result<(), RuleError> {
+    t.require_role(Role::Carrier)?;
+    let mut doc = match (t.view.transport_document(reference), document) {
+        (Some(existing), None) => {
+            if !matches!(existing.state, S::Draft | S::Approved) {
+                return Err(RuleError::AlreadyExists {
+                    kind: KIND,
+                    reference: reference.to_string(),
+                });
+            }
+            t.require_party(&existing.carrier, "the carrier that drafted it")?;
+            existing
+        }
+        (Some(_), Some(_)) => {
+            return Err(RuleError::AlreadyExists {
+                kind: KIND,
+                reference: reference.to_string(),
+            })
+        }
+        (None, Some(data)) => {
+            if data.reference != reference {
+                return Err(RuleError::InvalidField {
+                    field: "reference",
+                    reason: format!(
+                        "the document's reference {} differs from the one issued, {reference}",
+                        data.reference
+                    ),
+                });
+            }
+            data.validate()?;
+            check_parties(t, data)?;
+            new_record(data.clone(), t.signer, S::Draft)
+        }
+        (None, None) => {
+            return Err(RuleError::NotFound {
+                kind: "draft transport document",
+                reference: reference.to_string(),
+            })
+        }
+    };
+    let first = issue_to.unwrap_or(doc.data.shipper);
+    t.registered(&first)?;
+    if doc.data.kind == TransportDocumentKind::SeaWaybill {
+        // A sea waybill is issued straight; control sits with the consignee.
+        doc.possessor = doc.data.consignee.or(Some(first));
+    } else {
+        doc.possessor = Some(first);
+    }
+    if doc.data.to_order {
+        doc.endorsee = Some(doc.data.endorsee.unwrap_or(first));
+    }
+    doc.state = S::Issued;
+    let mut parties = vec![doc.data.shipper, first];
+    parties.extend(doc.data.consignee);
+    parties.extend(doc.endorsee);
+    t.involve(parties);
+    t.put_transport_document(doc);
+    Ok(())
+}
+
+/// The document must be ISSUED, transferable, and the signer its possessor.
+fn possessed_issued<V: StateView>(
+    t: &Tx<'_, V>,
+    reference: &str,
+) -> Result<TransportDocument, RuleError> {
+    let doc = t.transport_document(reference)?;
+    if doc.state != S::Issued {
+        return Err(wrong_state(
+            t.action,
+            KIND,
+            reference,
+            doc.state.as_str(),
+            "ISSUED",
+        ));
+    }
+    let possessor = doc.possessor.ok_or_else(|| {
+        RuleError::Rule(format!("transport document {reference} has no possessor"))
+    })?;
+    if possessor != t.signer {
+        return Err(RuleError::NotParty {
+            action: t.action,
+            who: format!(
+                "the current possessor of {reference} ({})",
+                t.describe(&possessor)
+            ),
+        });
+    }
+    Ok(doc)
+}
+
+fn not_waybill(action: &'static str, doc: &TransportDocument) -> Result<(), RuleError> {
+    if doc.data.kind == TransportDocumentKind::SeaWaybill {
+        return Err(RuleError::Rule(format!(
+            "{action}: {} is a sea waybill, which is never transferred, endorsed or surrendered",
+            doc.data.reference
+        )));
+    }
+    Ok(())
+}
+
+fn transfer<V: StateView>(
+    t: &mut Tx<'_, V>,
+    reference: &str,
+    to: PublicKey,
+) -> Result<(), RuleError> {
+    let mut doc = possessed_issued(t, reference)?;
+    not_waybill(t.action, &doc)?;
+    t.registered(&to)?;
+    if to == t.signer {
+        return Err(RuleError::Rule(format!(
+            "transfer: the signer already possesses {reference}"
+        )));
+    }
+    doc.possessor = Some(to);
+    t.involve([to]);
+    t.put_transport_document(doc);
+    Ok(())
+}
+
+fn endorse<V: StateView>(
+    t: &mut Tx<'_, V>,
+    reference: &str,
+    to: Endorsement,
+) -> Result<(), RuleError> {
+    let mut doc = possessed_issued(t, reference)?;
+    not_waybill(t.action, &doc)?;
+    if !doc.data.to_order {
+        return Err(RuleError::Rule(format!(
+            "endorse: {reference} is a straight bill of lading; only to-order documents are endorsed"
+        )));
+    }
+    if !(doc.blank_endorsed || doc.endorsee == Some(t.signer)) {
+        return Err(RuleError::NotParty {
+            action: t.action,
+            who: format!(
+                "the possessor who is also the endorsee of {reference} ({})",
+                doc.endorsee
+                    .map(|e| t.describe(&e))
+                    .unwrap_or_else(|| "none".into())
+            ),
+        });
+    }
+    match to {
+        Endorsement::To(party) => {
+            t.registered(&party)?;
+            doc.endorsee = Some(party);
+            doc.blank_endorsed = false;
+            t.involve([party]);
+        }
+        Endorsement::Blank => {
+            doc.endorsee = None;
+            doc.blank_endorsed = true;
+        }
+    }
+    t.put_transport_document(doc);
+    Ok(())
+}
+
+fn surrender<V: StateView>(
+    t: &mut Tx<'_, V>,
+    reference: &str,
+    amendment: Option<crate::documents::transport::AmendmentReason>,
+) -> Result<(), RuleError> {
+    let mut doc = possessed_issued(t, reference)?;
+    not_waybill(t.action, &doc)?;
+    if amendment.is_none() {
+        let entitled = if doc.data.to_order {
+            doc.blank_endorsed || doc.endorsee == Some(t.signer)
+        } else {
+            Some(t.signer) == doc.data.consignee || t.signer == doc.data.shipper
+        };
+        if !entitled {
+            let who = if doc.data.to_order {
+                "the possessor who is also the endorsee (or any possessor once endorsed in blank)"
+            } else {
+                "the consignee or the shipper, in possession"
+            };
+            return Err(RuleError::NotParty {
+                action: t.action,
+                who: who.to_string(),
+            });
+        }
+    }
+    doc.pending_surrender = Some(PendingSurrender {
+        requester: t.signer,
+        endorsee_before: doc.endorsee,
+        blank_before: doc.blank_endorsed,
+        amendment,
+    });
+    doc.state = if amendment.is_some() {
+        S::PendingSurrenderForAmendment
+    } else {
+        S::PendingSurrenderForDelivery
+    };
+    doc.possessor = Some(doc.carrier);
+    t.put_transport_document(doc);
+    Ok(())
+}
+
+fn pending_for_carrier<V: StateView>(
+    t: &Tx<'_, V>,
+    reference: &str,
+    allowed: &'static str,
+    states: &[S],
+) -> Result<TransportDocument, RuleError> {
+    let doc = t.transport_document(reference)?;
+    t.require_party(&doc.carrier, "the carrier of the document")?;
+    if !states.contains(&doc.state) {
+        return Err(wrong_state(
+            t.action,
+            KIND,
+            reference,
+            doc.state.as_str(),
+            allowed,
+        ));
+    }
+    Ok(doc)
+}
+
+fn accept_surrender<V: StateView>(t: &mut Tx<'_, V>, reference: &str) -> Result<(), RuleError> {
+    let mut doc = pending_for_carrier(
+        t,
+        reference,
+        "PENDING_SURRENDER_FOR_DELIVERY or PENDING_SURRENDER_FOR_AMENDMENT",
+        &[
+            S::PendingSurrenderForDelivery,
+            S::PendingSurrenderForAmendment,
+        ],
+    )?;
+    let requester = doc.pending_surrender.take().map(|p| p.requester);
+    if doc.state == S::PendingSurrenderForDelivery {
+        doc.state = S::SurrenderedForDelivery;
+        doc.surrendered_by = requester;
+    } else {
+        doc.state = S::Voided;
+    }
+    t.put_transport_document(doc);
+    Ok(())
+}
+
+fn reject_surrender<V: StateView>(
+    t: &mut Tx<'_, V>,
+    reference: &str,
+    reason: &str,
+) -> Result<(), RuleError> {
+    crate::documents::customs::check_reason(reason)?;
+    let mut doc = pending_for_carrier(
+        t,
+        reference,
+        "PENDING_SURRENDER_FOR_DELIVERY or PENDING_SURRENDER_FOR_AMENDMENT",
+        &[
+            S::PendingSurrenderForDelivery,
+            S::PendingSurrenderForAmendment,
+        ],
+    )?;
+    let pending = doc
+        .pending_surrender
+        .take()
+        .ok_or_else(|| RuleError::Rule(format!("{reference} has no pending surrender")))?;
+    doc.possessor = Some(pending.requester);
+    doc.endorsee = pending.endorsee_before;
+    doc.blank_endorsed = pending.blank_before;
+    doc.state = S::Issued;
+    t.involve([pending.requester]);
+    t.put_transport_document(doc);
+    Ok(())
+}
+
+fn void<V: StateView>(t: &mut Tx<'_, V>, reference: &str) -> Result<(), RuleError> {
+    let mut doc = pending_for_carrier(
+        t,
+        reference,
+        "PENDING_SURRENDER_FOR_AMENDMENT",
+        &[S::PendingSurrenderForAmendment],
+    )?;
+    doc.pending_surrender = None;
+    doc.state = S::Voided;
+    t.put_transport_document(doc);
+    Ok(())
+}
+
+/// Moves an ISSUED eBL to `to` as part of a credit transaction: possession, and the endorsement
+/// when it is to order. Used by presentation, honour and refusal.
+pub(crate) fn hand_over(doc: &mut TransportDocument, to: PublicKey) {
+    doc.possessor = Some(to);
+    if doc.data.to_order {
+        doc.endorsee = Some(to);
+        doc.blank_endorsed = false;
+    }
+}

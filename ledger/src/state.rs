@@ -1,0 +1,340 @@
+//! The ledger state: who is registered, every signer's nonce, and every document's record.
+//!
+//! The state machine reads through [`StateView`] and returns its writes as [`Changes`]; a block
+//! is checked transaction by transaction on an [`Overlay`] (the committed state plus the block's
+//! changes so far) and its changes are committed in one batch. The state hash is a chain: the
+//! hash of the previous state hash and the canonical encoding of the block's changes, so that a
+//! validator whose state diverges notices at the next block.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::{Hash, PublicKey};
+use crate::documents::anchor::AnchoredDocument;
+use crate::documents::credit::LetterOfCredit;
+use crate::documents::customs::CustomsDeclaration;
+use crate::documents::transport::TransportDocument;
+use crate::genesis::{Genesis, Role};
+
+/// A registered participant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// Alias.
+    pub alias: String,
+    /// Organisation name.
+    pub organisation: String,
+    /// The organisation's role.
+    pub role: Role,
+}
+
+/// Names one document (or membership record) for history and indexes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "reference")]
+pub enum DocumentKey {
+    /// A transport document by reference.
+    TransportDocument(String),
+    /// A letter of credit by number.
+    Credit(String),
+    /// A customs declaration by number.
+    Declaration(String),
+    /// An anchored document by hash.
+    Anchor(Hash),
+    /// A participant registration.
+    Participant(PublicKey),
+    /// An organisation registration.
+    Organisation(String),
+}
+
+/// Writes made by one transaction (or, merged, by a block).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Changes {
+    /// New organisations.
+    pub organisations: BTreeMap<String, Role>,
+    /// New participants.
+    pub participants: BTreeMap<PublicKey, Member>,
+    /// New nonces.
+    pub nonces: BTreeMap<PublicKey, u64>,
+    /// New or updated transport documents.
+    pub transport_documents: BTreeMap<String, TransportDocument>,
+    /// New or updated credits.
+    pub credits: BTreeMap<String, LetterOfCredit>,
+    /// New or updated declarations.
+    pub declarations: BTreeMap<String, CustomsDeclaration>,
+    /// New or updated anchored documents.
+    pub anchors: BTreeMap<Hash, AnchoredDocument>,
+}
+
+impl Changes {
+    /// Folds later changes over these.
+    pub fn merge(&mut self, later: Changes) {
+        self.organisations.extend(later.organisations);
+        self.participants.extend(later.participants);
+        self.nonces.extend(later.nonces);
+        self.transport_documents.extend(later.transport_documents);
+        self.credits.extend(later.credits);
+        self.declarations.extend(later.declarations);
+        self.anchors.extend(later.anchors);
+    }
+
+    /// Whether nothing is written.
+    pub fn is_empty(&self) -> bool {
+        self.organisations.is_empty()
+            && self.participants.is_empty()
+            && self.nonces.is_empty()
+            && self.transport_documents.is_empty()
+            && self.credits.is_empty()
+            && self.declarations.is_empty()
+            && self.anchors.is_empty()
+    }
+}
+
+/// The next state hash: `SHA-256(previous || SHA-256(canonical changes))`.
+pub fn next_state_hash(previous: &Hash, changes: &Changes) -> Hash {
+    Hash::of_parts(&[previous.as_bytes(), Hash::of_encoded(changes).as_bytes()])
+}
+
+/// What the state machine reads.
+pub trait StateView {
+    /// The chain id.
+    fn chain_id(&self) -> &str;
+    /// An organisation's role.
+    fn organisation_role(&self, name: &str) -> Option<Role>;
+    /// A participant by key.
+    fn member(&self, key: &PublicKey) -> Option<Member>;
+    /// The key registered under an alias.
+    fn alias(&self, alias: &str) -> Option<PublicKey>;
+    /// The last nonce used by a signer (0 if none).
+    fn nonce(&self, key: &PublicKey) -> u64;
+    /// A transport document.
+    fn transport_document(&self, reference: &str) -> Option<TransportDocument>;
+    /// A letter of credit.
+    fn credit(&self, number: &str) -> Option<LetterOfCredit>;
+    /// A customs declaration.
+    fn declaration(&self, number: &str) -> Option<CustomsDeclaration>;
+    /// Declarations naming a transport document.
+    fn declarations_for(&self, reference: &str) -> Vec<CustomsDeclaration>;
+    /// An anchored document.
+    fn anchor(&self, hash: &Hash) -> Option<AnchoredDocument>;
+}
+
+/// The committed state, held in memory and persisted by the store.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct State {
+    /// The chain id.
+    pub chain_id: String,
+    /// Organisations by name.
+    pub organisations: BTreeMap<String, Role>,
+    /// Participants by key.
+    pub participants: BTreeMap<PublicKey, Member>,
+    /// Alias -> key.
+    pub aliases: BTreeMap<String, PublicKey>,
+    /// Last nonce per signer.
+    pub nonces: BTreeMap<PublicKey, u64>,
+    /// Transport documents by reference.
+    pub transport_documents: BTreeMap<String, TransportDocument>,
+    /// Credits by number.
+    pub credits: BTreeMap<String, LetterOfCredit>,
+    /// Declarations by number.
+    pub declarations: BTreeMap<String, CustomsDeclaration>,
+    /// Transport document reference -> declaration numbers.
+    pub declarations_by_document: BTreeMap<String, Vec<String>>,
+    /// Anchored documents by hash.
+    pub anchors: BTreeMap<Hash, AnchoredDocument>,
+}
+
+impl State {
+    /// The state at genesis: its organisations and participants.
+    pub fn from_genesis(genesis: &Genesis) -> State {
+        let mut s = State {
+            chain_id: genesis.chain_id.clone(),
+            ..State::default()
+        };
+        let mut c = Changes::default();
+        for o in &genesis.organisations {
+            c.organisations.insert(o.name.clone(), o.role);
+        }
+        for (key, (alias, organisation, role)) in genesis.participant_roles() {
+            c.participants.insert(
+                key,
+                Member {
+                    alias,
+                    organisation,
+                    role,
+                },
+            );
+        }
+        s.apply(&c);
+        s
+    }
+
+    /// Writes changes into the state.
+    pub fn apply(&mut self, c: &Changes) {
+        for (k, v) in &c.organisations {
+            self.organisations.insert(k.clone(), *v);
+        }
+        for (k, v) in &c.participants {
+            self.aliases.insert(v.alias.clone(), *k);
+            self.participants.insert(*k, v.clone());
+        }
+        for (k, v) in &c.nonces {
+            self.nonces.insert(*k, *v);
+        }
+        for (k, v) in &c.transport_documents {
+            self.transport_documents.insert(k.clone(), v.clone());
+        }
+        for (k, v) in &c.credits {
+            self.credits.insert(k.clone(), v.clone());
+        }
+        for (k, v) in &c.declarations {
+            let list = self
+                .declarations_by_document
+                .entry(v.data.transport_document.clone())
+                .or_default();
+            if !list.contains(k) {
+                list.push(k.clone());
+            }
+            self.declarations.insert(k.clone(), v.clone());
+        }
+        for (k, v) in &c.anchors {
+            self.anchors.insert(*k, v.clone());
+        }
+    }
+}
+
+impl StateView for State {
+    fn chain_id(&self) -> &str {
+        &self.chain_id
+    }
+    fn organisation_role(&self, name: &str) -> Option<Role> {
+        self.organisations.get(name).copied()
+    }
+    fn member(&self, key: &PublicKey) -> Option<Member> {
+        self.participants.get(key).cloned()
+    }
+    fn alias(&self, alias: &str) -> Option<PublicKey> {
+        self.aliases.get(alias).copied()
+    }
+    fn nonce(&self, key: &PublicKey) -> u64 {
+        self.nonces.get(key).copied().unwrap_or(0)
+    }
+    fn transport_document(&self, reference: &str) -> Option<TransportDocument> {
+        self.transport_documents.get(reference).cloned()
+    }
+    fn credit(&self, number: &str) -> Option<LetterOfCredit> {
+        self.credits.get(number).cloned()
+    }
+    fn declaration(&self, number: &str) -> Option<CustomsDeclaration> {
+        self.declarations.get(number).cloned()
+    }
+    fn declarations_for(&self, reference: &str) -> Vec<CustomsDeclaration> {
+        self.declarations_by_document
+            .get(reference)
+            .map(|numbers| {
+                numbers
+                    .iter()
+                    .filter_map(|n| self.declarations.get(n).cloned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    fn anchor(&self, hash: &Hash) -> Option<AnchoredDocument> {
+        self.anchors.get(hash).cloned()
+    }
+}
+
+/// The committed state with pending changes on top: what a transaction sees while a block is
+/// being built or checked.
+#[derive(Debug)]
+pub struct Overlay<'a> {
+    base: &'a State,
+    /// The changes so far.
+    pub pending: Changes,
+}
+
+impl<'a> Overlay<'a> {
+    /// An overlay with no changes.
+    pub fn new(base: &'a State) -> Overlay<'a> {
+        Overlay {
+            base,
+            pending: Changes::default(),
+        }
+    }
+}
+
+impl StateView for Overlay<'_> {
+    fn chain_id(&self) -> &str {
+        &self.base.chain_id
+    }
+    fn organisation_role(&self, name: &str) -> Option<Role> {
+        self.pending
+            .organisations
+            .get(name)
+            .copied()
+            .or_else(|| self.base.organisation_role(name))
+    }
+    fn member(&self, key: &PublicKey) -> Option<Member> {
+        self.pending
+            .participants
+            .get(key)
+            .cloned()
+            .or_else(|| self.base.member(key))
+    }
+    fn alias(&self, alias: &str) -> Option<PublicKey> {
+        self.pending
+            .participants
+            .iter()
+            .find(|(_, m)| m.alias == alias)
+            .map(|(k, _)| *k)
+            .or_else(|| self.base.alias(alias))
+    }
+    fn nonce(&self, key: &PublicKey) -> u64 {
+        self.pending
+            .nonces
+            .get(key)
+            .copied()
+            .unwrap_or_else(|| self.base.nonce(key))
+    }
+    fn transport_document(&self, reference: &str) -> Option<TransportDocument> {
+        self.pending
+            .transport_documents
+            .get(reference)
+            .cloned()
+            .or_else(|| self.base.transport_document(reference))
+    }
+    fn credit(&self, number: &str) -> Option<LetterOfCredit> {
+        self.pending
+            .credits
+            .get(number)
+            .cloned()
+            .or_else(|| self.base.credit(number))
+    }
+    fn declaration(&self, number: &str) -> Option<CustomsDeclaration> {
+        self.pending
+            .declarations
+            .get(number)
+            .cloned()
+            .or_else(|| self.base.declaration(number))
+    }
+    fn declarations_for(&self, reference: &str) -> Vec<CustomsDeclaration> {
+        let mut out: BTreeMap<String, CustomsDeclaration> = self
+            .base
+            .declarations_for(reference)
+            .into_iter()
+            .map(|d| (d.data.number.clone(), d))
+            .collect();
+        for (n, d) in &self.pending.declarations {
+            if d.data.transport_document == reference {
+                out.insert(n.clone(), d.clone());
+            }
+        }
+        out.into_values().collect()
+    }
+    fn anchor(&self, hash: &Hash) -> Option<AnchoredDocument> {
+        self.pending
+            .anchors
+            .get(hash)
+            .cloned()
+            .or_else(|| self.base.anchor(hash))
+    }
+}

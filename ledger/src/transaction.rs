@@ -1,0 +1,394 @@
+//! Signed transactions: one transition of one document (or of membership), by one participant.
+
+use serde::{Deserialize, Serialize};
+
+use crate::codec::{self, CodecError};
+use crate::crypto::{Domain, Hash, Keypair, PublicKey, Signature, SignatureError};
+use crate::documents::anchor::DocumentType;
+use crate::documents::credit::{CreditAmendment, CreditTerms};
+use crate::documents::customs::DeclarationData;
+use crate::documents::transport::{AmendmentReason, TransportDocumentData};
+use crate::genesis::Role;
+
+/// Who an eBL is endorsed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endorsement {
+    /// To (the order of) a named party.
+    To(PublicKey),
+    /// In blank: the eBL becomes a bearer document; any possessor is entitled.
+    Blank,
+}
+
+/// What a transaction does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Payload {
+    // --- governance (port operator) ---
+    /// Register a new organisation.
+    RegisterOrganisation {
+        /// Unique name.
+        name: String,
+        /// Its role.
+        role: Role,
+    },
+    /// Register a new participant key for an organisation.
+    RegisterParticipant {
+        /// Unique alias.
+        alias: String,
+        /// Its key.
+        public_key: PublicKey,
+        /// Its organisation.
+        organisation: String,
+    },
+
+    // --- transport documents ---
+    /// Carrier drafts a transport document.
+    DraftTransportDocument(Box<TransportDocumentData>),
+    /// Shipper approves the draft.
+    ApproveDraft {
+        /// Document reference.
+        reference: String,
+    },
+    /// Carrier issues: from the draft (`document` = None) or directly.
+    IssueTransportDocument {
+        /// Document reference.
+        reference: String,
+        /// The document, when issued without a draft.
+        document: Option<Box<TransportDocumentData>>,
+        /// First possessor (default: the shipper).
+        issue_to: Option<PublicKey>,
+    },
+    /// Possessor transfers possession.
+    Transfer {
+        /// Document reference.
+        reference: String,
+        /// New possessor.
+        to: PublicKey,
+    },
+    /// Possessor-endorsee endorses a to-order eBL.
+    Endorse {
+        /// Document reference.
+        reference: String,
+        /// New endorsee, or blank.
+        to: Endorsement,
+    },
+    /// Entitled holder requests surrender for delivery.
+    SurrenderForDelivery {
+        /// Document reference.
+        reference: String,
+    },
+    /// Possessor requests surrender for amendment.
+    SurrenderForAmendment {
+        /// Document reference.
+        reference: String,
+        /// Why.
+        reason: AmendmentReason,
+    },
+    /// Carrier accepts the pending surrender.
+    AcceptSurrender {
+        /// Document reference.
+        reference: String,
+    },
+    /// Carrier rejects the pending surrender.
+    RejectSurrender {
+        /// Document reference.
+        reference: String,
+        /// Why.
+        reason: String,
+    },
+    /// Carrier voids a document surrendered for amendment.
+    VoidTransportDocument {
+        /// Document reference.
+        reference: String,
+    },
+
+    // --- letters of credit ---
+    /// Applicant applies for a credit.
+    ApplyCredit(Box<CreditTerms>),
+    /// Issuing bank issues it.
+    IssueCredit {
+        /// Credit number.
+        number: String,
+    },
+    /// Advising bank advises it.
+    AdviseCredit {
+        /// Credit number.
+        number: String,
+    },
+    /// Confirming bank confirms it.
+    ConfirmCredit {
+        /// Credit number.
+        number: String,
+    },
+    /// Issuing bank proposes an amendment.
+    ProposeCreditAmendment {
+        /// Credit number.
+        number: String,
+        /// The changes.
+        changes: CreditAmendment,
+    },
+    /// Beneficiary (or confirming bank) accepts the pending amendment.
+    AcceptCreditAmendment {
+        /// Credit number.
+        number: String,
+    },
+    /// Beneficiary (or confirming bank) rejects the pending amendment.
+    RejectCreditAmendment {
+        /// Credit number.
+        number: String,
+    },
+    /// Beneficiary presents the eBL and anchored documents.
+    PresentDocuments {
+        /// Credit number.
+        number: String,
+        /// The eBL presented.
+        transport_document: String,
+        /// Anchored commercial documents presented.
+        documents: Vec<Hash>,
+    },
+    /// Issuing bank examines: no discrepancies means complying.
+    ExamineDocuments {
+        /// Credit number.
+        number: String,
+        /// Discrepancies found.
+        discrepancies: Vec<String>,
+    },
+    /// Applicant waives the discrepancies.
+    WaiveDiscrepancies {
+        /// Credit number.
+        number: String,
+    },
+    /// Issuing bank honours; the eBL passes to the applicant in the same transaction.
+    Honour {
+        /// Credit number.
+        number: String,
+        /// Payment reference.
+        payment_reference: String,
+    },
+    /// Issuing bank refuses; the eBL returns to the beneficiary.
+    RefusePresentation {
+        /// Credit number.
+        number: String,
+    },
+    /// Beneficiary consents to cancellation.
+    ConsentToCancel {
+        /// Credit number.
+        number: String,
+    },
+    /// Issuing bank cancels.
+    CancelCredit {
+        /// Credit number.
+        number: String,
+    },
+
+    // --- customs ---
+    /// Declarant lodges a declaration.
+    LodgeDeclaration(Box<DeclarationData>),
+    /// Customs accepts it.
+    AcceptDeclaration {
+        /// Declaration number.
+        number: String,
+    },
+    /// Customs rejects it.
+    RejectDeclaration {
+        /// Declaration number.
+        number: String,
+        /// Why.
+        reason: String,
+    },
+    /// Customs holds it for a check.
+    HoldDeclaration {
+        /// Declaration number.
+        number: String,
+        /// Why.
+        reason: String,
+    },
+    /// Customs clears the hold.
+    ClearHold {
+        /// Declaration number.
+        number: String,
+    },
+    /// Customs assesses duty.
+    AssessDuty {
+        /// Declaration number.
+        number: String,
+        /// Duty in minor units.
+        amount_minor: u64,
+        /// ISO 4217 currency.
+        currency: String,
+    },
+    /// Declarant pays the duty.
+    PayDuty {
+        /// Declaration number.
+        number: String,
+        /// Payment reference.
+        payment_reference: String,
+    },
+    /// Customs releases the goods.
+    ReleaseDeclaration {
+        /// Declaration number.
+        number: String,
+    },
+    /// Customs detains the goods.
+    DetainDeclaration {
+        /// Declaration number.
+        number: String,
+        /// Why.
+        reason: String,
+    },
+
+    // --- cargo release ---
+    /// Carrier confirms collect freight paid.
+    ConfirmFreightPaid {
+        /// Transport document reference.
+        reference: String,
+    },
+    /// Carrier issues the delivery order.
+    IssueDeliveryOrder {
+        /// Transport document reference.
+        reference: String,
+        /// The party entitled to take delivery.
+        to: PublicKey,
+    },
+    /// Port operator releases the cargo at the gate.
+    ReleaseCargo {
+        /// Transport document reference.
+        reference: String,
+        /// One container, or all when `None`.
+        container: Option<String>,
+    },
+
+    // --- commercial documents ---
+    /// Anchor a document's hash.
+    AnchorDocument {
+        /// SHA-256 of the file.
+        hash: Hash,
+        /// Its type.
+        doc_type: DocumentType,
+        /// Related transport documents or credits.
+        references: Vec<String>,
+    },
+    /// The issuer revokes (or supersedes) an anchored document.
+    RevokeDocument {
+        /// The anchored hash.
+        hash: Hash,
+        /// Replacement, if superseded.
+        superseded_by: Option<Hash>,
+    },
+}
+
+impl Payload {
+    /// A short stable name of the action, as shown in histories (`bl.transfer`, `lc.honour`, ...).
+    pub fn action(&self) -> &'static str {
+        match self {
+            Payload::RegisterOrganisation { .. } => "member.register_organisation",
+            Payload::RegisterParticipant { .. } => "member.register_participant",
+            Payload::DraftTransportDocument(_) => "bl.draft",
+            Payload::ApproveDraft { .. } => "bl.approve",
+            Payload::IssueTransportDocument { .. } => "bl.issue",
+            Payload::Transfer { .. } => "bl.transfer",
+            Payload::Endorse { .. } => "bl.endorse",
+            Payload::SurrenderForDelivery { .. } => "bl.surrender",
+            Payload::SurrenderForAmendment { .. } => "bl.amend_request",
+            Payload::AcceptSurrender { .. } => "bl.accept_surrender",
+            Payload::RejectSurrender { .. } => "bl.reject_surrender",
+            Payload::VoidTransportDocument { .. } => "bl.void",
+            Payload::ApplyCredit(_) => "lc.apply",
+            Payload::IssueCredit { .. } => "lc.issue",
+            Payload::AdviseCredit { .. } => "lc.advise",
+            Payload::ConfirmCredit { .. } => "lc.confirm",
+            Payload::ProposeCreditAmendment { .. } => "lc.amend",
+            Payload::AcceptCreditAmendment { .. } => "lc.accept_amendment",
+            Payload::RejectCreditAmendment { .. } => "lc.reject_amendment",
+            Payload::PresentDocuments { .. } => "lc.present",
+            Payload::ExamineDocuments { .. } => "lc.examine",
+            Payload::WaiveDiscrepancies { .. } => "lc.waive",
+            Payload::Honour { .. } => "lc.honour",
+            Payload::RefusePresentation { .. } => "lc.refuse",
+            Payload::ConsentToCancel { .. } => "lc.consent_cancel",
+            Payload::CancelCredit { .. } => "lc.cancel",
+            Payload::LodgeDeclaration(_) => "customs.declare",
+            Payload::AcceptDeclaration { .. } => "customs.accept",
+            Payload::RejectDeclaration { .. } => "customs.reject",
+            Payload::HoldDeclaration { .. } => "customs.hold",
+            Payload::ClearHold { .. } => "customs.clear_hold",
+            Payload::AssessDuty { .. } => "customs.assess",
+            Payload::PayDuty { .. } => "customs.pay",
+            Payload::ReleaseDeclaration { .. } => "customs.release",
+            Payload::DetainDeclaration { .. } => "customs.detain",
+            Payload::ConfirmFreightPaid { .. } => "freight.paid",
+            Payload::IssueDeliveryOrder { .. } => "delivery_order.issue",
+            Payload::ReleaseCargo { .. } => "port.release",
+            Payload::AnchorDocument { .. } => "doc.anchor",
+            Payload::RevokeDocument { .. } => "doc.revoke",
+        }
+    }
+}
+
+/// The signed part of a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionBody {
+    /// The chain it is meant for.
+    pub chain_id: String,
+    /// The participant who signs it.
+    pub signer: PublicKey,
+    /// The signer's next nonce: 1 for its first transaction, then one more each time.
+    pub nonce: u64,
+    /// What it does.
+    pub payload: Payload,
+}
+
+/// A transaction with its signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transaction {
+    /// The signed part.
+    pub body: TransactionBody,
+    /// ed25519 signature over the body in [`Domain::Transaction`].
+    pub signature: Signature,
+}
+
+impl Transaction {
+    /// Builds and signs a transaction.
+    pub fn sign(key: &Keypair, chain_id: &str, nonce: u64, payload: Payload) -> Transaction {
+        let body = TransactionBody {
+            chain_id: chain_id.to_string(),
+            signer: key.public(),
+            nonce,
+            payload,
+        };
+        let signature = key.sign(Domain::Transaction, &body);
+        Transaction { body, signature }
+    }
+
+    /// The transaction hash: SHA-256 of its canonical encoding, signature included.
+    pub fn hash(&self) -> Hash {
+        Hash::of_encoded(self)
+    }
+
+    /// Checks the signature.
+    pub fn verify_signature(&self) -> Result<(), SignatureError> {
+        self.body
+            .signer
+            .verify(Domain::Transaction, &self.body, &self.signature)
+    }
+
+    /// The (key, message, signature) triple for batch verification.
+    pub fn signature_item(&self) -> (PublicKey, Vec<u8>, Signature) {
+        (
+            self.body.signer,
+            Domain::Transaction.message(&self.body),
+            self.signature,
+        )
+    }
+
+    /// Canonical bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        codec::encode(self)
+    }
+
+    /// Decodes untrusted bytes with a size limit.
+    pub fn decode(bytes: &[u8], limit: usize) -> Result<Transaction, CodecError> {
+        codec::decode(bytes, limit)
+    }
+}
