@@ -2,24 +2,34 @@
 //! blocks, commit certificates, proofs and the store.
 #![forbid(unsafe_code)]
 
+pub mod block;
 pub mod certificate;
+pub mod chain;
 pub mod codec;
 pub mod crypto;
 pub mod date;
+pub mod demo;
 pub mod documents;
 pub mod error;
 pub mod genesis;
+pub mod history;
 pub mod keyfile;
+pub mod merkle;
 pub mod rules;
 pub mod state;
+pub mod store;
 pub mod transaction;
 pub mod vote;
 
+pub use block::{Block, BlockHeader};
 pub use certificate::{CertificateError, CommitCertificate, CommitSignature};
+pub use chain::{BlockError, Chain, Execution};
 pub use crypto::{Domain, Hash, Keypair, PublicKey, Signature};
 pub use error::RuleError;
 pub use genesis::{Genesis, Role, ValidatorSet};
+pub use history::{HistoryEntry, TxLocation};
 pub use rules::{apply, apply_verified, BlockContext, Effects};
 pub use state::{Changes, DocumentKey, Overlay, State, StateView};
+pub use store::{MemStore, SledStore, Store, StoreError, Tip};
 pub use transaction::{Payload, Transaction, TransactionBody};
 pub use vote::{Vote, VoteBody, VoteKind};

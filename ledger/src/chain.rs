@@ -1,0 +1,402 @@
+//! The chain: genesis, the committed state in memory, and the store under it. Building a block,
+//! checking one, and committing one live here; a block whose links, transactions, state hash or
+//! commit certificate do not check is never stored.
+
+use std::collections::HashSet;
+
+use crate::block::{Block, BlockHeader};
+use crate::certificate::{CertificateError, CommitCertificate};
+use crate::codec;
+use crate::crypto::{self, Hash, PublicKey};
+use crate::error::RuleError;
+use crate::genesis::{Genesis, ValidatorSet};
+use crate::history::HistoryEntry;
+use crate::rules::{self, BlockContext, Effects};
+use crate::state::{next_state_hash, Changes, Overlay, State};
+use crate::store::{CommitBatch, Store, StoreError, Tip};
+use crate::transaction::Transaction;
+
+/// Why a block is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum BlockError {
+    /// A header field does not match what the chain expects.
+    #[error("block header: {0}")]
+    Header(String),
+    /// A transaction breaks a rule.
+    #[error("transaction {index} ({hash}) is invalid: {error}")]
+    Transaction {
+        /// Position in the block.
+        index: usize,
+        /// Its hash.
+        hash: Hash,
+        /// The rule.
+        error: RuleError,
+    },
+    /// The parent's certificate carried in the block does not verify.
+    #[error("last commit certificate: {0}")]
+    LastCommit(CertificateError),
+    /// The block's own certificate does not verify.
+    #[error("commit certificate: {0}")]
+    Certificate(CertificateError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The result of executing a block's transactions.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    /// Merged changes.
+    pub changes: Changes,
+    /// Effects per transaction, in order.
+    pub effects: Vec<Effects>,
+    /// State hash after the block.
+    pub state_hash: Hash,
+}
+
+/// A transaction the proposer left out, and why.
+#[derive(Debug, Clone)]
+pub struct Excluded {
+    /// Transaction hash.
+    pub hash: Hash,
+    /// The rule it broke.
+    pub error: RuleError,
+}
+
+/// The chain over a store.
+#[derive(Debug)]
+pub struct Chain<S: Store> {
+    genesis: Genesis,
+    validators: ValidatorSet,
+    state: State,
+    tip: Tip,
+    store: S,
+}
+
+/// The tip at genesis.
+pub fn genesis_tip(genesis: &Genesis) -> Tip {
+    Tip {
+        height: 0,
+        hash: Hash::ZERO,
+        time_ms: genesis.genesis_time_ms,
+        state_hash: Hash::of_parts(&[b"portledger/genesis-state", genesis.hash().as_bytes()]),
+    }
+}
+
+impl<S: Store> Chain<S> {
+    /// Opens the chain: checks the store belongs to this genesis and restores the state.
+    pub fn open(genesis: Genesis, store: S) -> Result<Chain<S>, StoreError> {
+        store.check_genesis(&genesis.hash())?;
+        let mut state = State::from_genesis(&genesis);
+        store.load_state(&mut state)?;
+        let tip = store.tip()?.unwrap_or_else(|| genesis_tip(&genesis));
+        Ok(Chain {
+            validators: genesis.validator_set(),
+            genesis,
+            state,
+            tip,
+            store,
+        })
+    }
+
+    /// The genesis.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// The validators.
+    pub fn validators(&self) -> &ValidatorSet {
+        &self.validators
+    }
+
+    /// The committed state.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// The tip.
+    pub fn tip(&self) -> Tip {
+        self.tip
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Executes transactions in order on the committed state. `verified` says which transaction
+    /// hashes already had their signatures checked; the rest are checked here in one batch.
+    pub fn execute(
+        &self,
+        txs: &[Transaction],
+        ctx: &BlockContext,
+        verified: &dyn Fn(&Hash) -> bool,
+    ) -> Result<Execution, BlockError> {
+        let hashes: Vec<Hash> = txs.iter().map(Transaction::hash).collect();
+        let unchecked: Vec<usize> = (0..txs.len()).filter(|&i| !verified(&hashes[i])).collect();
+        let items: Vec<_> = unchecked.iter().map(|&i| txs[i].signature_item()).collect();
+        if !crypto::verify_batch(&items) {
+            for &i in &unchecked {
+                if txs[i].verify_signature().is_err() {
+                    return Err(BlockError::Transaction {
+                        index: i,
+                        hash: hashes[i],
+                        error: RuleError::BadSignature(txs[i].body.signer),
+                    });
+                }
+            }
+        }
+        let mut overlay = Overlay::new(&self.state);
+        let mut effects = Vec::with_capacity(txs.len());
+        for (i, tx) in txs.iter().enumerate() {
+            let fx = rules::apply_verified(&overlay, tx, ctx).map_err(|error| {
+                BlockError::Transaction {
+                    index: i,
+                    hash: hashes[i],
+                    error,
+                }
+            })?;
+            overlay.pending.merge(fx.changes.clone());
+            effects.push(fx);
+        }
+        let changes = overlay.pending;
+        let state_hash = next_state_hash(&self.tip.state_hash, &changes);
+        Ok(Execution {
+            changes,
+            effects,
+            state_hash,
+        })
+    }
+
+    /// Builds the next block from candidate transactions (in arrival order), leaving out those
+    /// that break a rule or do not fit. Signatures are assumed checked (by the mempool).
+    #[allow(clippy::too_many_arguments)]
+    pub fn build_block(
+        &self,
+        round: u32,
+        time_ms: u64,
+        proposer: PublicKey,
+        candidates: Vec<Transaction>,
+        last_commit: Option<CommitCertificate>,
+    ) -> (Block, Execution, Vec<Excluded>) {
+        let p = &self.genesis.consensus;
+        let ctx = BlockContext {
+            height: self.tip.height + 1,
+            time_ms,
+        };
+        let mut overlay = Overlay::new(&self.state);
+        let mut included = Vec::new();
+        let mut effects = Vec::new();
+        let mut excluded = Vec::new();
+        let mut bytes = 0usize;
+        for tx in candidates {
+            if included.len() >= p.max_block_txs as usize {
+                break;
+            }
+            let size = codec::encode(&tx).len();
+            if bytes + size > p.max_block_bytes as usize {
+                break;
+            }
+            match rules::apply_verified(&overlay, &tx, &ctx) {
+                Ok(fx) => {
+                    overlay.pending.merge(fx.changes.clone());
+                    effects.push(fx);
+                    bytes += size;
+                    included.push(tx);
+                }
+                Err(error) => excluded.push(Excluded {
+                    hash: tx.hash(),
+                    error,
+                }),
+            }
+        }
+        let changes = overlay.pending;
+        let state_hash = next_state_hash(&self.tip.state_hash, &changes);
+        let hashes: Vec<Hash> = included.iter().map(Transaction::hash).collect();
+        let header = BlockHeader {
+            chain_id: self.genesis.chain_id.clone(),
+            height: ctx.height,
+            round,
+            previous_hash: self.tip.hash,
+            time_ms,
+            proposer,
+            tx_root: Block::tx_root_of(&hashes),
+            tx_count: included.len() as u32,
+            last_commit_hash: last_commit
+                .as_ref()
+                .map_or(Hash::ZERO, CommitCertificate::hash),
+            state_hash,
+        };
+        let block = Block {
+            header,
+            last_commit,
+            transactions: included,
+        };
+        (
+            block,
+            Execution {
+                changes,
+                effects,
+                state_hash,
+            },
+            excluded,
+        )
+    }
+
+    /// Checks a block proposed as the next one: header links, proposer, limits, the parent's
+    /// certificate, every transaction, and the state hash. Returns its execution.
+    pub fn validate_block(
+        &self,
+        block: &Block,
+        verified: &dyn Fn(&Hash) -> bool,
+    ) -> Result<Execution, BlockError> {
+        let h = &block.header;
+        let bad = |s: String| Err(BlockError::Header(s));
+        if h.chain_id != self.genesis.chain_id {
+            return bad(format!(
+                "chain id {:?}, expected {:?}",
+                h.chain_id, self.genesis.chain_id
+            ));
+        }
+        if h.height != self.tip.height + 1 {
+            return bad(format!(
+                "height {}, expected {}",
+                h.height,
+                self.tip.height + 1
+            ));
+        }
+        if h.previous_hash != self.tip.hash {
+            return bad(format!(
+                "previous hash {}, expected {}",
+                h.previous_hash, self.tip.hash
+            ));
+        }
+        if h.time_ms <= self.tip.time_ms {
+            return bad(format!(
+                "time {} is not after the parent's {}",
+                h.time_ms, self.tip.time_ms
+            ));
+        }
+        let expected = self.validators.proposer(h.height, h.round);
+        if h.proposer != expected {
+            return bad(format!(
+                "proposer {} is not the proposer of height {} round {} ({expected})",
+                h.proposer, h.height, h.round
+            ));
+        }
+        let p = &self.genesis.consensus;
+        if block.transactions.len() > p.max_block_txs as usize
+            || h.tx_count as usize != block.transactions.len()
+        {
+            return bad(format!(
+                "{} transactions (header says {}), at most {} allowed",
+                block.transactions.len(),
+                h.tx_count,
+                p.max_block_txs
+            ));
+        }
+        let hashes = block.tx_hashes();
+        let unique: HashSet<&Hash> = hashes.iter().collect();
+        if unique.len() != hashes.len() {
+            return bad("a transaction appears twice".into());
+        }
+        if Block::tx_root_of(&hashes) != h.tx_root {
+            return bad("transaction root does not match the transactions".into());
+        }
+        match (&block.last_commit, h.height) {
+            (None, 1) if h.last_commit_hash == Hash::ZERO => {}
+            (Some(cert), n) if n > 1 => {
+                if cert.hash() != h.last_commit_hash {
+                    return bad("last commit hash does not match the certificate carried".into());
+                }
+                cert.verify(
+                    &self.genesis.chain_id,
+                    &self.validators,
+                    n - 1,
+                    &self.tip.hash,
+                )
+                .map_err(BlockError::LastCommit)?;
+            }
+            _ => return bad("the parent's commit certificate is missing or unexpected".into()),
+        }
+        let ctx = BlockContext {
+            height: h.height,
+            time_ms: h.time_ms,
+        };
+        let exec = self.execute(&block.transactions, &ctx, verified)?;
+        if exec.state_hash != h.state_hash {
+            return bad(format!(
+                "state hash {} differs from this validator's {}",
+                h.state_hash, exec.state_hash
+            ));
+        }
+        Ok(exec)
+    }
+
+    /// Validates and commits a block with its commit certificate.
+    pub fn commit_block(
+        &mut self,
+        block: &Block,
+        certificate: &CommitCertificate,
+    ) -> Result<Execution, BlockError> {
+        let exec = self.validate_block(block, &|_| false)?;
+        self.commit_executed(block, certificate, &exec)?;
+        Ok(exec)
+    }
+
+    /// Commits a block already checked with [`Chain::validate_block`] against the current tip;
+    /// checks its certificate, then writes everything in one batch.
+    pub fn commit_executed(
+        &mut self,
+        block: &Block,
+        certificate: &CommitCertificate,
+        exec: &Execution,
+    ) -> Result<(), BlockError> {
+        let h = &block.header;
+        if h.height != self.tip.height + 1 || h.previous_hash != self.tip.hash {
+            return Err(BlockError::Header(format!(
+                "block {} does not extend the tip {}",
+                h.height, self.tip.height
+            )));
+        }
+        let hash = h.hash();
+        certificate
+            .verify(&self.genesis.chain_id, &self.validators, h.height, &hash)
+            .map_err(BlockError::Certificate)?;
+        let mut history = Vec::new();
+        let mut parties = Vec::new();
+        for (i, (tx, fx)) in block.transactions.iter().zip(&exec.effects).enumerate() {
+            let entry = HistoryEntry {
+                height: h.height,
+                time_ms: h.time_ms,
+                index: i as u32,
+                tx_hash: tx.hash(),
+                signer: tx.body.signer,
+                action: tx.body.payload.action().to_string(),
+            };
+            for doc in &fx.touched {
+                history.push((doc.clone(), entry.clone()));
+                for p in &fx.parties {
+                    parties.push((*p, doc.clone()));
+                }
+            }
+        }
+        let tip = Tip {
+            height: h.height,
+            hash,
+            time_ms: h.time_ms,
+            state_hash: exec.state_hash,
+        };
+        self.store.commit(&CommitBatch {
+            block,
+            certificate,
+            changes: &exec.changes,
+            history,
+            parties,
+            tip,
+        })?;
+        self.state.apply(&exec.changes);
+        self.tip = tip;
+        Ok(())
+    }
+}

@@ -1,0 +1,145 @@
+//! The key layout, shared by every store. One ordered key space; the first byte names the table.
+//! Heights are big-endian so that scans come out in height order.
+
+use crate::codec;
+use crate::crypto::{Hash, PublicKey};
+use crate::state::{Changes, DocumentKey};
+use crate::store::{decode, Store, StoreError, Write};
+
+pub const GENESIS: &[u8] = b"m/genesis";
+pub const TIP: &[u8] = b"m/tip";
+pub const WAL: &[u8] = b"w/";
+
+fn key(prefix: &[u8], rest: &[&[u8]]) -> Vec<u8> {
+    let mut k = prefix.to_vec();
+    for r in rest {
+        k.extend_from_slice(r);
+    }
+    k
+}
+
+pub fn block(h: u64) -> Vec<u8> {
+    key(b"b/", &[&h.to_be_bytes()])
+}
+pub fn certificate(h: u64) -> Vec<u8> {
+    key(b"c/", &[&h.to_be_bytes()])
+}
+pub fn block_hash(hash: &Hash) -> Vec<u8> {
+    key(b"B/", &[hash.as_bytes()])
+}
+pub fn tx(hash: &Hash) -> Vec<u8> {
+    key(b"t/", &[hash.as_bytes()])
+}
+pub fn history_prefix(doc: &DocumentKey) -> Vec<u8> {
+    let d = codec::encode(doc);
+    // Length-prefixed so that one document's prefix is never a prefix of another's.
+    key(b"h/", &[&(d.len() as u32).to_be_bytes(), &d])
+}
+pub fn history(doc: &DocumentKey, height: u64, index: u32) -> Vec<u8> {
+    let mut k = history_prefix(doc);
+    k.extend_from_slice(&height.to_be_bytes());
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+pub fn party_prefix(p: &PublicKey) -> Vec<u8> {
+    key(b"p/", &[p.as_bytes()])
+}
+pub fn party(p: &PublicKey, doc: &DocumentKey) -> Vec<u8> {
+    key(&party_prefix(p), &[&codec::encode(doc)])
+}
+pub fn wal_prefix(h: u64) -> Vec<u8> {
+    key(WAL, &[&h.to_be_bytes()])
+}
+pub fn wal(h: u64, seq: u64) -> Vec<u8> {
+    key(&wal_prefix(h), &[&seq.to_be_bytes()])
+}
+pub fn wal_height(k: &[u8]) -> Option<u64> {
+    let bytes: [u8; 8] = k.get(WAL.len()..WAL.len() + 8)?.try_into().ok()?;
+    Some(u64::from_be_bytes(bytes))
+}
+
+// State records: "s/<table>/<key>".
+const ORG: &[u8] = b"s/o/";
+const MEMBER: &[u8] = b"s/m/";
+const NONCE: &[u8] = b"s/n/";
+const TD: &[u8] = b"s/t/";
+const LC: &[u8] = b"s/l/";
+const CD: &[u8] = b"s/d/";
+const ANCHOR: &[u8] = b"s/a/";
+
+/// The writes that persist a block's changes.
+pub fn state_writes(c: &Changes, w: &mut Vec<Write>) {
+    for (k, v) in &c.organisations {
+        w.push((key(ORG, &[k.as_bytes()]), Some(codec::encode(v))));
+    }
+    for (k, v) in &c.participants {
+        w.push((key(MEMBER, &[k.as_bytes()]), Some(codec::encode(v))));
+    }
+    for (k, v) in &c.nonces {
+        w.push((key(NONCE, &[k.as_bytes()]), Some(codec::encode(v))));
+    }
+    for (k, v) in &c.transport_documents {
+        w.push((key(TD, &[k.as_bytes()]), Some(codec::encode(v))));
+    }
+    for (k, v) in &c.credits {
+        w.push((key(LC, &[k.as_bytes()]), Some(codec::encode(v))));
+    }
+    for (k, v) in &c.declarations {
+        w.push((key(CD, &[k.as_bytes()]), Some(codec::encode(v))));
+    }
+    for (k, v) in &c.anchors {
+        w.push((key(ANCHOR, &[k.as_bytes()]), Some(codec::encode(v))));
+    }
+}
+
+fn text_key(prefix: &[u8], k: &[u8]) -> Result<String, StoreError> {
+    String::from_utf8(k[prefix.len()..].to_vec()).map_err(|_| StoreError::Corrupt {
+        what: "state key",
+        source: codec::CodecError::Malformed("key is not UTF-8".into()),
+    })
+}
+
+fn fixed_key(prefix: &[u8], k: &[u8]) -> Result<[u8; 32], StoreError> {
+    k[prefix.len()..]
+        .try_into()
+        .map_err(|_| StoreError::Corrupt {
+            what: "state key",
+            source: codec::CodecError::Malformed("key is not 32 bytes".into()),
+        })
+}
+
+/// Reads every state record into `c`.
+pub fn read_state<S: Store + ?Sized>(s: &S, c: &mut Changes) -> Result<(), StoreError> {
+    for (k, v) in s.scan_prefix(ORG)? {
+        c.organisations
+            .insert(text_key(ORG, &k)?, decode("organisation", &v)?);
+    }
+    for (k, v) in s.scan_prefix(MEMBER)? {
+        c.participants.insert(
+            PublicKey(fixed_key(MEMBER, &k)?),
+            decode("participant", &v)?,
+        );
+    }
+    for (k, v) in s.scan_prefix(NONCE)? {
+        c.nonces
+            .insert(PublicKey(fixed_key(NONCE, &k)?), decode("nonce", &v)?);
+    }
+    for (k, v) in s.scan_prefix(TD)? {
+        c.transport_documents
+            .insert(text_key(TD, &k)?, decode("transport document", &v)?);
+    }
+    for (k, v) in s.scan_prefix(LC)? {
+        c.credits.insert(text_key(LC, &k)?, decode("credit", &v)?);
+    }
+    for (k, v) in s.scan_prefix(CD)? {
+        c.declarations
+            .insert(text_key(CD, &k)?, decode("declaration", &v)?);
+    }
+    for (k, v) in s.scan_prefix(ANCHOR)? {
+        c.anchors.insert(
+            Hash(fixed_key(ANCHOR, &k)?),
+            decode("anchored document", &v)?,
+        );
+    }
+    Ok(())
+}

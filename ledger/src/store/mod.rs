@@ -1,0 +1,237 @@
+//! The store: blocks, certificates, the state's records, history indexes and the consensus
+//! write-ahead log, in one ordered key-value space.
+//!
+//! [`Store`] is the seam. Implementations supply four low-level operations (read a key, scan a
+//! prefix, write an atomic batch, write one durable record); the key layout and everything above
+//! it are shared, so [`SledStore`] and [`MemStore`] behave the same. A block is committed as one
+//! atomic batch with one flush: block, certificate, state records, nonces, history and indexes.
+
+mod keys;
+mod mem;
+mod sled_store;
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+pub use mem::MemStore;
+pub use sled_store::SledStore;
+
+use crate::block::Block;
+use crate::certificate::CommitCertificate;
+use crate::codec::{self, CodecError};
+use crate::crypto::{Hash, PublicKey};
+use crate::history::{HistoryEntry, TxLocation};
+use crate::state::{Changes, DocumentKey, State};
+
+/// Largest stored value the store will decode (a block at most).
+pub const MAX_VALUE: usize = 64 * 1024 * 1024;
+
+/// A failure of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend failed (disk, lock).
+    #[error("store backend: {0}")]
+    Backend(String),
+    /// Stored bytes did not decode: the store is corrupt or from another version.
+    #[error("stored {what} is corrupt: {source}")]
+    Corrupt {
+        /// What was read.
+        what: &'static str,
+        /// Decode error.
+        source: CodecError,
+    },
+    /// The store belongs to another chain.
+    #[error("the data directory belongs to another genesis (stored {stored}, given {given})")]
+    WrongGenesis {
+        /// Stored genesis hash.
+        stored: Hash,
+        /// Genesis hash given.
+        given: Hash,
+    },
+}
+
+/// The chain's tip as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tip {
+    /// Height of the last committed block (0 = genesis).
+    pub height: u64,
+    /// Its hash (zero at genesis).
+    pub hash: Hash,
+    /// Its time (genesis time at genesis).
+    pub time_ms: u64,
+    /// State hash after it.
+    pub state_hash: Hash,
+}
+
+/// Everything one block commit writes.
+#[derive(Debug)]
+pub struct CommitBatch<'a> {
+    /// The block.
+    pub block: &'a Block,
+    /// Its commit certificate.
+    pub certificate: &'a CommitCertificate,
+    /// The merged changes of its transactions.
+    pub changes: &'a Changes,
+    /// History entries: (document, entry).
+    pub history: Vec<(DocumentKey, HistoryEntry)>,
+    /// Party index entries.
+    pub parties: Vec<(PublicKey, DocumentKey)>,
+    /// The new tip.
+    pub tip: Tip,
+}
+
+/// One write of a batch: a key and its new value, or `None` to delete.
+pub type Write = (Vec<u8>, Option<Vec<u8>>);
+
+fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
+    codec::decode(bytes, MAX_VALUE).map_err(|source| StoreError::Corrupt { what, source })
+}
+
+/// The storage seam.
+pub trait Store: Send + Sync {
+    /// Reads one key.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// All (key, value) pairs whose key starts with `prefix`, in key order.
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    /// Applies writes atomically and durably (one flush).
+    fn write_batch(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+
+    /// Records the genesis hash on first use; refuses a store made for another genesis.
+    fn check_genesis(&self, genesis_hash: &Hash) -> Result<(), StoreError> {
+        match self.get(keys::GENESIS)? {
+            Some(bytes) => {
+                let stored: Hash = decode("genesis hash", &bytes)?;
+                if stored != *genesis_hash {
+                    return Err(StoreError::WrongGenesis {
+                        stored,
+                        given: *genesis_hash,
+                    });
+                }
+                Ok(())
+            }
+            None => self.write_batch(vec![(
+                keys::GENESIS.to_vec(),
+                Some(codec::encode(genesis_hash)),
+            )]),
+        }
+    }
+
+    /// The stored tip, if any block was committed.
+    fn tip(&self) -> Result<Option<Tip>, StoreError> {
+        self.get(keys::TIP)?.map(|b| decode("tip", &b)).transpose()
+    }
+
+    /// Commits a block in one atomic, flushed batch.
+    fn commit(&self, c: &CommitBatch<'_>) -> Result<(), StoreError> {
+        let h = c.block.header.height;
+        let mut w: Vec<Write> = Vec::with_capacity(8 + c.block.transactions.len() * 3);
+        w.push((keys::block(h), Some(c.block.encode())));
+        w.push((keys::certificate(h), Some(codec::encode(c.certificate))));
+        w.push((
+            keys::block_hash(&c.tip.hash),
+            Some(h.to_be_bytes().to_vec()),
+        ));
+        for (i, tx) in c.block.transactions.iter().enumerate() {
+            let loc = TxLocation {
+                height: h,
+                index: i as u32,
+            };
+            w.push((keys::tx(&tx.hash()), Some(codec::encode(&loc))));
+        }
+        keys::state_writes(c.changes, &mut w);
+        for (doc, entry) in &c.history {
+            w.push((
+                keys::history(doc, entry.height, entry.index),
+                Some(codec::encode(entry)),
+            ));
+        }
+        for (party, doc) in &c.parties {
+            w.push((keys::party(party, doc), Some(Vec::new())));
+        }
+        w.push((keys::TIP.to_vec(), Some(codec::encode(&c.tip))));
+        self.write_batch(w)
+    }
+
+    /// Loads the state's records over a state built from genesis.
+    fn load_state(&self, state: &mut State) -> Result<(), StoreError> {
+        let mut c = Changes::default();
+        keys::read_state(self, &mut c)?;
+        state.apply(&c);
+        Ok(())
+    }
+
+    /// The block at a height.
+    fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
+        self.get(&keys::block(height))?
+            .map(|b| decode("block", &b))
+            .transpose()
+    }
+
+    /// The commit certificate of the block at a height.
+    fn certificate(&self, height: u64) -> Result<Option<CommitCertificate>, StoreError> {
+        self.get(&keys::certificate(height))?
+            .map(|b| decode("certificate", &b))
+            .transpose()
+    }
+
+    /// The height of the block with this hash.
+    fn height_of(&self, hash: &Hash) -> Result<Option<u64>, StoreError> {
+        Ok(self.get(&keys::block_hash(hash))?.and_then(|b| {
+            let arr: [u8; 8] = b.as_slice().try_into().ok()?;
+            Some(u64::from_be_bytes(arr))
+        }))
+    }
+
+    /// Where a committed transaction is.
+    fn transaction_location(&self, hash: &Hash) -> Result<Option<TxLocation>, StoreError> {
+        self.get(&keys::tx(hash))?
+            .map(|b| decode("transaction location", &b))
+            .transpose()
+    }
+
+    /// A document's history, oldest first.
+    fn history(&self, doc: &DocumentKey) -> Result<Vec<HistoryEntry>, StoreError> {
+        self.scan_prefix(&keys::history_prefix(doc))?
+            .into_iter()
+            .map(|(_, v)| decode("history entry", &v))
+            .collect()
+    }
+
+    /// The documents a party is involved in.
+    fn party_documents(&self, party: &PublicKey) -> Result<Vec<DocumentKey>, StoreError> {
+        let prefix = keys::party_prefix(party);
+        self.scan_prefix(&prefix)?
+            .into_iter()
+            .map(|(k, _)| decode("party index key", &k[prefix.len()..]))
+            .collect()
+    }
+
+    /// Appends a consensus write-ahead record for a height, durably, before the caller acts on
+    /// it.
+    fn append_wal(&self, height: u64, record: &[u8]) -> Result<(), StoreError> {
+        let seq = self.scan_prefix(&keys::wal_prefix(height))?.len() as u64;
+        self.write_batch(vec![(keys::wal(height, seq), Some(record.to_vec()))])
+    }
+
+    /// The write-ahead records of a height, in the order written.
+    fn wal(&self, height: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        Ok(self
+            .scan_prefix(&keys::wal_prefix(height))?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
+    }
+
+    /// Drops write-ahead records of heights below `height`.
+    fn prune_wal(&self, height: u64) -> Result<(), StoreError> {
+        let writes: Vec<Write> = self
+            .scan_prefix(keys::WAL)?
+            .into_iter()
+            .filter(|(k, _)| keys::wal_height(k).is_some_and(|h| h < height))
+            .map(|(k, _)| (k, None))
+            .collect();
+        if writes.is_empty() {
+            return Ok(());
+        }
+        self.write_batch(writes)
+    }
+}
