@@ -1,0 +1,300 @@
+//! A test world: the demo consortium's keys, a state, and a clock, with helpers to sign and
+//! apply transactions and to commit blocks with real commit certificates.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::collections::BTreeMap;
+
+use portledger_ledger::block::Block;
+use portledger_ledger::chain::Chain;
+use portledger_ledger::date::{Date, DAY_MS};
+use portledger_ledger::documents::anchor::DocumentType;
+use portledger_ledger::documents::credit::{CreditTerms, RequiredDocument};
+use portledger_ledger::documents::customs::{DeclarationData, DeclarationLine, Direction};
+use portledger_ledger::documents::transport::{
+    Equipment, FreightTerm, GoodsLine, TransportDocumentData, TransportDocumentKind,
+};
+use portledger_ledger::{
+    apply, demo, BlockContext, CommitCertificate, Effects, Genesis, Hash, Keypair, Payload,
+    PublicKey, RuleError, State, Store, Transaction, Vote, VoteKind,
+};
+
+pub const CONTAINER: &str = "MSCU1234566";
+pub const CONTAINER2: &str = "TGHU7654320";
+
+pub struct World {
+    pub genesis: Genesis,
+    pub validators: Vec<Keypair>,
+    pub keys: BTreeMap<String, Keypair>,
+    pub state: State,
+    pub time_ms: u64,
+    pub height: u64,
+}
+
+impl World {
+    pub fn new() -> World {
+        let (genesis, validators, parts) = demo::testing(4);
+        let state = State::from_genesis(&genesis);
+        let time_ms = genesis.genesis_time_ms + 1000;
+        World {
+            genesis,
+            validators,
+            keys: parts.into_iter().collect(),
+            state,
+            time_ms,
+            height: 0,
+        }
+    }
+
+    pub fn key(&self, alias: &str) -> PublicKey {
+        self.keys[alias].public()
+    }
+
+    pub fn keypair(&self, alias: &str) -> &Keypair {
+        &self.keys[alias]
+    }
+
+    /// Registers an extra trader key (used by property tests for many parties).
+    pub fn add_trader(&mut self, alias: &str) -> PublicKey {
+        let k = Keypair::for_testing(alias);
+        let pk = k.public();
+        self.keys.insert(alias.to_string(), k);
+        self.run(
+            "port",
+            Payload::RegisterParticipant {
+                alias: alias.to_string(),
+                public_key: pk,
+                organisation: "buyer-co".into(),
+            },
+        )
+        .expect("register");
+        pk
+    }
+
+    /// A transaction by `alias` with its next nonce.
+    pub fn tx(&self, alias: &str, payload: Payload) -> Transaction {
+        let k = &self.keys[alias];
+        let nonce = portledger_ledger::StateView::nonce(&self.state, &k.public()) + 1;
+        Transaction::sign(k, &self.genesis.chain_id, nonce, payload)
+    }
+
+    pub fn ctx(&self) -> BlockContext {
+        BlockContext {
+            height: self.height + 1,
+            time_ms: self.time_ms,
+        }
+    }
+
+    /// Applies a transaction; on success commits its changes to the state.
+    pub fn submit(&mut self, tx: &Transaction) -> Result<Effects, RuleError> {
+        let fx = apply(&self.state, tx, &self.ctx())?;
+        self.state.apply(&fx.changes);
+        self.height += 1;
+        self.time_ms += 1000;
+        Ok(fx)
+    }
+
+    pub fn run(&mut self, alias: &str, payload: Payload) -> Result<Effects, RuleError> {
+        let tx = self.tx(alias, payload);
+        self.submit(&tx)
+    }
+
+    /// Runs and expects success.
+    pub fn ok(&mut self, alias: &str, payload: Payload) -> Effects {
+        let action = payload.action();
+        self.run(alias, payload)
+            .unwrap_or_else(|e| panic!("{alias} {action} should succeed: {e}"))
+    }
+
+    /// Runs and expects a refusal with this error code; returns the message.
+    pub fn refused(&mut self, alias: &str, payload: Payload, code: &str) -> String {
+        let action = payload.action();
+        let before = self.state.clone();
+        match self.run(alias, payload) {
+            Ok(_) => panic!("{alias} {action} should be refused with {code}"),
+            Err(e) => {
+                assert_eq!(e.code(), code, "{alias} {action}: {e}");
+                assert_eq!(self.state, before, "a refusal changes nothing");
+                e.to_string()
+            }
+        }
+    }
+
+    pub fn bl(
+        &self,
+        reference: &str,
+    ) -> portledger_ledger::documents::transport::TransportDocument {
+        self.state.transport_documents[reference].clone()
+    }
+
+    pub fn lc(&self, number: &str) -> portledger_ledger::documents::credit::LetterOfCredit {
+        self.state.credits[number].clone()
+    }
+
+    pub fn today(&self) -> Date {
+        Date::of_ms(self.time_ms)
+    }
+
+    pub fn advance_days(&mut self, days: u64) {
+        self.time_ms += days * DAY_MS;
+    }
+}
+
+pub fn bl_data(w: &World, reference: &str, to_order: bool) -> TransportDocumentData {
+    TransportDocumentData {
+        reference: reference.to_string(),
+        kind: TransportDocumentKind::BillOfLading,
+        to_order,
+        shipper: w.key("seller"),
+        consignee: if to_order { None } else { Some(w.key("buyer")) },
+        endorsee: None,
+        notify_parties: vec!["Buyer Co, Rotterdam".into()],
+        vessel_name: "MAERSK ESSEN".into(),
+        voyage: "123W".into(),
+        port_of_loading: "CNSHA".into(),
+        port_of_discharge: "NLRTM".into(),
+        shipped_on_board_date: Some(w.today()),
+        goods: vec![GoodsLine {
+            description: "Transformers, electrical".into(),
+            hs_code: "850440".into(),
+            packages: 20,
+            gross_weight_kg: 12_000,
+        }],
+        equipment: vec![
+            Equipment {
+                container: CONTAINER.into(),
+                seals: vec!["SEAL001".into()],
+            },
+            Equipment {
+                container: CONTAINER2.into(),
+                seals: vec![],
+            },
+        ],
+        freight_term: FreightTerm::Prepaid,
+        document_hash: Hash::of(reference.as_bytes()),
+        replaces: None,
+    }
+}
+
+pub fn credit_terms(w: &World, number: &str) -> CreditTerms {
+    CreditTerms {
+        number: number.to_string(),
+        applicant: w.key("buyer"),
+        beneficiary: w.key("seller"),
+        issuing_bank: w.key("issuing-bank"),
+        advising_bank: Some(w.key("advising-bank")),
+        confirming_bank: None,
+        currency: "USD".into(),
+        amount_minor: 25_000_000,
+        tolerance_percent: 5,
+        expiry_date: w.today().plus_days(90),
+        expiry_place: "NLRTM".into(),
+        latest_shipment_date: Some(w.today().plus_days(60)),
+        port_of_loading: Some("CNSHA".into()),
+        port_of_discharge: Some("NLRTM".into()),
+        goods: "Transformers".into(),
+        documents_required: vec![
+            RequiredDocument::TransportDocument,
+            RequiredDocument::CommercialInvoice,
+        ],
+        presentation_days: 21,
+    }
+}
+
+pub fn declaration(number: &str, reference: &str, direction: Direction) -> DeclarationData {
+    DeclarationData {
+        number: number.to_string(),
+        direction,
+        transport_document: reference.to_string(),
+        lines: vec![DeclarationLine {
+            hs_code: "850440".into(),
+            description: "Transformers".into(),
+            origin_country: "CN".into(),
+            value_minor: 25_000_000,
+            currency: "USD".into(),
+        }],
+    }
+}
+
+pub fn issue_bl(w: &mut World, reference: &str, to_order: bool) {
+    let data = bl_data(w, reference, to_order);
+    w.ok(
+        "carrier",
+        Payload::IssueTransportDocument {
+            reference: reference.to_string(),
+            document: Some(Box::new(data)),
+            issue_to: None,
+        },
+    );
+}
+
+pub fn anchor(w: &mut World, alias: &str, name: &str, doc_type: DocumentType) -> Hash {
+    let hash = Hash::of(name.as_bytes());
+    w.ok(
+        alias,
+        Payload::AnchorDocument {
+            hash,
+            doc_type,
+            references: vec![],
+        },
+    );
+    hash
+}
+
+/// Commits one block of `txs` to a chain at `time_ms`, with a certificate from three of the
+/// four validators.
+pub fn commit<S: Store>(
+    chain: &mut Chain<S>,
+    validators: &[Keypair],
+    txs: Vec<Transaction>,
+    time_ms: u64,
+) -> Block {
+    let h = chain.tip().height + 1;
+    let proposer = chain.validators().proposer(h, 0);
+    let last_commit = if h > 1 {
+        chain.store().certificate(h - 1).expect("store")
+    } else {
+        None
+    };
+    let n = txs.len();
+    let (block, _, excluded) = chain.build_block(0, time_ms, proposer, txs, last_commit);
+    assert!(
+        excluded.is_empty(),
+        "every transaction should be valid: {:?}",
+        excluded
+            .iter()
+            .map(|e| e.error.to_string())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(block.transactions.len(), n);
+    let cert = certify(chain, validators, &block);
+    chain.commit_block(&block, &cert).expect("commit");
+    block
+}
+
+pub fn certify<S: Store>(
+    chain: &Chain<S>,
+    validators: &[Keypair],
+    block: &Block,
+) -> CommitCertificate {
+    let q = chain.validators().quorum();
+    let votes: Vec<Vote> = validators[..q]
+        .iter()
+        .map(|k| {
+            Vote::sign(
+                k,
+                &chain.genesis().chain_id,
+                block.header.height,
+                block.header.round,
+                VoteKind::Precommit,
+                Some(block.hash()),
+            )
+        })
+        .collect();
+    CommitCertificate::from_votes(
+        chain.validators(),
+        block.header.height,
+        block.header.round,
+        block.hash(),
+        &votes,
+    )
+}
