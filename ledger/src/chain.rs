@@ -30,7 +30,7 @@ pub enum BlockError {
         /// Its hash.
         hash: Hash,
         /// The rule.
-        error: RuleError,
+        error: Box<RuleError>,
     },
     /// The parent's certificate carried in the block does not verify.
     #[error("last commit certificate: {0}")]
@@ -141,7 +141,7 @@ impl<S: Store> Chain<S> {
                     return Err(BlockError::Transaction {
                         index: i,
                         hash: hashes[i],
-                        error: RuleError::BadSignature(txs[i].body.signer),
+                        error: Box::new(RuleError::BadSignature(txs[i].body.signer)),
                     });
                 }
             }
@@ -153,7 +153,7 @@ impl<S: Store> Chain<S> {
                 BlockError::Transaction {
                     index: i,
                     hash: hashes[i],
-                    error,
+                    error: Box::new(error),
                 }
             })?;
             overlay.pending.merge(fx.changes.clone());

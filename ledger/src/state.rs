@@ -30,7 +30,7 @@ pub struct Member {
 
 /// Names one document (or membership record) for history and indexes.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind", content = "reference")]
+#[serde(rename_all = "snake_case")]
 pub enum DocumentKey {
     /// A transport document by reference.
     TransportDocument(String),

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::RwLock;
 
-use crate::store::{Store, StoreError, Write};
+use crate::store::{Entry, Store, StoreError, Write};
 
 /// A store held in memory.
 #[derive(Debug, Default)]
@@ -27,7 +27,7 @@ impl Store for MemStore {
         Ok(self.map.read().map_err(poisoned)?.get(key).cloned())
     }
 
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
         let map = self.map.read().map_err(poisoned)?;
         Ok(map
             .range(prefix.to_vec()..)

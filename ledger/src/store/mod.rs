@@ -79,6 +79,9 @@ pub struct CommitBatch<'a> {
     pub tip: Tip,
 }
 
+/// A stored (key, value) pair.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
 /// One write of a batch: a key and its new value, or `None` to delete.
 pub type Write = (Vec<u8>, Option<Vec<u8>>);
 
@@ -91,7 +94,7 @@ pub trait Store: Send + Sync {
     /// Reads one key.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
     /// All (key, value) pairs whose key starts with `prefix`, in key order.
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Entry>, StoreError>;
     /// Applies writes atomically and durably (one flush).
     fn write_batch(&self, writes: Vec<Write>) -> Result<(), StoreError>;
 
