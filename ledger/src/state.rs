@@ -255,10 +255,12 @@ pub struct Overlay<'a> {
 impl<'a> Overlay<'a> {
     /// An overlay with no changes.
     pub fn new(base: &'a State) -> Overlay<'a> {
-        Overlay {
-            base,
-            pending: Changes::default(),
-        }
+        Overlay::with_pending(base, Changes::default())
+    }
+
+    /// An overlay over changes made earlier (a mempool's pending transactions).
+    pub fn with_pending(base: &'a State, pending: Changes) -> Overlay<'a> {
+        Overlay { base, pending }
     }
 }
 

@@ -1,0 +1,189 @@
+//! Node configuration: a TOML file where every field has a default, overridable by environment
+//! variables `PORTLEDGER_<FIELD>` (for example `PORTLEDGER_API_LISTEN=127.0.0.1:9000`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use portledger_ledger::PublicKey;
+use serde::{Deserialize, Serialize};
+
+/// A peer to dial: its node key (libp2p identity) and address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerAddress {
+    /// The peer's node key, as in genesis.
+    pub key: PublicKey,
+    /// Its libp2p TCP address.
+    pub address: SocketAddr,
+}
+
+/// The node's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeConfig {
+    /// Where libp2p listens.
+    pub p2p_listen: SocketAddr,
+    /// Where the HTTP API listens (loopback by default).
+    pub api_listen: SocketAddr,
+    /// Peers to dial.
+    pub peers: Vec<PeerAddress>,
+    /// Genesis file, relative to the node's home.
+    pub genesis: PathBuf,
+    /// Node key file (the validator key and libp2p identity), relative to the home.
+    pub node_key: PathBuf,
+    /// Data directory (sled), relative to the home.
+    pub data_dir: PathBuf,
+    /// Overrides genesis `timeout_base_ms` for this node's timers.
+    pub timeout_base_ms: Option<u64>,
+    /// Overrides genesis `timeout_delta_ms`.
+    pub timeout_delta_ms: Option<u64>,
+    /// Overrides genesis `timeout_max_ms`.
+    pub timeout_max_ms: Option<u64>,
+    /// Overrides genesis `heartbeat_ms` (idle chains commit an empty block this often).
+    pub heartbeat_ms: Option<u64>,
+    /// Most transactions held in the mempool.
+    pub mempool_max_txs: usize,
+    /// Log filter (`info`, `portledger_node=debug`, ...); `RUST_LOG` wins when set.
+    pub log_level: String,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            p2p_listen: SocketAddr::from(([127, 0, 0, 1], 7000)),
+            api_listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            peers: Vec::new(),
+            genesis: PathBuf::from("genesis.json"),
+            node_key: PathBuf::from("node.key"),
+            data_dir: PathBuf::from("data"),
+            timeout_base_ms: None,
+            timeout_delta_ms: None,
+            timeout_max_ms: None,
+            heartbeat_ms: None,
+            mempool_max_txs: 50_000,
+            log_level: "info".into(),
+        }
+    }
+}
+
+/// A configuration that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("config file {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file or an override is not valid.
+    #[error("config {path}: {reason}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Parses an environment value as a TOML value (number, boolean, array), else as a string.
+fn env_value(raw: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()))
+}
+
+impl NodeConfig {
+    /// Loads `home/config.toml` (absent = defaults), applies `PORTLEDGER_*` overrides from
+    /// `env`, and resolves relative paths against `home`.
+    pub fn load(
+        home: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<NodeConfig, ConfigError> {
+        let path = home.join("config.toml");
+        let shown = path.display().to_string();
+        let mut table: toml::Table = match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
+            Err(source) => {
+                return Err(ConfigError::Io {
+                    path: shown,
+                    source,
+                })
+            }
+        };
+        for (name, value) in env {
+            let Some(field) = name.strip_prefix("PORTLEDGER_") else {
+                continue;
+            };
+            let field = field.to_ascii_lowercase();
+            // PORTLEDGER_NODE and PORTLEDGER_KEY belong to the client.
+            if matches!(field.as_str(), "node" | "key") {
+                continue;
+            }
+            table.insert(field, env_value(&value));
+        }
+        let mut cfg: NodeConfig =
+            NodeConfig::deserialize(toml::Value::Table(table)).map_err(|e| {
+                ConfigError::Invalid {
+                    path: shown,
+                    reason: e.to_string(),
+                }
+            })?;
+        for p in [&mut cfg.genesis, &mut cfg.node_key, &mut cfg.data_dir] {
+            if p.is_relative() {
+                *p = home.join(&*p);
+            }
+        }
+        Ok(cfg)
+    }
+
+    /// The TOML text of this configuration.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_file_and_env_overrides() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let cfg = NodeConfig::load(dir.path(), []).expect("defaults");
+        assert_eq!(cfg.api_listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(cfg.data_dir, dir.path().join("data"));
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "api_listen = \"127.0.0.1:9001\"\nheartbeat_ms = 500\n",
+        )
+        .expect("write");
+        let cfg = NodeConfig::load(
+            dir.path(),
+            [
+                ("PORTLEDGER_HEARTBEAT_MS".to_string(), "250".to_string()),
+                ("PORTLEDGER_LOG_LEVEL".to_string(), "debug".to_string()),
+                ("PORTLEDGER_NODE".to_string(), "http://x".to_string()),
+                ("PORTLEDGER_KEY".to_string(), "client.key".to_string()),
+                ("HOME".to_string(), "/root".to_string()),
+            ],
+        )
+        .expect("load");
+        assert_eq!(cfg.api_listen.to_string(), "127.0.0.1:9001");
+        assert_eq!(cfg.heartbeat_ms, Some(250));
+        assert_eq!(cfg.log_level, "debug");
+        std::fs::write(dir.path().join("config.toml"), "colour = 1\n").expect("write");
+        let e = NodeConfig::load(dir.path(), []).expect_err("unknown field");
+        assert!(e.to_string().contains("colour"), "{e}");
+        // Round trip.
+        let text = NodeConfig::default().to_toml();
+        std::fs::write(dir.path().join("config.toml"), text).expect("write");
+        NodeConfig::load(dir.path(), []).expect("round trip");
+    }
+}

@@ -1,0 +1,285 @@
+//! The mempool: transactions waiting for a block, in arrival order.
+//!
+//! A transaction is admitted only if its signature verifies and it applies cleanly on the
+//! committed state plus every transaction already pending (so a transfer may follow its own
+//! pending issue, and nonces run in sequence). Signatures are checked once: the hashes of checked
+//! transactions are cached so block validation need not check them again. After each commit the
+//! included transactions leave and the rest are re-checked; those that became invalid are dropped.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+
+use portledger_ledger::{
+    apply_verified, BlockContext, Changes, Hash, Overlay, RuleError, State, Transaction,
+};
+
+/// Why a transaction was not admitted.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum MempoolError {
+    /// The mempool holds its maximum.
+    #[error("mempool full: {0} transactions are waiting; try again shortly")]
+    Full(usize),
+    /// The transaction breaks a ledger rule.
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+}
+
+/// The result of a successful admission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// New, admitted.
+    Added(Hash),
+    /// Already waiting; ignored.
+    Duplicate(Hash),
+}
+
+/// A bounded set of transaction hashes whose signatures verified.
+#[derive(Debug, Default)]
+pub struct VerifiedSignatures {
+    set: HashSet<Hash>,
+    order: VecDeque<Hash>,
+    capacity: usize,
+}
+
+impl VerifiedSignatures {
+    /// A cache holding at most `capacity` hashes.
+    pub fn new(capacity: usize) -> Self {
+        VerifiedSignatures {
+            set: HashSet::new(),
+            order: VecDeque::new(),
+            capacity,
+        }
+    }
+
+    /// Whether a hash's signature was checked.
+    pub fn contains(&self, h: &Hash) -> bool {
+        self.set.contains(h)
+    }
+
+    /// Records a checked hash, forgetting the oldest beyond capacity.
+    pub fn insert(&mut self, h: Hash) {
+        if self.set.insert(h) {
+            self.order.push_back(h);
+            while self.order.len() > self.capacity {
+                if let Some(old) = self.order.pop_front() {
+                    self.set.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+/// Transactions waiting for a block.
+#[derive(Debug)]
+pub struct Mempool {
+    max: usize,
+    order: BTreeMap<u64, Transaction>,
+    by_hash: HashMap<Hash, u64>,
+    next_seq: u64,
+    pending: Changes,
+    verified: VerifiedSignatures,
+}
+
+impl Mempool {
+    /// An empty mempool holding at most `max` transactions.
+    pub fn new(max: usize) -> Mempool {
+        Mempool {
+            max,
+            order: BTreeMap::new(),
+            by_hash: HashMap::new(),
+            next_seq: 0,
+            pending: Changes::default(),
+            verified: VerifiedSignatures::new(max.saturating_mul(4).max(10_000)),
+        }
+    }
+
+    /// Number of waiting transactions.
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// Whether a transaction waits.
+    pub fn contains(&self, h: &Hash) -> bool {
+        self.by_hash.contains_key(h)
+    }
+
+    /// A waiting transaction.
+    pub fn get(&self, h: &Hash) -> Option<&Transaction> {
+        self.by_hash.get(h).and_then(|s| self.order.get(s))
+    }
+
+    /// Whether a transaction's signature is known to verify (checked on admission or in a block).
+    pub fn signature_verified(&self, h: &Hash) -> bool {
+        self.verified.contains(h)
+    }
+
+    /// Records that a transaction's signature verified (for example in a checked block).
+    pub fn mark_verified(&mut self, h: Hash) {
+        self.verified.insert(h);
+    }
+
+    /// Admits a transaction after checking its signature and every rule against the committed
+    /// `state` plus the pending transactions, in the context of the next block.
+    pub fn insert(
+        &mut self,
+        tx: Transaction,
+        state: &State,
+        ctx: &BlockContext,
+    ) -> Result<Admission, MempoolError> {
+        let hash = tx.hash();
+        if self.by_hash.contains_key(&hash) {
+            return Ok(Admission::Duplicate(hash));
+        }
+        if self.order.len() >= self.max {
+            return Err(MempoolError::Full(self.order.len()));
+        }
+        if !self.verified.contains(&hash) {
+            tx.verify_signature()
+                .map_err(|_| RuleError::BadSignature(tx.body.signer))?;
+            self.verified.insert(hash);
+        }
+        let overlay = Overlay::with_pending(state, std::mem::take(&mut self.pending));
+        let result = apply_verified(&overlay, &tx, ctx);
+        self.pending = overlay.pending;
+        let fx = result?;
+        self.pending.merge(fx.changes);
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.order.insert(seq, tx);
+        self.by_hash.insert(hash, seq);
+        Ok(Admission::Added(hash))
+    }
+
+    /// Up to `max_txs` waiting transactions in arrival order, for a proposal.
+    pub fn candidates(&self, max_txs: usize) -> Vec<Transaction> {
+        self.order.values().take(max_txs).cloned().collect()
+    }
+
+    /// After a commit: removes the included transactions and re-checks the rest against the
+    /// new state; returns the hashes dropped as no longer valid, with the rule they now break.
+    pub fn on_commit(
+        &mut self,
+        included: &[Hash],
+        state: &State,
+        ctx: &BlockContext,
+    ) -> Vec<(Hash, RuleError)> {
+        for h in included {
+            if let Some(seq) = self.by_hash.remove(h) {
+                self.order.remove(&seq);
+            }
+            self.verified.insert(*h);
+        }
+        let waiting = std::mem::take(&mut self.order);
+        self.by_hash.clear();
+        let mut overlay = Overlay::new(state);
+        let mut dropped = Vec::new();
+        for (seq, tx) in waiting {
+            let hash = tx.hash();
+            match apply_verified(&overlay, &tx, ctx) {
+                Ok(fx) => {
+                    overlay.pending.merge(fx.changes);
+                    self.order.insert(seq, tx);
+                    self.by_hash.insert(hash, seq);
+                }
+                Err(e) => dropped.push((hash, e)),
+            }
+        }
+        self.pending = overlay.pending;
+        dropped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portledger_ledger::documents::anchor::DocumentType;
+    use portledger_ledger::{demo, Keypair, Payload};
+
+    fn anchor(k: &Keypair, chain: &str, nonce: u64, name: &str) -> Transaction {
+        Transaction::sign(
+            k,
+            chain,
+            nonce,
+            Payload::AnchorDocument {
+                hash: Hash::of(name.as_bytes()),
+                doc_type: DocumentType::Other,
+                references: vec![],
+            },
+        )
+    }
+
+    #[test]
+    fn admission_rules_duplicates_capacity_and_commit() {
+        let (g, _, parts) = demo::testing(4);
+        let state = State::from_genesis(&g);
+        let seller = &parts[5].1;
+        let ctx = BlockContext {
+            height: 1,
+            time_ms: g.genesis_time_ms + 1,
+        };
+        let mut m = Mempool::new(3);
+        let t1 = anchor(seller, &g.chain_id, 1, "a");
+        let t2 = anchor(seller, &g.chain_id, 2, "b");
+        assert!(matches!(
+            m.insert(t1.clone(), &state, &ctx),
+            Ok(Admission::Added(_))
+        ));
+        assert!(matches!(
+            m.insert(t1.clone(), &state, &ctx),
+            Ok(Admission::Duplicate(_))
+        ));
+        // Nonce 2 follows the pending nonce 1.
+        assert!(matches!(
+            m.insert(t2.clone(), &state, &ctx),
+            Ok(Admission::Added(_))
+        ));
+        // A replay of nonce 1 with other content is refused.
+        let replay = anchor(seller, &g.chain_id, 1, "c");
+        assert!(matches!(
+            m.insert(replay, &state, &ctx),
+            Err(MempoolError::Rule(RuleError::BadNonce { .. }))
+        ));
+        // The same document anchored twice: the second breaks a rule.
+        let buyer = &parts[6].1;
+        let dup = anchor(buyer, &g.chain_id, 1, "a");
+        assert!(matches!(
+            m.insert(dup, &state, &ctx),
+            Err(MempoolError::Rule(RuleError::AlreadyExists { .. }))
+        ));
+        let mut forged = anchor(buyer, &g.chain_id, 1, "z");
+        forged.signature = seller.sign(portledger_ledger::Domain::Transaction, &forged.body);
+        assert!(matches!(
+            m.insert(forged, &state, &ctx),
+            Err(MempoolError::Rule(RuleError::BadSignature(_)))
+        ));
+        assert!(m
+            .insert(anchor(buyer, &g.chain_id, 1, "d"), &state, &ctx)
+            .is_ok());
+        assert_eq!(
+            m.insert(anchor(buyer, &g.chain_id, 2, "e"), &state, &ctx),
+            Err(MempoolError::Full(3))
+        );
+        assert_eq!(m.candidates(10).len(), 3);
+        assert!(m.signature_verified(&t2.hash()));
+
+        // Commit t1 in a block; t2 stays valid. Then a state in which t2's nonce is used makes
+        // it invalid, and it is dropped.
+        let mut s2 = state.clone();
+        let fx = apply_verified(&s2, &t1, &ctx).expect("t1");
+        s2.apply(&fx.changes);
+        let dropped = m.on_commit(&[t1.hash()], &s2, &ctx);
+        assert!(dropped.is_empty());
+        assert_eq!(m.len(), 2);
+        let other2 = anchor(seller, &g.chain_id, 2, "other");
+        let fx = apply_verified(&s2, &other2, &ctx).expect("other2");
+        s2.apply(&fx.changes);
+        let dropped = m.on_commit(&[other2.hash()], &s2, &ctx);
+        assert_eq!(dropped.len(), 1);
+        assert_eq!(dropped[0].0, t2.hash());
+        assert_eq!(m.len(), 1);
+    }
+}

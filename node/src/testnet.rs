@@ -1,0 +1,192 @@
+//! `portledger-node testnet`: a ready local network in a directory.
+//!
+//! ```text
+//! DIR/genesis.json
+//! DIR/node-<i>/config.toml, node.key, genesis.json, data/
+//! DIR/keys/<alias>.key      demo participants: port, issuing-bank, customs, carrier,
+//!                           advising-bank, seller, buyer
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use portledger_ledger::genesis::ConsensusParams;
+use portledger_ledger::{demo, keyfile, Keypair, PublicKey};
+
+use crate::config::{NodeConfig, PeerAddress};
+
+/// Where the testnet's nodes listen.
+#[derive(Debug, Clone)]
+pub struct TestnetNode {
+    /// The node's folder.
+    pub home: PathBuf,
+    /// Its libp2p address.
+    pub p2p: SocketAddr,
+    /// Its API address.
+    pub api: SocketAddr,
+    /// Its node key.
+    pub key: PublicKey,
+}
+
+/// Options of a testnet.
+#[derive(Debug, Clone)]
+pub struct TestnetOptions {
+    /// Number of validators.
+    pub validators: usize,
+    /// First libp2p port; node i uses `p2p_port + i`.
+    pub p2p_port: u16,
+    /// First API port; node i uses `api_port + i`.
+    pub api_port: u16,
+    /// Chain id.
+    pub chain_id: String,
+    /// Consensus parameters.
+    pub consensus: ConsensusParams,
+}
+
+impl Default for TestnetOptions {
+    fn default() -> Self {
+        TestnetOptions {
+            validators: 4,
+            p2p_port: 7000,
+            api_port: 8080,
+            chain_id: "portledger-devnet".into(),
+            consensus: ConsensusParams::default(),
+        }
+    }
+}
+
+/// Writes a testnet into `dir` (which must not hold one already) and returns its nodes.
+pub fn create(dir: &Path, opts: &TestnetOptions) -> anyhow::Result<Vec<TestnetNode>> {
+    if opts.validators == 0 {
+        bail!("a testnet needs at least one validator");
+    }
+    if dir.join("genesis.json").exists() {
+        bail!(
+            "{} already holds a testnet (genesis.json exists)",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(dir.join("keys"))
+        .with_context(|| format!("creating {}", dir.display()))?;
+    let node_keys: Vec<Keypair> = (0..opts.validators).map(|_| Keypair::generate()).collect();
+    let participant_keys: Vec<Keypair> = (0..demo::PARTICIPANTS.len())
+        .map(|_| Keypair::generate())
+        .collect();
+    let mut pubs = [PublicKey([0; 32]); 7];
+    for (slot, k) in pubs.iter_mut().zip(&participant_keys) {
+        *slot = k.public();
+    }
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let vpubs: Vec<PublicKey> = node_keys.iter().map(Keypair::public).collect();
+    let genesis = demo::genesis(
+        &opts.chain_id,
+        now_ms,
+        &vpubs,
+        &pubs,
+        opts.consensus.clone(),
+    );
+    genesis.validate().context("generated genesis")?;
+    let genesis_json = genesis.to_json();
+    std::fs::write(dir.join("genesis.json"), &genesis_json)?;
+    for ((alias, _, _), key) in demo::PARTICIPANTS.iter().zip(&participant_keys) {
+        keyfile::write(&dir.join("keys").join(format!("{alias}.key")), key)?;
+    }
+    let port = |base: u16, i: usize| -> anyhow::Result<u16> {
+        u16::try_from(usize::from(base) + i).context("port out of range")
+    };
+    let mut nodes = Vec::new();
+    for (i, key) in node_keys.iter().enumerate() {
+        nodes.push(TestnetNode {
+            home: dir.join(format!("node-{i}")),
+            p2p: SocketAddr::from(([127, 0, 0, 1], port(opts.p2p_port, i)?)),
+            api: SocketAddr::from(([127, 0, 0, 1], port(opts.api_port, i)?)),
+            key: key.public(),
+        });
+    }
+    for (i, node) in nodes.iter().enumerate() {
+        std::fs::create_dir_all(&node.home)?;
+        keyfile::write(&node.home.join("node.key"), &node_keys[i])?;
+        std::fs::write(node.home.join("genesis.json"), &genesis_json)?;
+        let cfg = NodeConfig {
+            p2p_listen: node.p2p,
+            api_listen: node.api,
+            peers: nodes
+                .iter()
+                .filter(|n| n.key != node.key)
+                .map(|n| PeerAddress {
+                    key: n.key,
+                    address: n.p2p,
+                })
+                .collect(),
+            ..NodeConfig::default()
+        };
+        std::fs::write(node.home.join("config.toml"), cfg.to_toml())?;
+    }
+    Ok(nodes)
+}
+
+/// Reads back the nodes of an existing testnet directory.
+pub fn nodes(dir: &Path) -> anyhow::Result<Vec<TestnetNode>> {
+    let mut out = Vec::new();
+    for i in 0.. {
+        let home = dir.join(format!("node-{i}"));
+        if !home.exists() {
+            break;
+        }
+        let cfg = NodeConfig::load(&home, [])?;
+        let key = keyfile::read(&cfg.node_key)?.public();
+        out.push(TestnetNode {
+            home,
+            p2p: cfg.p2p_listen,
+            api: cfg.api_listen,
+            key,
+        });
+    }
+    if out.is_empty() {
+        bail!("{} holds no node-<i> folders", dir.display());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_a_complete_testnet() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let nodes = create(dir.path(), &TestnetOptions::default()).expect("testnet");
+        assert_eq!(nodes.len(), 4);
+        assert_eq!(nodes[3].api.to_string(), "127.0.0.1:8083");
+        let genesis = portledger_ledger::Genesis::from_json(
+            &std::fs::read_to_string(dir.path().join("genesis.json")).expect("read"),
+        )
+        .expect("valid genesis");
+        assert_eq!(genesis.validator_set().len(), 4);
+        for (alias, _, _) in demo::PARTICIPANTS {
+            let k =
+                keyfile::read(&dir.path().join("keys").join(format!("{alias}.key"))).expect("key");
+            assert!(genesis
+                .participants
+                .iter()
+                .any(|p| p.public_key == k.public()));
+        }
+        let back = nodes_of(dir.path());
+        assert_eq!(back.len(), 4);
+        assert_eq!(back[1].key, nodes[1].key);
+        let cfg = NodeConfig::load(&nodes[0].home, []).expect("config");
+        assert_eq!(cfg.peers.len(), 3);
+        assert!(
+            create(dir.path(), &TestnetOptions::default()).is_err(),
+            "never overwrites"
+        );
+    }
+
+    fn nodes_of(dir: &Path) -> Vec<TestnetNode> {
+        nodes(dir).expect("nodes")
+    }
+}
