@@ -1,0 +1,27 @@
+//! Write-ahead records: what a validator signed, persisted before it is sent, so that a
+//! restarted core never signs something conflicting.
+
+use portledger_ledger::Vote;
+use serde::{Deserialize, Serialize};
+
+use crate::proposal::SignedProposal;
+
+/// One write-ahead record. The node stores them (with `codec`) in order; records of heights
+/// below the last committed one may be deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WalRecord {
+    /// A vote this validator signed and is about to send.
+    Vote(Vote),
+    /// A proposal this validator signed and is about to send.
+    Proposal(SignedProposal),
+}
+
+impl WalRecord {
+    /// The height the record belongs to.
+    pub fn height(&self) -> u64 {
+        match self {
+            WalRecord::Vote(v) => v.body.height,
+            WalRecord::Proposal(p) => p.proposal.height,
+        }
+    }
+}
