@@ -204,6 +204,29 @@ impl Core {
         self.buffer.len()
     }
 
+    /// A one-line summary of the vote counts of `round` (for traces).
+    pub fn tally_summary(&self, round: u32) -> String {
+        format!(
+            "round {round}: {} prevotes ({} nil), {} precommits ({} nil), proposals {:?}",
+            self.votes.count_any(round, VoteKind::Prevote),
+            self.votes.count_for(round, VoteKind::Prevote, None),
+            self.votes.count_any(round, VoteKind::Precommit),
+            self.votes.count_for(round, VoteKind::Precommit, None),
+            self.proposals
+                .get(&round)
+                .map(|l| l
+                    .iter()
+                    .map(|p| (
+                        p.proposal.block_hash,
+                        p.proposal.pol_round,
+                        self.validity.get(&p.proposal.block_hash).copied(),
+                        self.votes.count_for(round, VoteKind::Prevote, Some(p.proposal.block_hash)),
+                        self.votes.count_for(round, VoteKind::Precommit, Some(p.proposal.block_hash)),
+                    ))
+                    .collect::<Vec<_>>())
+        )
+    }
+
     /// The configuration.
     pub fn config(&self) -> &ConsensusConfig {
         &self.config
@@ -266,13 +289,20 @@ impl Core {
                         }
                     }
                     self.own_votes.insert(slot, v.clone());
-                    self.votes.add(v);
+                    self.votes.add(v, |_| true);
                 }
                 WalRecord::Proposal(p) => {
                     self.validity.insert(p.proposal.block_hash, true);
                     self.own_proposals.entry(p.proposal.round).or_insert(p);
                 }
             }
+        }
+        // What was signed before the crash may never have left: send it again (never re-sign).
+        for p in self.own_proposals.values() {
+            out.push(Action::BroadcastProposal(p.clone()));
+        }
+        for v in self.own_votes.values() {
+            out.push(Action::BroadcastVote(v.clone()));
         }
         self.start_round(start_round, out);
         for m in self.buffer.take(height) {
@@ -364,7 +394,13 @@ impl Core {
         if round > self.round.saturating_add(ROUND_WINDOW) {
             return;
         }
-        if let AddOutcome::Conflict(first) = self.votes.add(v.clone()) {
+        let proposed: Vec<Hash> = self
+            .proposals
+            .get(&round)
+            .map(|l| l.iter().map(|p| p.proposal.block_hash).collect())
+            .unwrap_or_default();
+        let useful = |b: Option<Hash>| b.is_none_or(|h| proposed.contains(&h));
+        if let AddOutcome::Conflict(first) = self.votes.add(v.clone(), useful) {
             if self.evidence_reported.insert((who, round, kind)) {
                 out.push(Action::Evidence(Equivocation {
                     first: *first,
@@ -636,17 +672,26 @@ impl Core {
         false
     }
 
-    /// Line 49: a quorum of precommits for a valid proposal of any round decides it.
+    /// Line 49: a quorum of precommits in any round for a block proposed (in any round) at this
+    /// height and known valid decides it. (Algorithm 1 asks for the proposal of the precommits'
+    /// round; the value is what matters, and a node that missed that round's proposal can then
+    /// decide from the certificate and any proposal carrying the block.)
     fn try_decide(&mut self, out: &mut Vec<Action>) -> bool {
         let q = self.quorum();
+        let mut known: Vec<Hash> = self
+            .proposals
+            .values()
+            .flatten()
+            .map(|p| p.proposal.block_hash)
+            .filter(|v| self.validity.get(v) == Some(&true))
+            .collect();
+        known.sort();
+        known.dedup();
         let mut found = None;
-        'rounds: for (round, list) in &self.proposals {
-            for p in list {
-                let v = p.proposal.block_hash;
-                if self.validity.get(&v) == Some(&true)
-                    && self.votes.count_for(*round, VoteKind::Precommit, Some(v)) >= q
-                {
-                    found = Some((v, *round));
+        'rounds: for round in self.votes.rounds() {
+            for v in &known {
+                if self.votes.count_for(round, VoteKind::Precommit, Some(*v)) >= q {
+                    found = Some((*v, round));
                     break 'rounds;
                 }
             }
