@@ -113,15 +113,19 @@ impl Core {
         let own = key.as_ref().map(Keypair::public);
         let mut restored: BTreeMap<u64, Vec<WalRecord>> = BTreeMap::new();
         for rec in wal {
-            let signer = match rec {
-                WalRecord::Vote(v) => v.body.validator,
-                WalRecord::Proposal(p) => p.proposal.proposer,
+            let keep = match rec {
+                WalRecord::Vote(v) => {
+                    Some(v.body.validator) == own && v.body.chain_id == config.chain_id
+                }
+                WalRecord::Proposal(p) => {
+                    Some(p.proposal.proposer) == own && p.proposal.chain_id == config.chain_id
+                }
+                WalRecord::Polka(votes) => votes.iter().all(|v| {
+                    v.body.chain_id == config.chain_id
+                        && config.validators.contains(&v.body.validator)
+                }),
             };
-            let chain = match rec {
-                WalRecord::Vote(v) => &v.body.chain_id,
-                WalRecord::Proposal(p) => &p.proposal.chain_id,
-            };
-            if Some(signer) == own && *chain == config.chain_id {
+            if keep {
                 restored.entry(rec.height()).or_default().push(rec.clone());
             }
         }
@@ -269,12 +273,22 @@ impl Core {
         self.started = true;
 
         let mut start_round = 0;
+        let mut polka_votes = Vec::new();
         for rec in restored {
             start_round = start_round.max(match &rec {
                 WalRecord::Vote(v) => v.body.round,
                 WalRecord::Proposal(p) => p.proposal.round,
+                WalRecord::Polka(_) => 0,
             });
             match rec {
+                WalRecord::Polka(votes) => {
+                    for v in votes {
+                        if v.body.height == height && !self.votes.contains(&v) {
+                            self.votes.add(v.clone(), |_| true);
+                            polka_votes.push(v);
+                        }
+                    }
+                }
                 WalRecord::Vote(v) => {
                     let slot = (v.body.round, v.body.kind);
                     if self.own_votes.contains_key(&slot) {
@@ -301,7 +315,7 @@ impl Core {
         for p in self.own_proposals.values() {
             out.push(Action::BroadcastProposal(p.clone()));
         }
-        for v in self.own_votes.values() {
+        for v in self.own_votes.values().chain(&polka_votes) {
             out.push(Action::BroadcastVote(v.clone()));
         }
         self.start_round(start_round, out);
@@ -640,6 +654,10 @@ impl Core {
         };
         self.polka_handled.insert(round);
         if self.step == Step::Prevote {
+            if self.key.is_some() && !self.own_votes.contains_key(&(round, VoteKind::Precommit)) {
+                let polka = self.votes.votes_for(round, VoteKind::Prevote, Some(v));
+                out.push(Action::Persist(WalRecord::Polka(polka)));
+            }
             if self.cast(VoteKind::Precommit, Some(v), out) == Some(v) {
                 self.locked = Some((v, round));
             }

@@ -14,6 +14,10 @@ pub enum WalRecord {
     Vote(Vote),
     /// A proposal this validator signed and is about to send.
     Proposal(SignedProposal),
+    /// The quorum of prevotes (a polka) that made this validator lock on a block, written
+    /// before the precommit that locks. After a crash the lock stays justified: the core counts
+    /// and re-sends these votes, so the others can follow the lock instead of stalling.
+    Polka(Vec<Vote>),
 }
 
 impl WalRecord {
@@ -22,6 +26,7 @@ impl WalRecord {
         match self {
             WalRecord::Vote(v) => v.body.height,
             WalRecord::Proposal(p) => p.proposal.height,
+            WalRecord::Polka(votes) => votes.first().map_or(0, |v| v.body.height),
         }
     }
 }
