@@ -216,18 +216,18 @@ impl Core {
             self.votes.count_for(round, VoteKind::Prevote, None),
             self.votes.count_any(round, VoteKind::Precommit),
             self.votes.count_for(round, VoteKind::Precommit, None),
-            self.proposals
-                .get(&round)
-                .map(|l| l
-                    .iter()
-                    .map(|p| (
-                        p.proposal.block_hash,
-                        p.proposal.pol_round,
-                        self.validity.get(&p.proposal.block_hash).copied(),
-                        self.votes.count_for(round, VoteKind::Prevote, Some(p.proposal.block_hash)),
-                        self.votes.count_for(round, VoteKind::Precommit, Some(p.proposal.block_hash)),
-                    ))
-                    .collect::<Vec<_>>())
+            self.proposals.get(&round).map(|l| l
+                .iter()
+                .map(|p| (
+                    p.proposal.block_hash,
+                    p.proposal.pol_round,
+                    self.validity.get(&p.proposal.block_hash).copied(),
+                    self.votes
+                        .count_for(round, VoteKind::Prevote, Some(p.proposal.block_hash)),
+                    self.votes
+                        .count_for(round, VoteKind::Precommit, Some(p.proposal.block_hash)),
+                ))
+                .collect::<Vec<_>>())
         )
     }
 
@@ -356,7 +356,8 @@ impl Core {
             }
         } else {
             let m = Message::Vote(v);
-            if !self.buffer.contains(&m) && matches!(&m, Message::Vote(v) if v.verify_signature().is_ok())
+            if !self.buffer.contains(&m)
+                && matches!(&m, Message::Vote(v) if v.verify_signature().is_ok())
             {
                 self.buffer.push(m);
             }

@@ -146,7 +146,10 @@ mod tests {
             t.add(v2.clone(), any),
             AddOutcome::Conflict(Box::new(v1.clone()))
         );
-        assert!(t.contains(&v2), "an equivocator's second vote counts for its own value");
+        assert!(
+            t.contains(&v2),
+            "an equivocator's second vote counts for its own value"
+        );
         assert_eq!(
             t.add(Vote::sign(&b, "c", 1, 0, VoteKind::Prevote, None), any),
             AddOutcome::Added
@@ -155,7 +158,11 @@ mod tests {
             t.add(Vote::sign(&a, "c", 1, 0, VoteKind::Precommit, None), any),
             AddOutcome::Added
         );
-        assert_eq!(t.count_any(0, VoteKind::Prevote), 2, "validators, not votes");
+        assert_eq!(
+            t.count_any(0, VoteKind::Prevote),
+            2,
+            "validators, not votes"
+        );
         assert_eq!(t.count_for(0, VoteKind::Prevote, x), 1);
         assert_eq!(t.count_for(0, VoteKind::Prevote, None), 2);
         assert_eq!(t.count_for(1, VoteKind::Prevote, None), 0);
@@ -173,9 +180,19 @@ mod tests {
             t.add(Vote::sign(&a, "c", 1, 0, VoteKind::Prevote, junk), useful);
         }
         assert_eq!(t.count_any(0, VoteKind::Prevote), 1);
-        assert!(!t.contains(&Vote::sign(&a, "c", 1, 0, VoteKind::Prevote, Some(Hash::of(&[5u8])))));
+        assert!(!t.contains(&Vote::sign(
+            &a,
+            "c",
+            1,
+            0,
+            VoteKind::Prevote,
+            Some(Hash::of(&[5u8]))
+        )));
         let real = Vote::sign(&a, "c", 1, 0, VoteKind::Prevote, Some(good));
-        assert!(matches!(t.add(real.clone(), useful), AddOutcome::Conflict(_)));
+        assert!(matches!(
+            t.add(real.clone(), useful),
+            AddOutcome::Conflict(_)
+        ));
         assert!(t.contains(&real), "a vote for the proposal displaces junk");
         assert_eq!(t.count_for(0, VoteKind::Prevote, Some(good)), 1);
     }

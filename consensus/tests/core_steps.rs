@@ -11,7 +11,9 @@ use portledger_ledger::{Hash, Keypair, ValidatorSet, Vote, VoteKind};
 const CHAIN: &str = "steps";
 
 fn keys() -> Vec<Keypair> {
-    (0..4).map(|i| Keypair::for_testing(&format!("step-v{i}"))).collect()
+    (0..4)
+        .map(|i| Keypair::for_testing(&format!("step-v{i}")))
+        .collect()
 }
 
 fn config() -> ConsensusConfig {
@@ -75,7 +77,12 @@ fn show(a: &Action) -> String {
         }
         Action::BroadcastVote(v) => {
             let by = who(&v.body.validator);
-            let base = format!("{} r{} {}", kind(v.body.kind), v.body.round, name(&v.body.block));
+            let base = format!(
+                "{} r{} {}",
+                kind(v.body.kind),
+                v.body.round,
+                name(&v.body.block)
+            );
             if by == "v0" {
                 base
             } else {
@@ -88,11 +95,9 @@ fn show(a: &Action) -> String {
             name(&Some(p.proposal.block_hash)),
             p.proposal.pol_round
         ),
-        Action::ScheduleTimeout(t) => format!(
-            "timeout {:?} r{} {}ms",
-            t.step, t.round, t.duration_ms
-        )
-        .to_lowercase(),
+        Action::ScheduleTimeout(t) => {
+            format!("timeout {:?} r{} {}ms", t.step, t.round, t.duration_ms).to_lowercase()
+        }
         Action::RequestValue { height, round } => format!("request value h{height} r{round}"),
         Action::ValidateProposal {
             round, block_hash, ..
@@ -205,7 +210,12 @@ fn run(cases: Vec<Case>) {
         assert_eq!(core.round(), c.round, "case {:?}: round", c.name);
         assert_eq!(core.step_kind(), c.step, "case {:?}: step", c.name);
         assert_eq!(core.locked(), c.locked, "case {:?}: locked", c.name);
-        assert_eq!(core.valid_value(), c.valid_value, "case {:?}: valid", c.name);
+        assert_eq!(
+            core.valid_value(),
+            c.valid_value,
+            "case {:?}: valid",
+            c.name
+        );
     }
 }
 
@@ -362,7 +372,8 @@ fn locking_and_unlocking() {
             valid_value: None,
         },
         Case {
-            name: "locked on A: a fresh proposal B gets a nil prevote without waiting for validation",
+            name:
+                "locked on A: a fresh proposal B gets a nil prevote without waiting for validation",
             setup: locked_on_a_in_round_1(),
             input: proposal(1, 1, b(), None),
             expect: vec!["validate r1 B", "persist prevote r1 nil", "prevote r1 nil"],
@@ -712,7 +723,7 @@ fn commit_evidence_and_heights() {
 fn restart_never_signs_a_conflicting_vote() {
     let mut core = Core::new(config(), Some(keys()[0].clone()), 1);
     let mut wal = Vec::new();
-    let mut record = |acts: Vec<Action>, wal: &mut Vec<WalRecord>| {
+    let record = |acts: Vec<Action>, wal: &mut Vec<WalRecord>| {
         for a in acts {
             if let Action::Persist(r) = a {
                 wal.push(r);
@@ -788,5 +799,8 @@ fn observer_follows_commits_without_voting() {
         .iter()
         .all(|a| !matches!(a, Action::BroadcastVote(_) | Action::Persist(_))));
     let shown: Vec<String> = acts.iter().map(show).collect();
-    assert_eq!(shown.last().map(String::as_str), Some("commit h1 A r0 sigs 3"));
+    assert_eq!(
+        shown.last().map(String::as_str),
+        Some("commit h1 A r0 sigs 3")
+    );
 }

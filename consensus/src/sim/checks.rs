@@ -49,7 +49,11 @@ pub fn check_chains(
         for (i, chain) in chains.iter().enumerate() {
             let Some(chain) = chain else { continue };
             let Some(c) = chain.get(h) else { continue };
-            let prev = if h == 0 { Hash::ZERO } else { chain[h - 1].hash };
+            let prev = if h == 0 {
+                Hash::ZERO
+            } else {
+                chain[h - 1].hash
+            };
             match registry.get(&c.hash) {
                 None => violations.push(format!(
                     "validity: node {i} committed unknown block {} at height {height}",

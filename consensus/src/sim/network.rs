@@ -52,9 +52,7 @@ impl NetworkModel {
 
     /// Whether `a` and `b` can currently talk.
     pub fn connected(&self, a: usize, b: usize) -> bool {
-        self.partition
-            .as_ref()
-            .is_none_or(|g| g.get(a) == g.get(b))
+        self.partition.as_ref().is_none_or(|g| g.get(a) == g.get(b))
     }
 
     /// The delay of one message from `from` to `to`, or `None` if it is lost.

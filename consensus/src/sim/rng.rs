@@ -7,7 +7,7 @@ pub struct SimRng(u64);
 impl SimRng {
     /// A generator for `seed`.
     pub fn new(seed: u64) -> Self {
-        SimRng(seed ^ 0x5EED_0F_C0_15_E5_5A)
+        SimRng(seed ^ 0x005E_ED0F_C015_E55A)
     }
 
     /// The next 64 random bits.

@@ -87,6 +87,22 @@ impl Report {
         self.rounds.iter().map(|r| f64::from(*r) + 1.0).sum::<f64>() / self.rounds.len() as f64
     }
 
+    /// Commits by correct nodes in `[from, to)` of heights no correct node had committed
+    /// before `from`: new decisions, as opposed to lagging nodes catching up.
+    pub fn new_heights_between(&self, from: u64, to: u64) -> usize {
+        let known = self
+            .commits
+            .iter()
+            .filter(|c| c.time_ms < from)
+            .map(|c| c.height)
+            .max()
+            .unwrap_or(0);
+        self.commits
+            .iter()
+            .filter(|c| c.time_ms >= from && c.time_ms < to && c.height > known)
+            .count()
+    }
+
     /// Commits by correct nodes in the simulated time window `[from, to)`.
     pub fn commits_between(&self, from: u64, to: u64) -> usize {
         self.commits

@@ -127,8 +127,10 @@ impl Scenario {
         if rng.chance(300) {
             let at = rng.range(0, chaos);
             sc.faults.push((at, FaultEvent::SetLoss(600)));
-            sc.faults
-                .push((at + rng.range(200, 2000), FaultEvent::SetLoss(sc.network.loss_per_mille)));
+            sc.faults.push((
+                at + rng.range(200, 2000),
+                FaultEvent::SetLoss(sc.network.loss_per_mille),
+            ));
         }
         sc.faults.sort_by_key(|(t, _)| *t);
         sc
