@@ -30,3 +30,26 @@ impl WalRecord {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portledger_ledger::{codec, Hash, Keypair, VoteKind};
+
+    #[test]
+    fn records_round_trip_through_the_codec() {
+        let k = Keypair::for_testing("w");
+        let v = Vote::sign(&k, "c", 3, 1, VoteKind::Precommit, Some(Hash::of(b"x")));
+        let p = SignedProposal::sign(&k, "c", 3, 1, Hash::of(b"x"), None);
+        for rec in [
+            WalRecord::Vote(v.clone()),
+            WalRecord::Proposal(p),
+            WalRecord::Polka(vec![v.clone(), v]),
+        ] {
+            let bytes = codec::encode(&rec);
+            assert_eq!(codec::decode::<WalRecord>(&bytes, 1 << 16), Ok(rec.clone()));
+            assert_eq!(rec.height(), 3);
+        }
+        assert_eq!(WalRecord::Polka(Vec::new()).height(), 0);
+    }
+}
