@@ -259,7 +259,9 @@ impl Core {
     // ----- inputs -----
 
     fn on_start_height(&mut self, height: u64, out: &mut Vec<Action>) {
-        if height < self.height || (height == self.height && self.started) {
+        // Before the first start (new or restored core) the host's store decides the height;
+        // afterwards heights only go up.
+        if self.started && height <= self.height {
             return;
         }
         let restored = self.restored.remove(&height).unwrap_or_default();

@@ -804,3 +804,41 @@ fn observer_follows_commits_without_voting() {
         Some("commit h1 A r0 sigs 3")
     );
 }
+
+#[test]
+fn restored_records_wait_for_their_height() {
+    // Signed a nil prevote at height 2, then crashed; the store is (say) back at height 1.
+    let mut core = Core::new(config(), Some(keys()[0].clone()), 2);
+    core.step(start(2));
+    let wal: Vec<WalRecord> = core
+        .step(timeout(2, 0, TimeoutStep::Propose))
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Persist(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(wal.len(), 1);
+    let mut back = Core::restore(config(), Some(keys()[0].clone()), &wal);
+    assert_eq!(back.height(), 2);
+    back.step(start(1));
+    assert_eq!(
+        back.height(),
+        1,
+        "a restored core starts where the store is"
+    );
+    let mut inputs = vec![proposal(1, 0, a(), None), valid(1, 0, a(), true)];
+    inputs.extend(prevotes(&[1, 2], 1, 0, Some(a())));
+    inputs.extend(precommits(&[1, 2], 1, 0, Some(a())));
+    for i in inputs {
+        back.step(i);
+    }
+    assert_eq!(back.step_kind(), Step::Decided);
+    // Height 2 again: the nil prevote of round 0 is re-sent, and a valid proposal for round 0
+    // does not make it sign a prevote for the block.
+    let acts: Vec<String> = back.step(start(2)).iter().map(show).collect();
+    assert_eq!(acts, vec!["prevote r0 nil", "timeout propose r0 1000ms"]);
+    back.step(proposal(2, 0, b(), None));
+    let acts: Vec<String> = back.step(valid(2, 0, b(), true)).iter().map(show).collect();
+    assert_eq!(acts, vec!["prevote r0 nil"]);
+}

@@ -241,3 +241,19 @@ fn crash_and_restart_mid_round_never_double_signs() {
         "crashes between persist and send were injected ({injected})"
     );
 }
+
+/// Long soak, not part of the normal suite:
+/// `SIM_FROM=0 SIM_SEEDS=5000 SIM_N=4 cargo test -p portledger-consensus --test simulation soak -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn soak() {
+    let var = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(d)
+    };
+    let from = var("SIM_FROM", 10_000);
+    let count = var("SIM_SEEDS", 1000);
+    mixed(var("SIM_N", 4) as usize, from..from + count);
+}
