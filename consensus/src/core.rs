@@ -314,8 +314,10 @@ impl Core {
             }
         }
         // What was signed before the crash may never have left: send it again (never re-sign).
-        for p in self.own_proposals.values() {
+        let own_proposals: Vec<SignedProposal> = self.own_proposals.values().cloned().collect();
+        for p in own_proposals {
             out.push(Action::BroadcastProposal(p.clone()));
+            self.accept_proposal(p, out);
         }
         for v in self.own_votes.values().chain(&polka_votes) {
             out.push(Action::BroadcastVote(v.clone()));

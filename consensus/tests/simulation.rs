@@ -257,3 +257,24 @@ fn soak() {
     let count = var("SIM_SEEDS", 1000);
     mixed(var("SIM_N", 4) as usize, from..from + count);
 }
+
+#[test]
+fn f_silent_validators_cost_one_round_each() {
+    for seed in 0..10 {
+        let mut sc = Scenario::calm("f-silent", seed, 7);
+        sc.byzantine = [(0, Fixture::Silent), (3, Fixture::Silent)]
+            .into_iter()
+            .collect();
+        sc.min_height = 14;
+        let r = run(sc);
+        assert_passed(&r);
+        for (i, round) in r.rounds.iter().enumerate() {
+            let height = i as u64 + 1;
+            let expected = u32::from(height % 7 == 0 || height % 7 == 3);
+            assert_eq!(
+                *round, expected,
+                "seed {seed}: height {height} committed in round {round}, expected {expected}"
+            );
+        }
+    }
+}
