@@ -169,7 +169,14 @@ fn f_byzantine_equivocators_never_fork() {
                 7,
                 vec![
                     (2, Fixture::EquivocatingProposer),
-                    (5, Fixture::DoubleVoter),
+                    (
+                        5,
+                        if seed % 4 == 1 {
+                            Fixture::DoubleVoter
+                        } else {
+                            Fixture::VoteForEverything
+                        },
+                    ),
                 ],
             )
         };

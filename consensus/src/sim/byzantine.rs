@@ -1,7 +1,7 @@
 //! Named Byzantine behaviours. A Byzantine node runs an honest core underneath (so that its
 //! timing is realistic) and the fixture rewrites what it sends.
 
-use portledger_ledger::{Hash, Keypair, Vote};
+use portledger_ledger::{Hash, Keypair, Vote, VoteKind};
 
 use super::block::BlockRegistry;
 use super::network::WireMessage;
@@ -18,14 +18,18 @@ pub enum Fixture {
     EquivocatingProposer,
     /// Signs two different votes for every round and step and spreads them among the peers.
     DoubleVoter,
+    /// Ignores locks: prevotes and precommits every proposal it receives, on top of its honest
+    /// votes (with an equivocating proposer, the strongest push towards a fork).
+    VoteForEverything,
 }
 
 impl Fixture {
     /// All fixtures, for random choice.
-    pub const ALL: [Fixture; 3] = [
+    pub const ALL: [Fixture; 4] = [
         Fixture::Silent,
         Fixture::EquivocatingProposer,
         Fixture::DoubleVoter,
+        Fixture::VoteForEverything,
     ];
 
     /// Whether the node runs a core at all.
@@ -99,6 +103,37 @@ impl Fixture {
             }
             _ => ctx.peers.iter().map(|&to| (to, msg.clone())).collect(),
         }
+    }
+}
+
+impl Fixture {
+    /// Extra messages a Byzantine node sends when it receives `msg`.
+    pub fn on_receive(
+        self,
+        ctx: &mut ByzantineContext<'_>,
+        msg: &WireMessage,
+    ) -> Vec<(usize, WireMessage)> {
+        let (Fixture::VoteForEverything, WireMessage::Proposal(p)) = (self, msg) else {
+            return Vec::new();
+        };
+        let q = &p.proposal;
+        let mut out = Vec::new();
+        for kind in [VoteKind::Prevote, VoteKind::Precommit] {
+            let v = Vote::sign(
+                ctx.key,
+                ctx.chain_id,
+                q.height,
+                q.round,
+                kind,
+                Some(q.block_hash),
+            );
+            for &to in ctx.peers {
+                if ctx.rng.chance(700) {
+                    out.push((to, WireMessage::Vote(v.clone())));
+                }
+            }
+        }
+        out
     }
 }
 

@@ -487,6 +487,20 @@ impl Simulation {
                 h.heard.push((height, msg.clone()));
             }
         }
+        if let Some(fixture) = self.hosts[to].fixture {
+            let peers: Vec<usize> = (0..self.sc.n).filter(|p| *p != to).collect();
+            let key = self.hosts[to].key.clone();
+            let mut ctx = ByzantineContext {
+                key: &key,
+                peers: &peers,
+                rng: &mut self.rng,
+                registry: &mut self.registry,
+                chain_id: SIM_CHAIN_ID,
+            };
+            for (peer, m) in fixture.on_receive(&mut ctx, &msg) {
+                self.send(to, peer, m);
+            }
+        }
         match msg {
             WireMessage::Proposal(p) => {
                 self.note_proposal(to, &p);
