@@ -1,0 +1,859 @@
+//! The event loop: hosts executing their cores' actions over the simulated network.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap, HashSet, VecDeque};
+
+use portledger_ledger::{Hash, Keypair, ValidatorSet, Vote, VoteBody, VoteKind};
+
+use super::block::{BlockRegistry, SimBlock};
+use super::byzantine::{ByzantineContext, Fixture};
+use super::checks::{check_chains, Committed};
+use super::network::{NetworkModel, WireMessage};
+use super::rng::SimRng;
+use super::scenario::{FaultEvent, Scenario};
+use crate::action::Action;
+use crate::config::{ConsensusConfig, DEFAULT_FUTURE_BUFFER};
+use crate::core::Core;
+use crate::input::Input;
+use crate::proposal::SignedProposal;
+use crate::timeout::Timeout;
+use crate::wal::WalRecord;
+
+/// The chain id used in simulations.
+pub const SIM_CHAIN_ID: &str = "sim-chain";
+
+/// Hard cap on processed events, against runaway runs.
+const MAX_EVENTS: u64 = 3_000_000;
+
+/// A commit seen during the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitEvent {
+    /// Simulated time.
+    pub time_ms: u64,
+    /// Node that committed.
+    pub node: usize,
+    /// Height.
+    pub height: u64,
+    /// Round of the certificate.
+    pub round: u32,
+}
+
+/// What a run did and what went wrong.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Scenario name.
+    pub scenario: String,
+    /// Seed.
+    pub seed: u64,
+    /// Number of validators.
+    pub n: usize,
+    /// Safety, validity or liveness violations (empty when the run passed).
+    pub violations: Vec<String>,
+    /// Committed height of each node at the end.
+    pub heights: Vec<u64>,
+    /// Commits of correct nodes, in time order.
+    pub commits: Vec<CommitEvent>,
+    /// Certificate round of each height on the reference (most advanced correct) node.
+    pub rounds: Vec<u32>,
+    /// Vote equivocations reported by correct nodes.
+    pub evidence: usize,
+    /// Proposal equivocations reported by correct nodes.
+    pub proposal_evidence: usize,
+    /// Crashes (scheduled and injected).
+    pub crashes: usize,
+    /// Crashes injected between persisting a vote and sending it.
+    pub crashes_after_persist: usize,
+    /// When the last fault was over.
+    pub recovery_ms: u64,
+    /// Highest height committed by a correct node at that moment.
+    pub height_at_recovery: u64,
+    /// Simulated time at the end.
+    pub end_ms: u64,
+    /// Events processed.
+    pub events: u64,
+}
+
+impl Report {
+    /// Whether no property was violated.
+    pub fn passed(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    /// Mean number of rounds per committed height (round 0 counts as one round).
+    pub fn mean_rounds(&self) -> f64 {
+        if self.rounds.is_empty() {
+            return 0.0;
+        }
+        self.rounds.iter().map(|r| f64::from(*r) + 1.0).sum::<f64>() / self.rounds.len() as f64
+    }
+
+    /// Commits by correct nodes in `[from, to)` of heights no correct node had committed
+    /// before `from`: new decisions, as opposed to lagging nodes catching up.
+    pub fn new_heights_between(&self, from: u64, to: u64) -> usize {
+        let known = self
+            .commits
+            .iter()
+            .filter(|c| c.time_ms < from)
+            .map(|c| c.height)
+            .max()
+            .unwrap_or(0);
+        self.commits
+            .iter()
+            .filter(|c| c.time_ms >= from && c.time_ms < to && c.height > known)
+            .count()
+    }
+
+    /// Commits by correct nodes in the simulated time window `[from, to)`.
+    pub fn commits_between(&self, from: u64, to: u64) -> usize {
+        self.commits
+            .iter()
+            .filter(|c| c.time_ms >= from && c.time_ms < to)
+            .count()
+    }
+}
+
+#[derive(Debug)]
+enum Event {
+    Deliver {
+        to: usize,
+        from: usize,
+        msg: WireMessage,
+    },
+    Timer {
+        node: usize,
+        epoch: u64,
+        timeout: Timeout,
+    },
+    HostInput {
+        node: usize,
+        epoch: u64,
+        input: Input,
+    },
+    Gossip {
+        node: usize,
+    },
+    Fault(FaultEvent),
+}
+
+#[derive(Debug)]
+struct Scheduled {
+    time: u64,
+    seq: u64,
+    event: Event,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.seq) == (other.time, other.seq)
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scheduled {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Earliest first in a max-heap.
+        (other.time, other.seq).cmp(&(self.time, self.seq))
+    }
+}
+
+/// One simulated node: the core (while running) and what survives a crash.
+#[derive(Debug)]
+struct Host {
+    key: Keypair,
+    fixture: Option<Fixture>,
+    core: Option<Core>,
+    epoch: u64,
+    /// Durable: write-ahead records.
+    wal: Vec<WalRecord>,
+    /// Durable: committed blocks.
+    chain: Vec<Committed>,
+    /// Volatile: proposals seen, by (height, block hash).
+    seen_proposals: BTreeMap<(u64, Hash), SignedProposal>,
+    /// Volatile: own messages of the current height, re-sent to everyone on every gossip tick.
+    own_msgs: Vec<WireMessage>,
+    /// Volatile: others' messages of the current height, relayed to one random peer per tick
+    /// (the gossip layer's "what one correct node received, all eventually receive").
+    heard: Vec<(u64, WireMessage)>,
+    heard_set: HashSet<WireMessage>,
+}
+
+impl Host {
+    fn tip(&self) -> Hash {
+        self.chain.last().map_or(Hash::ZERO, |c| c.hash)
+    }
+
+    fn correct(&self) -> bool {
+        self.fixture.is_none()
+    }
+}
+
+/// A deterministic simulation of `n` validators running one [`Scenario`].
+pub struct Simulation {
+    sc: Scenario,
+    rng: SimRng,
+    now: u64,
+    seq: u64,
+    queue: BinaryHeap<Scheduled>,
+    hosts: Vec<Host>,
+    config: ConsensusConfig,
+    registry: BlockRegistry,
+    network: NetworkModel,
+    /// Every vote signed by a correct node, by (node, height, round, kind).
+    signed: BTreeMap<(usize, u64, u32, VoteKind), Vote>,
+    pending_faults: usize,
+    report: Report,
+}
+
+/// The deterministic key of simulated validator `i`.
+pub fn sim_key(i: usize) -> Keypair {
+    Keypair::for_testing(&format!("sim-validator-{i}"))
+}
+
+/// The validator set of `n` simulated validators.
+pub fn sim_validators(n: usize) -> ValidatorSet {
+    ValidatorSet::new(
+        (0..n)
+            .map(|i| (format!("v{i}"), sim_key(i).public()))
+            .collect(),
+    )
+}
+
+impl Simulation {
+    /// Sets up a run.
+    pub fn new(sc: Scenario) -> Simulation {
+        let validators = sim_validators(sc.n);
+        let config = ConsensusConfig {
+            chain_id: SIM_CHAIN_ID.to_string(),
+            validators,
+            timeouts: sc.timeouts,
+            future_buffer: DEFAULT_FUTURE_BUFFER,
+        };
+        let hosts = (0..sc.n)
+            .map(|i| Host {
+                key: sim_key(i),
+                fixture: sc.byzantine.get(&i).copied(),
+                core: None,
+                epoch: 0,
+                wal: Vec::new(),
+                chain: Vec::new(),
+                seen_proposals: BTreeMap::new(),
+                own_msgs: Vec::new(),
+                heard: Vec::new(),
+                heard_set: HashSet::new(),
+            })
+            .collect();
+        let report = Report {
+            scenario: sc.name.clone(),
+            seed: sc.seed,
+            n: sc.n,
+            ..Report::default()
+        };
+        Simulation {
+            rng: SimRng::new(sc.seed),
+            network: sc.network.clone(),
+            sc,
+            now: 0,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            hosts,
+            config,
+            registry: BlockRegistry::default(),
+            signed: BTreeMap::new(),
+            pending_faults: 0,
+            report,
+        }
+    }
+
+    /// Runs the scenario to the end and checks every property.
+    pub fn run(mut self) -> Report {
+        let faults = self.sc.faults.clone();
+        self.pending_faults = faults.len();
+        for (t, f) in faults {
+            self.schedule(t, Event::Fault(f));
+        }
+        for i in 0..self.sc.n {
+            let offset = self.rng.range(0, self.sc.gossip_interval_ms);
+            self.schedule(offset, Event::Gossip { node: i });
+            if self.hosts[i].fixture.is_none_or(Fixture::runs_core) {
+                self.hosts[i].core = Some(Core::new(
+                    self.config.clone(),
+                    Some(self.hosts[i].key.clone()),
+                    1,
+                ));
+                self.feed(i, Input::StartHeight { height: 1 });
+            }
+        }
+        if self.pending_faults == 0 {
+            self.mark_recovery();
+        }
+        let last_fault = self.sc.faults.iter().map(|(t, _)| *t).max().unwrap_or(0);
+        let deadline = last_fault.max(self.sc.chaos_until_ms) + 2000 + self.sc.liveness_budget_ms;
+        while let Some(s) = self.queue.pop() {
+            if s.time > deadline || self.report.events >= MAX_EVENTS {
+                break;
+            }
+            self.now = s.time;
+            self.report.events += 1;
+            let committed = matches!(
+                s.event,
+                Event::Deliver { .. } | Event::HostInput { .. } | Event::Timer { .. }
+            );
+            self.handle(s.event);
+            if committed && self.done() {
+                break;
+            }
+        }
+        self.finish()
+    }
+
+    fn trace(&self, what: impl FnOnce() -> String) {
+        if self.sc.trace {
+            eprintln!("[{:>7} ms] {}", self.now, what());
+        }
+    }
+
+    fn schedule(&mut self, at: u64, event: Event) {
+        self.seq += 1;
+        self.queue.push(Scheduled {
+            time: at,
+            seq: self.seq,
+            event,
+        });
+    }
+
+    fn running_correct(&self) -> impl Iterator<Item = &Host> {
+        self.hosts
+            .iter()
+            .filter(|h| h.correct() && h.core.is_some())
+    }
+
+    fn max_correct_height(&self) -> u64 {
+        self.hosts
+            .iter()
+            .filter(|h| h.correct())
+            .map(|h| h.chain.len() as u64)
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn target_height(&self) -> u64 {
+        self.sc
+            .min_height
+            .max(self.report.height_at_recovery + self.sc.new_heights_after_recovery)
+    }
+
+    fn mark_recovery(&mut self) {
+        self.report.recovery_ms = self.now;
+        self.report.height_at_recovery = self.max_correct_height();
+    }
+
+    fn done(&self) -> bool {
+        self.pending_faults == 0
+            && self.now >= self.sc.chaos_until_ms
+            && self
+                .running_correct()
+                .all(|h| h.chain.len() as u64 >= self.target_height())
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Deliver { to, from, msg } => self.deliver(to, from, msg),
+            Event::Timer {
+                node,
+                epoch,
+                timeout,
+            } => {
+                if self.hosts[node].epoch == epoch {
+                    if node == 0 && self.now > 5000 && self.now < 20000 {
+                        self.trace(|| format!("node 0 fires {timeout:?}"));
+                    }
+                    self.feed(node, Input::TimeoutFired(timeout));
+                }
+            }
+            Event::HostInput { node, epoch, input } => {
+                if self.hosts[node].epoch == epoch {
+                    self.feed(node, input);
+                }
+            }
+            Event::Gossip { node } => {
+                self.gossip(node);
+                let next = self.now + self.sc.gossip_interval_ms;
+                self.schedule(next, Event::Gossip { node });
+            }
+            Event::Fault(f) => {
+                self.pending_faults = self.pending_faults.saturating_sub(1);
+                self.fault(f);
+                if self.pending_faults == 0 {
+                    self.mark_recovery();
+                }
+            }
+        }
+    }
+
+    fn fault(&mut self, f: FaultEvent) {
+        self.trace(|| format!("fault {f:?}"));
+        match f {
+            FaultEvent::Partition(groups) => self.network.partition = Some(groups),
+            FaultEvent::Heal => self.network.partition = None,
+            FaultEvent::SetLoss(p) => self.network.loss_per_mille = p,
+            FaultEvent::Crash(i) => self.crash(i),
+            FaultEvent::Restart(i) => self.restart(i),
+        }
+    }
+
+    fn crash(&mut self, i: usize) {
+        let h = &mut self.hosts[i];
+        if h.core.is_none() {
+            return;
+        }
+        h.core = None;
+        h.epoch += 1;
+        h.own_msgs.clear();
+        h.heard.clear();
+        h.heard_set.clear();
+        h.seen_proposals.clear();
+        self.report.crashes += 1;
+    }
+
+    fn restart(&mut self, i: usize) {
+        let h = &mut self.hosts[i];
+        if h.core.is_some() || !h.fixture.is_none_or(Fixture::runs_core) {
+            return;
+        }
+        h.core = Some(Core::restore(
+            self.config.clone(),
+            Some(h.key.clone()),
+            &h.wal,
+        ));
+        let next = h.chain.len() as u64 + 1;
+        self.trace(|| format!("node {i} restarts at height {next}"));
+        self.feed(i, Input::StartHeight { height: next });
+    }
+
+    fn send(&mut self, from: usize, to: usize, msg: WireMessage) {
+        if let Some(d) = self.network.transmit(&mut self.rng, from, to) {
+            let at = self.now + d;
+            self.schedule(at, Event::Deliver { to, from, msg });
+        }
+    }
+
+    fn broadcast(&mut self, from: usize, msg: WireMessage) {
+        for to in 0..self.sc.n {
+            if to != from {
+                self.send(from, to, msg.clone());
+            }
+        }
+    }
+
+    fn gossip(&mut self, node: usize) {
+        let h = &self.hosts[node];
+        if !h.correct() {
+            return;
+        }
+        let Some(core) = &h.core else { return };
+        let status = WireMessage::Status {
+            height: core.height(),
+        };
+        let own = h.own_msgs.clone();
+        let heard = h.heard.clone();
+        self.broadcast(node, status);
+        for m in own {
+            self.broadcast(node, m);
+        }
+        if self.sc.n > 1 && !heard.is_empty() {
+            let peer = (node + 1 + self.rng.pick(self.sc.n - 1)) % self.sc.n;
+            for (_, m) in heard {
+                self.send(node, peer, m);
+            }
+        }
+    }
+
+    fn deliver(&mut self, to: usize, from: usize, msg: WireMessage) {
+        let Some(core) = &self.hosts[to].core else {
+            return;
+        };
+        let height = match &msg {
+            WireMessage::Proposal(p) => Some(p.proposal.height),
+            WireMessage::Vote(v) => Some(v.body.height),
+            _ => None,
+        };
+        if let Some(height) = height.filter(|h| *h == core.height() || *h == core.height() + 1) {
+            let h = &mut self.hosts[to];
+            if h.heard_set.insert(msg.clone()) {
+                h.heard.push((height, msg.clone()));
+            }
+        }
+        if let Some(fixture) = self.hosts[to].fixture {
+            let peers: Vec<usize> = (0..self.sc.n).filter(|p| *p != to).collect();
+            let key = self.hosts[to].key.clone();
+            let mut ctx = ByzantineContext {
+                key: &key,
+                peers: &peers,
+                rng: &mut self.rng,
+                registry: &mut self.registry,
+                chain_id: SIM_CHAIN_ID,
+            };
+            for (peer, m) in fixture.on_receive(&mut ctx, &msg) {
+                self.send(to, peer, m);
+            }
+        }
+        match msg {
+            WireMessage::Proposal(p) => {
+                self.note_proposal(to, &p);
+                self.feed(to, Input::ProposalReceived(p));
+            }
+            WireMessage::Vote(v) => self.feed(to, Input::VoteReceived(v)),
+            WireMessage::Status { height } => {
+                let h = &self.hosts[to];
+                if !h.correct() || height == 0 {
+                    return;
+                }
+                if let Some(c) = h.chain.get(height as usize - 1) {
+                    let cert = &c.certificate;
+                    let precommits = cert
+                        .signatures
+                        .iter()
+                        .map(|s| Vote {
+                            body: VoteBody {
+                                chain_id: SIM_CHAIN_ID.to_string(),
+                                height: cert.height,
+                                round: cert.round,
+                                kind: VoteKind::Precommit,
+                                block: Some(cert.block_hash),
+                                validator: s.validator,
+                            },
+                            signature: s.signature,
+                        })
+                        .collect();
+                    let answer = WireMessage::Decision {
+                        proposal: c.proposal.clone(),
+                        precommits,
+                    };
+                    self.send(to, from, answer);
+                }
+            }
+            WireMessage::Decision {
+                proposal,
+                precommits,
+            } => {
+                self.note_proposal(to, &proposal);
+                self.feed(to, Input::ProposalReceived(proposal));
+                for v in precommits {
+                    self.feed(to, Input::VoteReceived(v));
+                }
+            }
+        }
+    }
+
+    fn note_proposal(&mut self, node: usize, p: &SignedProposal) {
+        self.hosts[node]
+            .seen_proposals
+            .entry((p.proposal.height, p.proposal.block_hash))
+            .or_insert_with(|| p.clone());
+    }
+
+    /// Steps a node's core with `input` and executes the resulting actions, feeding back
+    /// whatever the host answers at once.
+    fn feed(&mut self, node: usize, input: Input) {
+        let mut inputs = VecDeque::from([input]);
+        while let Some(input) = inputs.pop_front() {
+            let Some(core) = self.hosts[node].core.as_mut() else {
+                return;
+            };
+            let actions = core.step(input);
+            for a in actions {
+                let persisted_vote = matches!(a, Action::Persist(WalRecord::Vote(_)));
+                self.execute(node, a, &mut inputs);
+                if persisted_vote
+                    && self.hosts[node].correct()
+                    && self.now < self.sc.chaos_until_ms
+                    && self.rng.chance(self.sc.crash_after_persist_per_mille)
+                {
+                    self.trace(|| format!("node {node} crashes after persisting a vote"));
+                    self.crash(node);
+                    self.report.crashes_after_persist += 1;
+                    self.pending_faults += 1;
+                    let back = self.now + self.rng.range(50, 1500);
+                    self.schedule(back, Event::Fault(FaultEvent::Restart(node)));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn check_signed(&mut self, node: usize, v: &Vote) {
+        let b = &v.body;
+        let slot = (node, b.height, b.round, b.kind);
+        match self.signed.get(&slot) {
+            Some(prev) if prev != v => self.report.violations.push(format!(
+                "double sign: correct node {node} signed {:?} and {:?} at height {} round {} {:?}",
+                prev.body.block, b.block, b.height, b.round, b.kind
+            )),
+            Some(_) => {}
+            None => {
+                self.signed.insert(slot, v.clone());
+            }
+        }
+    }
+
+    fn execute(&mut self, node: usize, action: Action, inputs: &mut VecDeque<Input>) {
+        let correct = self.hosts[node].correct();
+        let epoch = self.hosts[node].epoch;
+        match action {
+            Action::Persist(rec) => {
+                if let (true, WalRecord::Vote(v)) = (correct, &rec) {
+                    self.check_signed(node, v);
+                }
+                self.hosts[node].wal.push(rec);
+            }
+            Action::BroadcastProposal(p) => {
+                self.note_proposal(node, &p);
+                self.send_own(node, WireMessage::Proposal(p));
+            }
+            Action::BroadcastVote(v) => {
+                // A restarted core also re-sends the polka that justifies its lock (others'
+                // votes); only its own votes are subject to the signing checks.
+                if correct && v.body.validator == self.hosts[node].key.public() {
+                    self.check_signed(node, &v);
+                    let logged = self.hosts[node]
+                        .wal
+                        .iter()
+                        .any(|r| matches!(r, WalRecord::Vote(w) if *w == v));
+                    if !logged {
+                        self.report.violations.push(format!(
+                            "node {node} broadcast a vote it had not persisted: {:?}",
+                            v.body
+                        ));
+                    }
+                }
+                self.send_own(node, WireMessage::Vote(v));
+            }
+            Action::ScheduleTimeout(t) => {
+                if node == 0 && self.now > 5000 && self.now < 20000 {
+                    self.trace(|| format!("node 0 schedules {t:?}"));
+                }
+                let at = self.now + t.duration_ms;
+                self.schedule(
+                    at,
+                    Event::Timer {
+                        node,
+                        epoch,
+                        timeout: t,
+                    },
+                );
+            }
+            Action::RequestValue { height, round } => {
+                let block = SimBlock {
+                    height,
+                    prev: self.hosts[node].tip(),
+                    proposer: node,
+                    payload: self.rng.next_u64(),
+                    valid: true,
+                };
+                let block_hash = self.registry.insert(block);
+                let at = self.now + self.rng.range(0, 10);
+                self.schedule(
+                    at,
+                    Event::HostInput {
+                        node,
+                        epoch,
+                        input: Input::ValueToPropose {
+                            height,
+                            round,
+                            block_hash,
+                        },
+                    },
+                );
+            }
+            Action::ValidateProposal {
+                height,
+                round,
+                block_hash,
+            } => {
+                let valid = self
+                    .registry
+                    .is_valid(&block_hash, height, self.hosts[node].tip());
+                let at = self.now + self.rng.range(0, 10);
+                self.schedule(
+                    at,
+                    Event::HostInput {
+                        node,
+                        epoch,
+                        input: Input::ProposalValidated {
+                            height,
+                            round,
+                            block_hash,
+                            valid,
+                        },
+                    },
+                );
+            }
+            Action::Commit {
+                height,
+                block_hash,
+                certificate,
+            } => {
+                let h = &mut self.hosts[node];
+                if height != h.chain.len() as u64 + 1 {
+                    if correct {
+                        self.report.violations.push(format!(
+                            "node {node} committed height {height} on top of height {}",
+                            h.chain.len()
+                        ));
+                    }
+                    return;
+                }
+                let Some(proposal) = h.seen_proposals.get(&(height, block_hash)).cloned() else {
+                    if correct {
+                        self.report.violations.push(format!(
+                            "node {node} committed {block_hash} at height {height} without having seen its proposal"
+                        ));
+                    }
+                    return;
+                };
+                let round = certificate.round;
+                h.chain.push(Committed {
+                    hash: block_hash,
+                    certificate,
+                    proposal,
+                });
+                h.own_msgs.clear();
+                h.heard.retain(|(ht, _)| *ht > height);
+                h.heard_set = h.heard.iter().map(|(_, m)| m.clone()).collect();
+                h.seen_proposals.retain(|(ht, _), _| *ht > height);
+                if correct {
+                    self.report.commits.push(CommitEvent {
+                        time_ms: self.now,
+                        node,
+                        height,
+                        round,
+                    });
+                    self.trace(|| format!("node {node} commits height {height} in round {round}"));
+                }
+                inputs.push_back(Input::StartHeight { height: height + 1 });
+            }
+            Action::Evidence(e) => {
+                if !correct {
+                    return;
+                }
+                let real = e.first.conflicts_with(&e.second)
+                    && e.first.verify_signature().is_ok()
+                    && e.second.verify_signature().is_ok();
+                let culprit = self
+                    .config
+                    .validators
+                    .index_of(&e.first.body.validator)
+                    .unwrap_or(usize::MAX);
+                if !real || self.hosts.get(culprit).is_none_or(Host::correct) {
+                    self.report.violations.push(format!(
+                        "node {node} reported bogus evidence against node {culprit}"
+                    ));
+                }
+                self.report.evidence += 1;
+            }
+            Action::ProposalEvidence(e) => {
+                if !correct {
+                    return;
+                }
+                let culprit = self
+                    .config
+                    .validators
+                    .index_of(&e.first.proposal.proposer)
+                    .unwrap_or(usize::MAX);
+                if self.hosts.get(culprit).is_none_or(Host::correct) {
+                    self.report.violations.push(format!(
+                        "node {node} reported bogus proposal evidence against node {culprit}"
+                    ));
+                }
+                self.report.proposal_evidence += 1;
+            }
+        }
+    }
+
+    /// Sends a node's own message: honestly (remembered for re-sending), or as its fixture
+    /// dictates.
+    fn send_own(&mut self, node: usize, msg: WireMessage) {
+        match self.hosts[node].fixture {
+            None => {
+                if !self.hosts[node].own_msgs.contains(&msg) {
+                    self.hosts[node].own_msgs.push(msg.clone());
+                }
+                self.broadcast(node, msg);
+            }
+            Some(fixture) => {
+                let peers: Vec<usize> = (0..self.sc.n).filter(|p| *p != node).collect();
+                let key = self.hosts[node].key.clone();
+                let mut ctx = ByzantineContext {
+                    key: &key,
+                    peers: &peers,
+                    rng: &mut self.rng,
+                    registry: &mut self.registry,
+                    chain_id: SIM_CHAIN_ID,
+                };
+                for (to, m) in fixture.broadcast(&mut ctx, msg) {
+                    self.send(node, to, m);
+                }
+            }
+        }
+    }
+
+    fn finish(mut self) -> Report {
+        self.report.end_ms = self.now;
+        let chains: Vec<Option<&[Committed]>> = self
+            .hosts
+            .iter()
+            .map(|h| h.correct().then_some(h.chain.as_slice()))
+            .collect();
+        let mut v = check_chains(
+            &chains,
+            &self.registry,
+            SIM_CHAIN_ID,
+            &self.config.validators,
+        );
+        self.report.violations.append(&mut v);
+        let target = self.target_height();
+        for (i, h) in self.hosts.iter().enumerate() {
+            if h.correct() && h.core.is_some() && (h.chain.len() as u64) < target {
+                self.report.violations.push(format!(
+                    "liveness: after the last fault ended at {} ms (height {}), node {i} reached only height {} of {target} by {} ms",
+                    self.report.recovery_ms,
+                    self.report.height_at_recovery,
+                    h.chain.len(),
+                    self.now
+                ));
+            }
+        }
+        self.report.heights = self.hosts.iter().map(|h| h.chain.len() as u64).collect();
+        if let Some(best) = self
+            .hosts
+            .iter()
+            .filter(|h| h.correct())
+            .max_by_key(|h| h.chain.len())
+        {
+            self.report.rounds = best.chain.iter().map(|c| c.certificate.round).collect();
+        }
+        if self.sc.trace {
+            for (i, h) in self.hosts.iter().enumerate() {
+                if let Some(c) = &h.core {
+                    eprintln!(
+                        "node {i}: height {} round {} step {:?} locked {:?} valid {:?} buffered {}",
+                        c.height(),
+                        c.round(),
+                        c.step_kind(),
+                        c.locked(),
+                        c.valid_value(),
+                        c.buffered()
+                    );
+                    eprintln!("    {}", c.tally_summary(c.round()));
+                    eprintln!("    {}", c.tally_summary(0));
+                }
+            }
+            eprintln!("{:#?}", self.report.violations);
+        }
+        self.report
+    }
+}

@@ -1,0 +1,138 @@
+//! What a simulation run does: the network, the Byzantine nodes, and a fault schedule, all
+//! derived from a seed for the mixed-fault runs.
+
+use std::collections::BTreeMap;
+
+use super::byzantine::Fixture;
+use super::network::NetworkModel;
+use super::rng::SimRng;
+use crate::timeout::TimeoutSchedule;
+
+/// A scheduled change to the world.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultEvent {
+    /// Split the network: the partition group of each node.
+    Partition(Vec<u8>),
+    /// Reconnect everyone.
+    Heal,
+    /// Crash a node (its volatile state is lost; its WAL and stored blocks survive).
+    Crash(usize),
+    /// Restart a crashed node from its WAL and store.
+    Restart(usize),
+    /// Change the loss rate (per mille).
+    SetLoss(u32),
+}
+
+/// One simulation run's setup.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Name shown in reports.
+    pub name: String,
+    /// Seed of every random choice in the run.
+    pub seed: u64,
+    /// Number of validators.
+    pub n: usize,
+    /// Byzantine nodes and their behaviour (at most f for the guarantees to hold).
+    pub byzantine: BTreeMap<usize, Fixture>,
+    /// Initial network behaviour.
+    pub network: NetworkModel,
+    /// Round timeouts.
+    pub timeouts: TimeoutSchedule,
+    /// Faults at given times (milliseconds of simulated time).
+    pub faults: Vec<(u64, FaultEvent)>,
+    /// Probability (per mille) that a correct node crashes right after persisting a vote,
+    /// before sending it; restarted 50 ms to 1.5 s later. Only before `chaos_until_ms`.
+    pub crash_after_persist_per_mille: u32,
+    /// End of the period in which random crashes are injected.
+    pub chaos_until_ms: u64,
+    /// Every correct running node must reach at least this height.
+    pub min_height: u64,
+    /// After the last fault is over, every correct running node must commit this many heights
+    /// beyond the highest height committed at that moment.
+    pub new_heights_after_recovery: u64,
+    /// Simulated time allowed for that, after the last fault.
+    pub liveness_budget_ms: u64,
+    /// How often each node re-sends its own messages of the current height and its status.
+    pub gossip_interval_ms: u64,
+    /// Print a trace of faults and commits.
+    pub trace: bool,
+}
+
+impl Scenario {
+    /// A fault-free scenario with `n` validators on a reliable network.
+    pub fn calm(name: &str, seed: u64, n: usize) -> Scenario {
+        Scenario {
+            name: name.to_string(),
+            seed,
+            n,
+            byzantine: BTreeMap::new(),
+            network: NetworkModel::reliable(),
+            timeouts: TimeoutSchedule {
+                base_ms: 300,
+                delta_ms: 150,
+                max_ms: 3000,
+            },
+            faults: Vec::new(),
+            crash_after_persist_per_mille: 0,
+            chaos_until_ms: 0,
+            min_height: 5,
+            new_heights_after_recovery: 2,
+            liveness_budget_ms: 60_000,
+            gossip_interval_ms: 250,
+            trace: false,
+        }
+    }
+
+    /// The mixed-fault scenario of `seed`: up to f Byzantine nodes of random kinds, random
+    /// loss and delays, partitions and heals, crashes and restarts (some right after a vote was
+    /// persisted but not sent), then a healed network in which progress must resume.
+    pub fn mixed(seed: u64, n: usize) -> Scenario {
+        let mut rng = SimRng::new(seed.wrapping_mul(31).wrapping_add(n as u64));
+        let mut sc = Scenario::calm(&format!("mixed-n{n}"), seed, n);
+        let f = n.saturating_sub(1) / 3;
+        let byz = rng.below(f as u64 + 1) as usize;
+        let mut nodes: Vec<usize> = (0..n).collect();
+        for _ in 0..byz {
+            let i = nodes.remove(rng.pick(nodes.len()));
+            sc.byzantine
+                .insert(i, Fixture::ALL[rng.pick(Fixture::ALL.len())]);
+        }
+        let correct = nodes;
+        sc.network.loss_per_mille = [0, 0, 50, 150, 300][rng.pick(5)];
+        sc.network.delay_min_ms = rng.range(1, 10);
+        sc.network.delay_max_ms = rng.range(20, 250);
+        let chaos = rng.range(2000, 6000);
+        sc.chaos_until_ms = chaos;
+        if rng.chance(400) {
+            sc.crash_after_persist_per_mille = rng.range(5, 40) as u32;
+        }
+        // Partitions, one at a time.
+        let mut t = rng.range(0, 1000);
+        while t < chaos && rng.chance(600) {
+            let groups: Vec<u8> = (0..n).map(|_| rng.below(2) as u8).collect();
+            let end = (t + rng.range(300, 3000)).min(chaos);
+            sc.faults.push((t, FaultEvent::Partition(groups)));
+            sc.faults.push((end, FaultEvent::Heal));
+            t = end + rng.range(100, 1500);
+        }
+        // Crashes of correct nodes, each restarted before the end of the chaos period.
+        for _ in 0..rng.below(3) {
+            let node = correct[rng.pick(correct.len())];
+            let at = rng.range(0, chaos);
+            let back = (at + rng.range(200, 3000)).min(chaos + 500);
+            sc.faults.push((at, FaultEvent::Crash(node)));
+            sc.faults.push((back, FaultEvent::Restart(node)));
+        }
+        // A burst of heavy loss.
+        if rng.chance(300) {
+            let at = rng.range(0, chaos);
+            sc.faults.push((at, FaultEvent::SetLoss(600)));
+            sc.faults.push((
+                at + rng.range(200, 2000),
+                FaultEvent::SetLoss(sc.network.loss_per_mille),
+            ));
+        }
+        sc.faults.sort_by_key(|(t, _)| *t);
+        sc
+    }
+}
