@@ -2,6 +2,13 @@
 //! and metrics.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod config;
+pub mod driver;
 pub mod mempool;
+pub mod messages;
+pub mod metrics;
+pub mod network;
+pub mod node;
+pub mod shared;
 pub mod testnet;

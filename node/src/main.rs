@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use portledger_ledger::{keyfile, Keypair};
+use portledger_node::config::NodeConfig;
+use portledger_node::testnet::{self, TestnetOptions};
 
 #[derive(Parser)]
 #[command(
@@ -25,14 +27,133 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Writes a ready local network: DIR/genesis.json, DIR/node-<i>/, DIR/keys/<alias>.key.
+    Testnet {
+        /// Number of validators.
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        /// Folder to write (must not hold a testnet already).
+        #[arg(long)]
+        out: PathBuf,
+        /// Node i listens for peers on 127.0.0.1:(P+i).
+        #[arg(long, default_value_t = 7000)]
+        p2p_port: u16,
+        /// Node i serves its API on 127.0.0.1:(A+i).
+        #[arg(long, default_value_t = 8080)]
+        api_port: u16,
+    },
+    /// Runs one node from its folder until SIGINT or SIGTERM.
+    Start {
+        /// The node's folder (config.toml, node.key, genesis.json, data/).
+        #[arg(long)]
+        home: PathBuf,
+    },
+    /// Zero setup: creates a 4-validator testnet in DIR if absent and runs all of it in this
+    /// process; node 0's API is on 127.0.0.1:8080.
+    Dev {
+        /// Folder of the testnet.
+        #[arg(long, default_value = "./devnet")]
+        home: PathBuf,
+    },
 }
 
-fn main() -> anyhow::Result<()> {
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn env_vars() -> Vec<(String, String)> {
+    std::env::vars().collect()
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Keygen { out } => {
             let key = Keypair::generate();
             keyfile::write(&out, &key).with_context(|| format!("writing {}", out.display()))?;
             println!("{}", key.public());
+        }
+        Command::Testnet {
+            validators,
+            out,
+            p2p_port,
+            api_port,
+        } => {
+            let nodes = testnet::create(
+                &out,
+                &TestnetOptions {
+                    validators,
+                    p2p_port,
+                    api_port,
+                    ..TestnetOptions::default()
+                },
+            )?;
+            println!("testnet written to {}", out.display());
+            for (i, n) in nodes.iter().enumerate() {
+                println!(
+                    "node-{i}: api http://{} p2p {} home {}",
+                    n.api,
+                    n.p2p,
+                    n.home.display()
+                );
+            }
+            println!("demo keys: {}/keys/<alias>.key", out.display());
+        }
+        Command::Start { home } => {
+            let cfg = NodeConfig::load(&home, env_vars())?;
+            init_logging(&cfg.log_level);
+            let node = portledger_node::node::start(cfg).await?;
+            wait_for_signal().await;
+            tracing::info!("signal received, shutting down");
+            node.stop().await?;
+        }
+        Command::Dev { home } => {
+            init_logging("info");
+            if !home.join("genesis.json").exists() {
+                testnet::create(&home, &TestnetOptions::default())?;
+                eprintln!("created a 4-validator testnet in {}", home.display());
+            }
+            let mut running = Vec::new();
+            for n in testnet::nodes(&home)? {
+                let cfg = NodeConfig::load(&n.home, env_vars())?;
+                running.push(portledger_node::node::start(cfg).await?);
+            }
+            eprintln!(
+                "devnet running: node 0 API on http://{}; demo keys in {}/keys; Ctrl-C stops it",
+                running[0].api_addr,
+                home.display()
+            );
+            wait_for_signal().await;
+            for n in running {
+                n.stop().await?;
+            }
         }
     }
     Ok(())

@@ -1,0 +1,202 @@
+//! Status, genesis, participants, transactions and blocks.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use portledger_ledger::block::Block;
+use portledger_ledger::{date, Store, Transaction};
+use serde_json::{json, Value};
+
+use super::{parse_hash, show_party, ApiError, ApiResult, ApiState};
+use crate::mempool::{Admission, MempoolError};
+use crate::network::Topic;
+use crate::shared::{lock, read};
+
+/// `GET /v1/status`: the same object as `portledger status --json`.
+pub async fn status(State(s): State<ApiState>) -> Json<Value> {
+    let sh = &s.shared;
+    let tip = read(&sh.chain).tip();
+    let live = lock(&sh.live).clone();
+    let validators: Vec<Value> = sh
+        .genesis
+        .validator_set()
+        .members()
+        .iter()
+        .map(|(name, key)| {
+            let up = *key == sh.node_key || live.peers.contains(key);
+            json!({"alias": name, "public_key": key, "up": up})
+        })
+        .collect();
+    Json(json!({
+        "chain_id": sh.genesis.chain_id,
+        "height": tip.height,
+        "last_block_hash": tip.hash,
+        "last_block_time": date::format_ms(tip.time_ms),
+        "last_block_time_ms": tip.time_ms,
+        "round": live.round,
+        "syncing": live.syncing,
+        "node_key": sh.node_key,
+        "validators": validators,
+        "peers": live.peers.iter().collect::<Vec<_>>(),
+        "mempool_size": lock(&sh.mempool).len(),
+    }))
+}
+
+/// `GET /v1/genesis`.
+pub async fn genesis(State(s): State<ApiState>) -> Json<Value> {
+    Json(serde_json::to_value(&s.shared.genesis).unwrap_or(Value::Null))
+}
+
+/// `GET /v1/participants`: every registered participant with its organisation and role.
+pub async fn participants(State(s): State<ApiState>) -> Json<Value> {
+    let chain = read(&s.shared.chain);
+    let list: Vec<Value> = chain
+        .state()
+        .participants
+        .iter()
+        .map(|(k, m)| json!({"alias": m.alias, "public_key": k, "organisation": m.organisation, "role": m.role}))
+        .collect();
+    Json(json!({ "participants": list }))
+}
+
+/// `POST /v1/transactions`: one signed transaction, as JSON or (with
+/// `content-type: application/octet-stream`) in the canonical binary encoding.
+pub async fn submit(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let limit = s.shared.genesis.consensus.max_tx_bytes as usize;
+    let binary = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/octet-stream"));
+    let tx: Transaction = if binary {
+        Transaction::decode(&body, limit)
+            .map_err(|e| ApiError::bad_request("malformed_transaction", e.to_string()))?
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::bad_request(
+                "malformed_transaction",
+                format!("the body is not a signed transaction in JSON: {e}"),
+            )
+        })?
+    };
+    let bytes = tx.encode();
+    if bytes.len() > limit {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "transaction_too_large",
+            format!(
+                "the transaction is {} bytes, the limit is {limit}",
+                bytes.len()
+            ),
+        ));
+    }
+    let shared = s.shared.clone();
+    let admitted = tokio::task::spawn_blocking(move || shared.admit(tx))
+        .await
+        .map_err(ApiError::internal)?;
+    match admitted {
+        Ok(Admission::Added(hash)) => {
+            if let Err(e) = s.network.publish(Topic::Transactions, bytes).await {
+                tracing::debug!(error = %e, "gossip of a submitted transaction failed");
+            }
+            Ok((
+                StatusCode::ACCEPTED,
+                Json(json!({"tx_hash": hash, "status": "pending"})),
+            ))
+        }
+        Ok(Admission::Duplicate(hash)) => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"tx_hash": hash, "status": "duplicate"})),
+        )),
+        Err(MempoolError::Full(n)) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "mempool_full",
+            format!("mempool full: {n} transactions are waiting; try again shortly"),
+        )),
+        Err(MempoolError::Rule(e)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            e.code(),
+            e.to_string(),
+        )),
+    }
+}
+
+/// `GET /v1/transactions/{hash}`: committed (with height) or pending.
+pub async fn transaction(
+    State(s): State<ApiState>,
+    Path(hash): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let hash = parse_hash(&hash)?;
+    let store = &s.shared.store;
+    if let Some(loc) = store
+        .transaction_location(&hash)
+        .map_err(ApiError::internal)?
+    {
+        let block = store
+            .block(loc.height)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::internal("indexed block missing"))?;
+        let tx = block
+            .transactions
+            .get(loc.index as usize)
+            .ok_or_else(|| ApiError::internal("indexed transaction missing"))?;
+        return Ok(Json(json!({
+            "tx_hash": hash,
+            "status": "committed",
+            "height": loc.height,
+            "index": loc.index,
+            "time": date::format_ms(block.header.time_ms),
+            "signer": show_party(&s.shared, &tx.body.signer),
+            "action": tx.body.payload.action(),
+            "transaction": tx,
+        })));
+    }
+    if let Some(tx) = lock(&s.shared.mempool).get(&hash) {
+        return Ok(Json(
+            json!({"tx_hash": hash, "status": "pending", "transaction": tx}),
+        ));
+    }
+    Err(ApiError::not_found(format!(
+        "no transaction {hash} is committed or pending"
+    )))
+}
+
+fn block_json(s: &ApiState, height: u64) -> ApiResult<Json<Value>> {
+    let store = &s.shared.store;
+    let block: Block = store
+        .block(height)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found(format!("no block at height {height}")))?;
+    let cert = store.certificate(height).map_err(ApiError::internal)?;
+    let h = &block.header;
+    Ok(Json(json!({
+        "height": h.height,
+        "hash": block.hash(),
+        "previous_hash": h.previous_hash,
+        "time": date::format_ms(h.time_ms),
+        "proposer": h.proposer,
+        "round": h.round,
+        "transactions": block.tx_hashes(),
+        "block": block,
+        "certificate": cert,
+    })))
+}
+
+/// `GET /v1/blocks/{height}`: header fields, transaction hashes, and the full block with its
+/// commit certificate (for `verify-chain`).
+pub async fn block(State(s): State<ApiState>, Path(height): Path<u64>) -> ApiResult<Json<Value>> {
+    block_json(&s, height)
+}
+
+/// `GET /v1/blocks/latest`.
+pub async fn latest_block(State(s): State<ApiState>) -> ApiResult<Json<Value>> {
+    let h = read(&s.shared.chain).tip().height;
+    if h == 0 {
+        return Err(ApiError::not_found("no block has been committed yet"));
+    }
+    block_json(&s, h)
+}

@@ -1,0 +1,74 @@
+//! `GET /v1/events`: committed transactions as server-sent events, optionally filtered by
+//! document reference (`?reference=`) or party (`?party=`, alias or key).
+
+use std::convert::Infallible;
+
+use axum::extract::{Query, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::{Stream, StreamExt};
+use portledger_ledger::{DocumentKey, PublicKey};
+use serde::Deserialize;
+use tokio_stream::wrappers::BroadcastStream;
+
+use super::{resolve_party, ApiResult, ApiState};
+use crate::shared::CommittedEvent;
+
+/// Filters of the event stream.
+#[derive(Debug, Deserialize)]
+pub struct EventFilter {
+    /// A document reference (eBL reference, credit or declaration number, anchored hash).
+    pub reference: Option<String>,
+    /// A party, by alias or public key hex.
+    pub party: Option<String>,
+}
+
+fn mentions(doc: &DocumentKey, reference: &str) -> bool {
+    match doc {
+        DocumentKey::TransportDocument(r)
+        | DocumentKey::Credit(r)
+        | DocumentKey::Declaration(r)
+        | DocumentKey::Organisation(r) => r == reference,
+        DocumentKey::Anchor(h) => h.to_hex() == reference,
+        DocumentKey::Participant(k) => k.to_hex() == reference,
+    }
+}
+
+/// The stream.
+pub async fn stream(
+    State(s): State<ApiState>,
+    Query(f): Query<EventFilter>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let party: Option<PublicKey> = match &f.party {
+        Some(p) => Some(resolve_party(&s.shared, p)?),
+        None => None,
+    };
+    let reference = f.reference.clone();
+    let rx = s.shared.events.subscribe();
+    let stream = BroadcastStream::new(rx).filter_map(move |item| {
+        let reference = reference.clone();
+        async move {
+            let ev: CommittedEvent = match item {
+                Ok(ev) => ev,
+                // A slow reader missed events: tell it, so it can re-read state.
+                Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => {
+                    return Some(Ok(Event::default()
+                        .event("lagged")
+                        .data(format!("{{\"missed\": {n}}}"))));
+                }
+            };
+            if let Some(r) = &reference {
+                if !ev.documents.iter().any(|d| mentions(d, r)) {
+                    return None;
+                }
+            }
+            if let Some(p) = &party {
+                if !ev.parties.contains(p) {
+                    return None;
+                }
+            }
+            let data = serde_json::to_string(&ev).unwrap_or_default();
+            Some(Ok(Event::default().event("committed").data(data)))
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}

@@ -1,0 +1,154 @@
+//! The HTTP API (`/v1`, JSON), described by `/v1/openapi.json`, plus `/metrics`.
+//!
+//! Errors are `{"error": {"code": "...", "message": "..."}}` with a 4xx status for the caller's
+//! fault and 5xx for the node's.
+
+mod chain;
+mod documents;
+mod events;
+mod openapi;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use portledger_ledger::{Hash, PublicKey};
+use serde_json::json;
+
+use crate::network::NetworkHandle;
+use crate::shared::{read, Shared};
+
+/// What every handler gets.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The node's shared state.
+    pub shared: Arc<Shared>,
+    /// To gossip submitted transactions.
+    pub network: NetworkHandle,
+}
+
+/// An API error.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: String,
+    message: String,
+}
+
+impl ApiError {
+    /// An error with a status, code and message.
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// 404.
+    pub fn not_found(what: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", what)
+    }
+
+    /// 400.
+    pub fn bad_request(code: &str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 500.
+    pub fn internal(message: impl std::fmt::Display) -> ApiError {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            message.to_string(),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({"error": {"code": self.code, "message": self.message}})),
+        )
+            .into_response()
+    }
+}
+
+/// A handler's result.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Largest request body: a transaction in JSON is at most a few times its binary size.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The router.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/v1/status", get(chain::status))
+        .route("/v1/genesis", get(chain::genesis))
+        .route("/v1/participants", get(chain::participants))
+        .route("/v1/transactions", post(chain::submit))
+        .route("/v1/transactions/{hash}", get(chain::transaction))
+        .route("/v1/blocks/latest", get(chain::latest_block))
+        .route("/v1/blocks/{height}", get(chain::block))
+        .route("/v1/bl/{reference}", get(documents::bl))
+        .route("/v1/bl/{reference}/history", get(documents::bl_history))
+        .route("/v1/lc/{number}", get(documents::lc))
+        .route("/v1/lc/{number}/history", get(documents::lc_history))
+        .route("/v1/customs/{number}", get(documents::declaration))
+        .route(
+            "/v1/customs/{number}/history",
+            get(documents::declaration_history),
+        )
+        .route("/v1/documents/{hash}", get(documents::anchored))
+        .route(
+            "/v1/documents/{hash}/history",
+            get(documents::anchored_history),
+        )
+        .route(
+            "/v1/parties/{party}/documents",
+            get(documents::party_documents),
+        )
+        .route("/v1/events", get(events::stream))
+        .route("/v1/openapi.json", get(openapi::document))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { ApiError::not_found("no such endpoint; see /v1/openapi.json") })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn metrics(axum::extract::State(s): axum::extract::State<ApiState>) -> impl IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        s.shared.metrics.encode(),
+    )
+}
+
+/// Resolves a party named by alias or public key hex.
+pub fn resolve_party(shared: &Shared, party: &str) -> ApiResult<PublicKey> {
+    if let Some(k) = read(&shared.chain).state().aliases.get(party) {
+        return Ok(*k);
+    }
+    PublicKey::from_hex(party).map_err(|_| {
+        ApiError::bad_request(
+            "unknown_party",
+            format!("{party:?} is neither a registered alias nor a public key in hex"),
+        )
+    })
+}
+
+/// Parses a hash in hex.
+pub fn parse_hash(s: &str) -> ApiResult<Hash> {
+    Hash::from_hex(s).map_err(|e| ApiError::bad_request("invalid_hash", e.to_string()))
+}
+
+/// A party shown as its alias, or its key when it has none.
+pub fn show_party(shared: &Shared, key: &PublicKey) -> String {
+    shared.alias(key).unwrap_or_else(|| key.to_hex())
+}

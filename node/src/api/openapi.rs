@@ -1,0 +1,76 @@
+//! `GET /v1/openapi.json`: the API described in OpenAPI 3.1.
+
+use axum::Json;
+use serde_json::{json, Value};
+
+fn get(summary: &str, param: Option<(&str, &str)>) -> Value {
+    let mut op = json!({
+        "summary": summary,
+        "responses": {
+            "200": {"description": "OK", "content": {"application/json": {}}},
+            "404": {"description": "Not found", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+    });
+    if let Some((name, desc)) = param {
+        op["parameters"] = json!([{"name": name, "in": "path", "required": true, "description": desc, "schema": {"type": "string"}}]);
+    }
+    json!({ "get": op })
+}
+
+/// The OpenAPI document.
+pub async fn document() -> Json<Value> {
+    Json(json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "portledger node API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Submit signed trade-document transactions; read chain status, blocks, documents and their histories; follow committed events. Errors are {\"error\": {\"code\", \"message\"}} with 4xx for the caller's fault."
+        },
+        "paths": {
+            "/v1/status": get("Chain id, height, last block, round, validators (up or not), peers", None),
+            "/v1/genesis": get("The genesis document", None),
+            "/v1/participants": get("Registered participants: alias, key, organisation, role", None),
+            "/v1/transactions": {"post": {
+                "summary": "Submit one signed transaction (JSON, or canonical bytes with content-type application/octet-stream)",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Transaction"}}, "application/octet-stream": {}}},
+                "responses": {
+                    "202": {"description": "Admitted to the mempool and gossiped", "content": {"application/json": {"schema": {"type": "object", "properties": {"tx_hash": {"type": "string"}, "status": {"enum": ["pending", "duplicate"]}}}}}},
+                    "400": {"description": "Malformed transaction", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                    "413": {"description": "Too large", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                    "422": {"description": "A ledger rule refused it; the code names the rule (bad_signature, bad_nonce, wrong_state, not_permitted, ...)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                    "503": {"description": "Mempool full", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+                }
+            }},
+            "/v1/transactions/{hash}": get("A transaction: committed (height, index) or pending", Some(("hash", "transaction hash, hex"))),
+            "/v1/blocks/latest": get("The last committed block", None),
+            "/v1/blocks/{height}": get("A block: header fields, transaction hashes, the full block and its commit certificate", Some(("height", "block height"))),
+            "/v1/bl/{reference}": get("A transport document's state, possessor and fields", Some(("reference", "transport document reference"))),
+            "/v1/bl/{reference}/history": get("Every transaction of a transport document: signer, action, height, time", Some(("reference", "transport document reference"))),
+            "/v1/lc/{number}": get("A letter of credit", Some(("number", "credit number"))),
+            "/v1/lc/{number}/history": get("A letter of credit's history", Some(("number", "credit number"))),
+            "/v1/customs/{number}": get("A customs declaration", Some(("number", "declaration number"))),
+            "/v1/customs/{number}/history": get("A customs declaration's history", Some(("number", "declaration number"))),
+            "/v1/documents/{hash}": get("Whether a file hash is anchored, by whom, when, and whether revoked", Some(("hash", "SHA-256 of the file, hex"))),
+            "/v1/documents/{hash}/history": get("An anchored document's history", Some(("hash", "SHA-256 of the file, hex"))),
+            "/v1/parties/{party}/documents": get("The documents a party is involved in", Some(("party", "alias or public key hex"))),
+            "/v1/events": {"get": {
+                "summary": "Committed transactions as server-sent events (event: committed)",
+                "parameters": [
+                    {"name": "reference", "in": "query", "required": false, "schema": {"type": "string"}, "description": "only events touching this document"},
+                    {"name": "party", "in": "query", "required": false, "schema": {"type": "string"}, "description": "only events involving this party (alias or key)"}
+                ],
+                "responses": {"200": {"description": "text/event-stream", "content": {"text/event-stream": {}}}}
+            }},
+            "/v1/openapi.json": get("This document", None),
+            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "OpenMetrics text"}}}}
+        },
+        "components": {"schemas": {
+            "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+            "Transaction": {"type": "object", "required": ["body", "signature"], "properties": {
+                "body": {"type": "object", "required": ["chain_id", "signer", "nonce", "payload"], "properties": {
+                    "chain_id": {"type": "string"}, "signer": {"type": "string", "description": "ed25519 public key, hex"},
+                    "nonce": {"type": "integer", "minimum": 1}, "payload": {"type": "object", "description": "one transition, externally tagged by its snake_case name"}}},
+                "signature": {"type": "string", "description": "ed25519 signature, hex, over the domain-separated canonical encoding of the body"}}}
+        }}
+    }))
+}

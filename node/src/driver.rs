@@ -1,0 +1,669 @@
+//! The consensus driver: the only place where consensus meets time, the network and the disk.
+//!
+//! It feeds the pure [`Core`] with gossiped proposals and votes and with fired timers, and
+//! executes its actions in order: write-ahead records are durable before the broadcast they
+//! protect, proposed blocks are built from the mempool and checked against the ledger, and
+//! decided blocks are committed through the store in one batch. An idle chain stays quiet: a new
+//! height starts only when a transaction waits, a peer is already working on it, or the
+//! heartbeat is due. A node that is behind fetches blocks from peers, verifies each block's links
+//! and certificate, and only then rejoins consensus at the new height.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use portledger_consensus::{Action, ConsensusConfig, Core, Input, Timeout, TimeoutStep, WalRecord};
+use portledger_ledger::block::Block;
+use portledger_ledger::chain::Execution;
+use portledger_ledger::codec;
+use portledger_ledger::{
+    BlockContext, CommitCertificate, Hash, Keypair, PublicKey, Store, Transaction,
+};
+use tokio::sync::{mpsc, watch};
+use tracing::{debug, info, warn};
+
+use crate::messages::{self, Limits, ProposalMessage};
+use crate::metrics::ValidatorLabel;
+use crate::network::{NetworkEvent, NetworkHandle, SyncStatus, SyncedBlock, Topic};
+use crate::shared::{lock, now_ms, read, write, CommittedEvent, Shared};
+
+/// Blocks fetched per sync request.
+const SYNC_WINDOW: u32 = 64;
+
+/// Driver settings.
+#[derive(Debug, Clone)]
+pub struct DriverConfig {
+    /// Consensus configuration (timeouts may be overridden by the node config).
+    pub consensus: ConsensusConfig,
+    /// Heartbeat: an idle chain commits an empty block this often.
+    pub heartbeat: Duration,
+    /// Largest time a block may be ahead of the local clock.
+    pub max_clock_drift_ms: u64,
+}
+
+/// The result of a sync request, sent back to the driver loop.
+struct SyncResult {
+    peer: PublicKey,
+    blocks: Result<Vec<SyncedBlock>, String>,
+}
+
+/// The driver's state.
+pub struct Driver {
+    shared: Arc<Shared>,
+    network: NetworkHandle,
+    key: Keypair,
+    config: DriverConfig,
+    limits: Limits,
+    core: Core,
+    timers: BinaryHeap<Reverse<(Instant, u64)>>,
+    timer_map: HashMap<u64, Timeout>,
+    timer_seq: u64,
+    blocks: HashMap<Hash, Block>,
+    executions: HashMap<Hash, Execution>,
+    waiting_to_start: bool,
+    last_commit_at: Instant,
+    height_started_at: Instant,
+    peer_tips: HashMap<PublicKey, SyncStatus>,
+    sync_in_flight: bool,
+    sync_tx: mpsc::Sender<SyncResult>,
+    sync_rx: mpsc::Receiver<SyncResult>,
+    proposals_seen: HashSet<(u64, u32)>,
+    decided_without_body: Option<(u64, Hash, CommitCertificate)>,
+}
+
+impl Driver {
+    /// A driver for the chain in `shared`, rebuilt from the write-ahead log when the node
+    /// stopped mid-height.
+    pub fn new(
+        shared: Arc<Shared>,
+        network: NetworkHandle,
+        key: Keypair,
+        config: DriverConfig,
+    ) -> Driver {
+        let limits = Limits::of(&shared.genesis);
+        let (sync_tx, sync_rx) = mpsc::channel(4);
+        let mut d = Driver {
+            core: Core::new(config.consensus.clone(), None, 0),
+            shared,
+            network,
+            key,
+            config,
+            limits,
+            timers: BinaryHeap::new(),
+            timer_map: HashMap::new(),
+            timer_seq: 0,
+            blocks: HashMap::new(),
+            executions: HashMap::new(),
+            waiting_to_start: true,
+            last_commit_at: Instant::now(),
+            height_started_at: Instant::now(),
+            peer_tips: HashMap::new(),
+            sync_in_flight: false,
+            sync_tx,
+            sync_rx,
+            proposals_seen: HashSet::new(),
+            decided_without_body: None,
+        };
+        d.rebuild_core();
+        d
+    }
+
+    fn tip_height(&self) -> u64 {
+        read(&self.shared.chain).tip().height
+    }
+
+    /// A fresh core at tip + 1, restored from any write-ahead records of that height, so that a
+    /// restarted validator re-sends rather than re-signs. Started at once if it holds records.
+    fn rebuild_core(&mut self) {
+        let next = self.tip_height() + 1;
+        let records: Vec<WalRecord> = self
+            .shared
+            .store
+            .wal(next)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|b| codec::decode(b, 1 << 20).ok())
+            .collect();
+        let resume = !records.is_empty();
+        let mut core = Core::restore(
+            self.config.consensus.clone(),
+            Some(self.key.clone()),
+            &records,
+        );
+        if core.height() > next {
+            // Records from a height we have not reached cannot be used here.
+            core = Core::new(self.config.consensus.clone(), Some(self.key.clone()), next);
+        }
+        self.core = core;
+        self.timers.clear();
+        self.timer_map.clear();
+        self.waiting_to_start = true;
+        if resume {
+            info!(
+                height = next,
+                records = records.len(),
+                "resuming height from write-ahead log"
+            );
+            self.start_height();
+        }
+    }
+
+    fn start_height(&mut self) {
+        if !self.waiting_to_start {
+            return;
+        }
+        self.waiting_to_start = false;
+        self.height_started_at = Instant::now();
+        let height = self.tip_height() + 1;
+        debug!(height, "starting height");
+        self.step(Input::StartHeight { height });
+    }
+
+    /// Starts the next height when there is a reason to: a waiting transaction, the heartbeat,
+    /// or (by the caller) a peer already working on it.
+    fn maybe_start_height(&mut self) {
+        if !self.waiting_to_start || lock(&self.shared.live).syncing {
+            return;
+        }
+        let has_txs = !lock(&self.shared.mempool).is_empty();
+        if has_txs || self.last_commit_at.elapsed() >= self.config.heartbeat {
+            self.start_height();
+        }
+    }
+
+    /// Runs the driver until `shutdown` turns true or the network stops.
+    pub async fn run(
+        mut self,
+        mut events: mpsc::Receiver<NetworkEvent>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let shared = self.shared.clone();
+        loop {
+            let next_timer = self
+                .timers
+                .peek()
+                .map(|Reverse((at, _))| *at)
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                ev = events.recv() => match ev {
+                    Some(ev) => self.on_network(ev),
+                    None => break,
+                },
+                Some(res) = self.sync_rx.recv() => self.on_sync(res),
+                _ = tokio::time::sleep_until(next_timer.into()) => self.fire_timers(),
+                _ = shared.tx_arrived.notified() => self.maybe_start_height(),
+                _ = tick.tick() => {
+                    self.maybe_start_height();
+                    self.maybe_sync();
+                    self.shared.metrics.round.set(i64::from(self.core.round()));
+                }
+            }
+        }
+        info!("consensus driver stopped");
+    }
+
+    fn on_network(&mut self, ev: NetworkEvent) {
+        match ev {
+            NetworkEvent::Message { topic, data, from } => match topic {
+                Topic::Transactions => {
+                    if let Ok(tx) = Transaction::decode(&data, self.limits.tx_bytes) {
+                        if let Err(e) = self.shared.admit(tx) {
+                            debug!(%from, error = %e, "gossiped transaction not admitted");
+                        }
+                    }
+                }
+                Topic::Proposals => {
+                    if let Ok(m) = messages::decode_proposal(&data, &self.limits) {
+                        self.on_proposal(m);
+                    }
+                }
+                Topic::Votes => {
+                    if let Ok(v) = messages::decode_vote(&data) {
+                        let tip = self.tip_height();
+                        if v.body.height == tip + 1 {
+                            self.start_height();
+                        } else if v.body.height > tip + 1 {
+                            self.maybe_sync();
+                        }
+                        self.step(Input::VoteReceived(v));
+                    }
+                }
+            },
+            NetworkEvent::PeerConnected(p) => {
+                let mut live = lock(&self.shared.live);
+                live.peers.insert(p);
+                self.shared.metrics.peers.set(live.peers.len() as i64);
+            }
+            NetworkEvent::PeerDisconnected(p) => {
+                let mut live = lock(&self.shared.live);
+                live.peers.remove(&p);
+                self.shared.metrics.peers.set(live.peers.len() as i64);
+                drop(live);
+                self.peer_tips.remove(&p);
+            }
+            NetworkEvent::PeerStatus { peer, status } => {
+                self.peer_tips.insert(peer, status);
+                self.maybe_sync();
+            }
+        }
+    }
+
+    fn on_proposal(&mut self, m: ProposalMessage) {
+        let p = &m.proposal.proposal;
+        let tip = self.tip_height();
+        if p.height <= tip || p.height > tip + 2 {
+            if p.height > tip + 2 {
+                self.maybe_sync();
+            }
+            return;
+        }
+        self.proposals_seen.insert((p.height, p.round));
+        self.blocks.insert(p.block_hash, m.block);
+        if p.height == tip + 1 {
+            self.start_height();
+        }
+        self.step(Input::ProposalReceived(m.proposal));
+    }
+
+    fn fire_timers(&mut self) {
+        let now = Instant::now();
+        while let Some(Reverse((at, id))) = self.timers.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            if let Some(t) = self.timer_map.remove(&id) {
+                if t.height == self.core.height() {
+                    if t.step == TimeoutStep::Propose
+                        && !self.proposals_seen.contains(&(t.height, t.round))
+                    {
+                        let proposer = self.config.consensus.validators.proposer(t.height, t.round);
+                        let name = self
+                            .config
+                            .consensus
+                            .validators
+                            .members()
+                            .iter()
+                            .find(|(_, k)| *k == proposer)
+                            .map(|(n, _)| n.clone())
+                            .unwrap_or_default();
+                        self.shared
+                            .metrics
+                            .missed_proposals
+                            .get_or_create(&ValidatorLabel { validator: name })
+                            .inc();
+                    }
+                    if t.step == TimeoutStep::Precommit {
+                        self.shared.metrics.rounds_timed_out.inc();
+                    }
+                }
+                self.step(Input::TimeoutFired(t));
+            }
+        }
+    }
+
+    /// Feeds one input and executes the resulting actions (and those of any follow-up inputs).
+    fn step(&mut self, input: Input) {
+        let mut inputs = VecDeque::from([input]);
+        while let Some(input) = inputs.pop_front() {
+            let actions = self.core.step(input);
+            for action in actions {
+                match self.execute(action) {
+                    Ok(Some(next)) => inputs.push_back(next),
+                    Ok(None) => {}
+                    Err(e) => {
+                        // A write-ahead record that is not durable must not be broadcast:
+                        // drop the rest of this step.
+                        warn!(error = %e, "stopping this step: could not persist");
+                        break;
+                    }
+                }
+            }
+        }
+        self.shared.metrics.round.set(i64::from(self.core.round()));
+        lock(&self.shared.live).round = self.core.round();
+        if self.waiting_to_start {
+            self.maybe_start_height();
+        }
+    }
+
+    fn publish(&self, topic: Topic, data: Vec<u8>) {
+        let network = self.network.clone();
+        tokio::spawn(async move {
+            if let Err(e) = network.publish(topic, data).await {
+                debug!(error = %e, ?topic, "publish failed");
+            }
+        });
+    }
+
+    fn execute(&mut self, action: Action) -> Result<Option<Input>, String> {
+        match action {
+            Action::Persist(rec) => {
+                self.shared
+                    .store
+                    .append_wal(rec.height(), &codec::encode(&rec))
+                    .map_err(|e| e.to_string())?;
+                Ok(None)
+            }
+            Action::BroadcastProposal(sp) => {
+                if let Some(block) = self.blocks.get(&sp.proposal.block_hash) {
+                    let msg = ProposalMessage {
+                        proposal: sp,
+                        block: block.clone(),
+                    };
+                    self.publish(Topic::Proposals, codec::encode(&msg));
+                    self.proposals_seen
+                        .insert((msg.proposal.proposal.height, msg.proposal.proposal.round));
+                }
+                Ok(None)
+            }
+            Action::BroadcastVote(v) => {
+                self.publish(Topic::Votes, codec::encode(&v));
+                Ok(None)
+            }
+            Action::ScheduleTimeout(t) => {
+                let id = self.timer_seq;
+                self.timer_seq += 1;
+                self.timers.push(Reverse((
+                    Instant::now() + Duration::from_millis(t.duration_ms),
+                    id,
+                )));
+                self.timer_map.insert(id, t);
+                Ok(None)
+            }
+            Action::RequestValue { height, round } => Ok(self.build_proposal(height, round)),
+            Action::ValidateProposal {
+                height,
+                round,
+                block_hash,
+            } => {
+                let valid = self.validate(height, &block_hash);
+                Ok(Some(Input::ProposalValidated {
+                    height,
+                    round,
+                    block_hash,
+                    valid,
+                }))
+            }
+            Action::Commit {
+                height,
+                block_hash,
+                certificate,
+            } => {
+                self.commit(height, block_hash, certificate);
+                Ok(None)
+            }
+            Action::Evidence(e) => {
+                warn!(validator = %e.first.body.validator, height = e.first.body.height, "equivocating votes");
+                self.shared.metrics.equivocations.inc();
+                Ok(None)
+            }
+            Action::ProposalEvidence(e) => {
+                warn!(proposer = %e.first.proposal.proposer, height = e.first.proposal.height, "equivocating proposals");
+                self.shared.metrics.equivocations.inc();
+                Ok(None)
+            }
+        }
+    }
+
+    fn build_proposal(&mut self, height: u64, round: u32) -> Option<Input> {
+        let chain = read(&self.shared.chain);
+        let tip = chain.tip();
+        if height != tip.height + 1 {
+            return None;
+        }
+        let max = self.shared.genesis.consensus.max_block_txs as usize;
+        let candidates = lock(&self.shared.mempool).candidates(max);
+        let last_commit = if tip.height > 0 {
+            self.shared.store.certificate(tip.height).ok().flatten()
+        } else {
+            None
+        };
+        let time = now_ms().max(tip.time_ms + 1);
+        let (block, exec, excluded) =
+            chain.build_block(round, time, self.key.public(), candidates, last_commit);
+        drop(chain);
+        for e in excluded {
+            debug!(tx = %e.hash, error = %e.error, "left out of the proposal");
+        }
+        let hash = block.hash();
+        info!(height, round, txs = block.transactions.len(), %hash, "proposing");
+        self.blocks.insert(hash, block);
+        self.executions.insert(hash, exec);
+        Some(Input::ValueToPropose {
+            height,
+            round,
+            block_hash: hash,
+        })
+    }
+
+    fn validate(&mut self, height: u64, hash: &Hash) -> bool {
+        if self.executions.contains_key(hash) {
+            return true;
+        }
+        let Some(block) = self.blocks.get(hash) else {
+            return false;
+        };
+        if block.header.time_ms > now_ms() + self.config.max_clock_drift_ms {
+            warn!(
+                height,
+                "proposed block time is too far ahead of this node's clock"
+            );
+            return false;
+        }
+        let chain = read(&self.shared.chain);
+        let result = {
+            let mempool = lock(&self.shared.mempool);
+            chain.validate_block(block, &|h| mempool.signature_verified(h))
+        };
+        drop(chain);
+        match result {
+            Ok(exec) => {
+                self.executions.insert(*hash, exec);
+                true
+            }
+            Err(e) => {
+                warn!(height, error = %e, "proposed block is invalid");
+                false
+            }
+        }
+    }
+
+    fn commit(&mut self, height: u64, hash: Hash, certificate: CommitCertificate) {
+        if height <= self.tip_height() {
+            return;
+        }
+        let Some(block) = self.blocks.get(&hash).cloned() else {
+            warn!(height, %hash, "decided a block whose body this node lacks; fetching it");
+            self.decided_without_body = Some((height, hash, certificate));
+            self.maybe_sync();
+            return;
+        };
+        let exec = self.executions.remove(&hash);
+        if self.store_block(&block, &certificate, exec) {
+            // The next height starts once this step's actions are done and there is a reason.
+            self.waiting_to_start = true;
+        }
+    }
+
+    /// Commits a block (validating it unless already executed) and does everything after.
+    fn store_block(
+        &mut self,
+        block: &Block,
+        certificate: &CommitCertificate,
+        exec: Option<Execution>,
+    ) -> bool {
+        let height = block.header.height;
+        let mut chain = write(&self.shared.chain);
+        let result = match exec {
+            Some(exec) => chain
+                .commit_executed(block, certificate, &exec)
+                .map(|_| exec),
+            None => {
+                let verified = |h: &Hash| lock(&self.shared.mempool).signature_verified(h);
+                match chain.validate_block(block, &verified) {
+                    Ok(exec) => chain
+                        .commit_executed(block, certificate, &exec)
+                        .map(|_| exec),
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        let exec = match result {
+            Ok(exec) => exec,
+            Err(e) => {
+                warn!(height, error = %e, "block not committed");
+                return false;
+            }
+        };
+        let tip = chain.tip();
+        let hashes = block.tx_hashes();
+        let ctx = BlockContext {
+            height: tip.height + 1,
+            time_ms: now_ms().max(tip.time_ms + 1),
+        };
+        let dropped = lock(&self.shared.mempool).on_commit(&hashes, chain.state(), &ctx);
+        let aliases: Vec<Option<String>> = block
+            .transactions
+            .iter()
+            .map(|t| {
+                chain
+                    .state()
+                    .participants
+                    .get(&t.body.signer)
+                    .map(|m| m.alias.clone())
+            })
+            .collect();
+        drop(chain);
+        for (h, e) in dropped {
+            debug!(tx = %h, error = %e, "dropped from the mempool after commit");
+        }
+        let block_hash = block.hash();
+        for (i, ((tx, fx), alias)) in block
+            .transactions
+            .iter()
+            .zip(&exec.effects)
+            .zip(aliases)
+            .enumerate()
+        {
+            let _ = self.shared.events.send(CommittedEvent {
+                height,
+                time_ms: block.header.time_ms,
+                block_hash,
+                tx_hash: hashes[i],
+                index: i as u32,
+                signer: tx.body.signer,
+                signer_alias: alias,
+                action: tx.body.payload.action().to_string(),
+                documents: fx.touched.clone(),
+                parties: fx.parties.clone(),
+            });
+        }
+        let m = &self.shared.metrics;
+        m.height.set(height as i64);
+        m.transactions_committed
+            .inc_by(block.transactions.len() as u64);
+        m.commit_latency
+            .observe(self.height_started_at.elapsed().as_secs_f64());
+        m.mempool_size.set(lock(&self.shared.mempool).len() as i64);
+        if let Err(e) = self.shared.store.prune_wal(height) {
+            warn!(error = %e, "could not prune the write-ahead log");
+        }
+        self.blocks.retain(|_, b| b.header.height > height);
+        self.executions.clear();
+        self.proposals_seen.retain(|(h, _)| *h > height);
+        self.last_commit_at = Instant::now();
+        info!(height, txs = block.transactions.len(), hash = %block_hash, "committed");
+        true
+    }
+
+    fn maybe_sync(&mut self) {
+        if self.sync_in_flight {
+            return;
+        }
+        let tip = self.tip_height();
+        let stalled = self.last_commit_at.elapsed()
+            > Duration::from_millis(self.config.consensus.timeouts.base_ms.saturating_mul(3));
+        let best = self
+            .peer_tips
+            .iter()
+            .filter(|(_, s)| {
+                s.height > tip + 1
+                    || (s.height > tip && (stalled || self.decided_without_body.is_some()))
+            })
+            .max_by_key(|(_, s)| s.height)
+            .map(|(p, _)| *p);
+        let Some(peer) = best else {
+            return;
+        };
+        self.sync_in_flight = true;
+        lock(&self.shared.live).syncing = true;
+        let network = self.network.clone();
+        let tx = self.sync_tx.clone();
+        tokio::spawn(async move {
+            let blocks = network
+                .request_blocks(peer, tip + 1, SYNC_WINDOW)
+                .await
+                .map_err(|e| e.to_string());
+            let _ = tx.send(SyncResult { peer, blocks }).await;
+        });
+    }
+
+    fn on_sync(&mut self, res: SyncResult) {
+        self.sync_in_flight = false;
+        let blocks = match res.blocks {
+            Ok(b) => b,
+            Err(e) => {
+                warn!(peer = %res.peer, error = %e, "sync request failed");
+                self.peer_tips.remove(&res.peer);
+                lock(&self.shared.live).syncing = false;
+                return;
+            }
+        };
+        let mut committed = 0;
+        for sb in blocks {
+            let (Ok(block), Ok(cert)) = (
+                Block::decode(&sb.block, self.limits.proposal_bytes),
+                codec::decode::<CommitCertificate>(&sb.certificate, 1 << 20),
+            ) else {
+                warn!(peer = %res.peer, "peer sent an undecodable block");
+                break;
+            };
+            if block.header.height != self.tip_height() + 1 {
+                break;
+            }
+            // commit_block checks links, every transaction and the certificate before storing.
+            if !self.store_block(&block, &cert, None) {
+                warn!(peer = %res.peer, height = block.header.height, "peer sent a block that does not verify");
+                self.peer_tips.remove(&res.peer);
+                break;
+            }
+            committed += 1;
+        }
+        if let Some((h, _, _)) = &self.decided_without_body {
+            if *h <= self.tip_height() {
+                self.decided_without_body = None;
+            }
+        }
+        let behind = self
+            .peer_tips
+            .values()
+            .any(|s| s.height > self.tip_height());
+        lock(&self.shared.live).syncing = false;
+        if committed > 0 {
+            info!(
+                height = self.tip_height(),
+                blocks = committed,
+                "caught up from peer"
+            );
+            self.rebuild_core();
+        }
+        if behind && committed > 0 {
+            self.maybe_sync();
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! What nodes gossip: transactions, proposals (with the proposed block beside them) and votes,
+//! all in the ledger's canonical encoding, and the check each message passes before relay.
+
+use portledger_consensus::SignedProposal;
+use portledger_ledger::block::Block;
+use portledger_ledger::codec::{self, CodecError};
+use portledger_ledger::{Genesis, Transaction, ValidatorSet, Vote};
+use serde::{Deserialize, Serialize};
+
+use crate::network::{Acceptance, Topic, Validator};
+
+/// Largest encoded vote.
+pub const MAX_VOTE_BYTES: usize = 1024;
+
+/// A signed proposal with the block it proposes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalMessage {
+    /// The signed proposal (names the block by hash).
+    pub proposal: SignedProposal,
+    /// The block.
+    pub block: Block,
+}
+
+/// Size limits for decoding gossip, from genesis.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest transaction.
+    pub tx_bytes: usize,
+    /// Largest proposal message (block plus margin).
+    pub proposal_bytes: usize,
+}
+
+impl Limits {
+    /// The limits a genesis implies.
+    pub fn of(genesis: &Genesis) -> Limits {
+        Limits {
+            tx_bytes: genesis.consensus.max_tx_bytes as usize,
+            proposal_bytes: genesis.consensus.max_block_bytes as usize + 1024 * 1024,
+        }
+    }
+}
+
+/// Decodes a gossiped proposal.
+pub fn decode_proposal(data: &[u8], limits: &Limits) -> Result<ProposalMessage, CodecError> {
+    codec::decode(data, limits.proposal_bytes)
+}
+
+/// Decodes a gossiped vote.
+pub fn decode_vote(data: &[u8]) -> Result<Vote, CodecError> {
+    codec::decode(data, MAX_VOTE_BYTES)
+}
+
+/// The relay check: the message decodes within its size limit, is for this chain, and its
+/// signature verifies (a proposal from a validator whose block matches the hash it signed; a
+/// vote from a validator). Everything else is rejected and not relayed.
+pub fn validator(chain_id: String, validators: ValidatorSet, limits: Limits) -> Validator {
+    std::sync::Arc::new(move |topic, data| {
+        let ok = match topic {
+            Topic::Transactions => Transaction::decode(data, limits.tx_bytes)
+                .map(|tx| tx.body.chain_id == chain_id && tx.verify_signature().is_ok())
+                .unwrap_or(false),
+            Topic::Proposals => decode_proposal(data, &limits)
+                .map(|m| {
+                    let p = &m.proposal.proposal;
+                    p.chain_id == chain_id
+                        && validators.contains(&p.proposer)
+                        && m.block.hash() == p.block_hash
+                        && m.block.header.height == p.height
+                        && m.proposal.verify_signature().is_ok()
+                })
+                .unwrap_or(false),
+            Topic::Votes => decode_vote(data)
+                .map(|v| {
+                    v.body.chain_id == chain_id
+                        && validators.contains(&v.body.validator)
+                        && v.verify_signature().is_ok()
+                })
+                .unwrap_or(false),
+        };
+        if ok {
+            Acceptance::Accept
+        } else {
+            Acceptance::Reject
+        }
+    })
+}

@@ -1,0 +1,380 @@
+//! Four real nodes in one test process (real libp2p on loopback, real sled in temporary
+//! directories): transactions submitted through one node's API are committed by all, with
+//! identical block hashes; bad input gets a 4xx naming the rule and never reaches a block; a
+//! node stopped for a while (or wiped) catches up from its peers.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use portledger_ledger::documents::anchor::DocumentType;
+use portledger_ledger::genesis::ConsensusParams;
+use portledger_ledger::{keyfile, Genesis, Hash, Keypair, Payload, Store, Transaction};
+use portledger_node::config::NodeConfig;
+use portledger_node::node::{self, RunningNode};
+use portledger_node::testnet::{self, TestnetOptions};
+use serde_json::Value;
+
+fn free_port_base(n: u16) -> u16 {
+    // Find n consecutive free ports on loopback.
+    'outer: for _ in 0..200 {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = l.local_addr().expect("addr").port();
+        drop(l);
+        if base > 65000 {
+            continue;
+        }
+        for i in 0..n {
+            if TcpListener::bind(("127.0.0.1", base + i)).is_err() {
+                continue 'outer;
+            }
+        }
+        return base;
+    }
+    panic!("no free ports");
+}
+
+struct Net {
+    _dir: tempfile::TempDir,
+    dir: std::path::PathBuf,
+    genesis: Genesis,
+    nodes: Vec<Option<RunningNode>>,
+}
+
+fn fast_params() -> ConsensusParams {
+    ConsensusParams {
+        timeout_base_ms: 300,
+        timeout_delta_ms: 200,
+        timeout_max_ms: 2000,
+        heartbeat_ms: 60_000,
+        ..ConsensusParams::default()
+    }
+}
+
+async fn start_node(dir: &Path, i: usize, heartbeat_ms: Option<u64>) -> RunningNode {
+    let env: Vec<(String, String)> = heartbeat_ms
+        .map(|h| ("PORTLEDGER_HEARTBEAT_MS".to_string(), h.to_string()))
+        .into_iter()
+        .collect();
+    let cfg = NodeConfig::load(&dir.join(format!("node-{i}")), env).expect("config");
+    node::start(cfg).await.expect("start")
+}
+
+impl Net {
+    async fn start(heartbeat_ms: Option<u64>) -> Net {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().to_path_buf();
+        let opts = TestnetOptions {
+            validators: 4,
+            p2p_port: free_port_base(4),
+            api_port: free_port_base(4),
+            chain_id: "portledger-test".into(),
+            consensus: fast_params(),
+        };
+        testnet::create(&path, &opts).expect("testnet");
+        let genesis =
+            Genesis::from_json(&std::fs::read_to_string(path.join("genesis.json")).expect("g"))
+                .expect("genesis");
+        let mut nodes = Vec::new();
+        for i in 0..4 {
+            nodes.push(Some(start_node(&path, i, heartbeat_ms).await));
+        }
+        Net {
+            _dir: dir,
+            dir: path,
+            genesis,
+            nodes,
+        }
+    }
+
+    fn key(&self, alias: &str) -> Keypair {
+        keyfile::read(&self.dir.join("keys").join(format!("{alias}.key"))).expect("key")
+    }
+
+    fn api(&self, i: usize) -> String {
+        format!(
+            "http://{}",
+            self.nodes[i].as_ref().expect("running").api_addr
+        )
+    }
+
+    fn height(&self, i: usize) -> u64 {
+        self.nodes[i].as_ref().expect("running").height()
+    }
+
+    async fn wait_height(&self, i: usize, h: u64, within: Duration) {
+        let start = Instant::now();
+        while self.height(i) < h {
+            assert!(
+                start.elapsed() < within,
+                "node {i} stuck at height {} waiting for {h}",
+                self.height(i)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn block_hash(&self, i: usize, h: u64) -> Hash {
+        let n = self.nodes[i].as_ref().expect("running");
+        n.shared
+            .store
+            .block(h)
+            .expect("store")
+            .expect("block")
+            .hash()
+    }
+
+    async fn stop_all(mut self) {
+        for n in self.nodes.iter_mut() {
+            if let Some(n) = n.take() {
+                n.stop().await.expect("stop");
+            }
+        }
+    }
+}
+
+fn anchor_tx(chain: &str, key: &Keypair, nonce: u64, name: &str) -> Transaction {
+    Transaction::sign(
+        key,
+        chain,
+        nonce,
+        Payload::AnchorDocument {
+            hash: Hash::of(name.as_bytes()),
+            doc_type: DocumentType::CommercialInvoice,
+            references: vec![],
+        },
+    )
+}
+
+async fn post(client: &reqwest::Client, api: &str, body: Vec<u8>, json: bool) -> (u16, Value) {
+    let ct = if json {
+        "application/json"
+    } else {
+        "application/octet-stream"
+    };
+    let r = client
+        .post(format!("{api}/v1/transactions"))
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_nodes_commit_the_same_chain_and_refuse_bad_input() {
+    let net = Net::start(None).await;
+    let client = reqwest::Client::new();
+    let chain = net.genesis.chain_id.clone();
+    let seller = net.key("seller");
+
+    // Twenty transactions through node 0's API, JSON and binary.
+    let mut hashes = Vec::new();
+    for n in 1..=20u64 {
+        let tx = anchor_tx(&chain, &seller, n, &format!("doc-{n}"));
+        let (status, body) = if n % 2 == 0 {
+            post(
+                &client,
+                &net.api(0),
+                serde_json::to_vec(&tx).expect("json"),
+                true,
+            )
+            .await
+        } else {
+            post(&client, &net.api(0), tx.encode(), false).await
+        };
+        assert_eq!(status, 202, "{body}");
+        assert_eq!(body["tx_hash"], tx.hash().to_hex());
+        hashes.push(tx.hash());
+    }
+    // All committed on every node.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for i in 0..4 {
+        loop {
+            let n = net.nodes[i].as_ref().expect("node");
+            let done = hashes.iter().all(|h| {
+                n.shared
+                    .store
+                    .transaction_location(h)
+                    .expect("store")
+                    .is_some()
+            });
+            if done {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node {i} did not commit every transaction"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let h = (0..4).map(|i| net.height(i)).min().expect("heights");
+    assert!(h >= 1);
+    for height in 1..=h {
+        let first = net.block_hash(0, height);
+        for i in 1..4 {
+            assert_eq!(
+                net.block_hash(i, height),
+                first,
+                "node {i} differs at height {height}"
+            );
+        }
+    }
+    let status: Value = client
+        .get(format!("{}/v1/status", net.api(2)))
+        .send()
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(status["chain_id"], chain);
+    assert!(status["height"].as_u64().expect("height") >= h);
+    assert_eq!(
+        status["validators"].as_array().expect("validators").len(),
+        4
+    );
+
+    // Bad input: each gets a 4xx naming the rule.
+    let (s, b) = post(&client, &net.api(1), b"garbage".to_vec(), false).await;
+    assert_eq!(s, 400, "{b}");
+    assert_eq!(b["error"]["code"], "malformed_transaction");
+    let (s, b) = post(&client, &net.api(1), b"{\"not\": \"a tx\"}".to_vec(), true).await;
+    assert_eq!(s, 400, "{b}");
+    let (s, _) = post(&client, &net.api(1), vec![0u8; 2 * 1024 * 1024], false).await;
+    assert_eq!(s, 413, "oversized body");
+    let replay = anchor_tx(&chain, &seller, 3, "doc-3");
+    let (s, b) = post(&client, &net.api(1), replay.encode(), false).await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (422, Some("bad_nonce")),
+        "{b}"
+    );
+    let replay2 = anchor_tx(&chain, &seller, 3, "another");
+    let (s, b) = post(&client, &net.api(1), replay2.encode(), false).await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (422, Some("bad_nonce")),
+        "{b}"
+    );
+    let mut forged = anchor_tx(&chain, &seller, 21, "forged");
+    forged.signature =
+        Keypair::for_testing("mallory").sign(portledger_ledger::Domain::Transaction, &forged.body);
+    let (s, b) = post(&client, &net.api(1), forged.encode(), false).await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (422, Some("bad_signature")),
+        "{b}"
+    );
+    let stranger = anchor_tx(&chain, &Keypair::for_testing("stranger"), 1, "s");
+    let (s, b) = post(&client, &net.api(1), stranger.encode(), false).await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (422, Some("unknown_signer")),
+        "{b}"
+    );
+    let bank = net.key("issuing-bank");
+    let release = Transaction::sign(
+        &bank,
+        &chain,
+        1,
+        Payload::ReleaseDeclaration { number: "X".into() },
+    );
+    let (s, b) = post(&client, &net.api(1), release.encode(), false).await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (422, Some("role_not_permitted")),
+        "{b}"
+    );
+    let r = client
+        .get(format!("{}/v1/bl/NOPE", net.api(1)))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status().as_u16(), 404);
+    let metrics = client
+        .get(format!("{}/metrics", net.api(0)))
+        .send()
+        .await
+        .expect("m")
+        .text()
+        .await
+        .expect("t");
+    assert!(metrics.contains("portledger_height"), "{metrics}");
+    let openapi: Value = client
+        .get(format!("{}/v1/openapi.json", net.api(0)))
+        .send()
+        .await
+        .expect("o")
+        .json()
+        .await
+        .expect("j");
+    assert_eq!(openapi["openapi"], "3.1.0");
+    // None of the refused transactions reached a block.
+    for t in [&replay2, &forged, &stranger, &release] {
+        let n = net.nodes[0].as_ref().expect("node");
+        assert!(n
+            .shared
+            .store
+            .transaction_location(&t.hash())
+            .expect("store")
+            .is_none());
+    }
+    net.stop_all().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_down_for_fifty_blocks_or_wiped_catches_up() {
+    // Heartbeat blocks every 50 ms make a long chain quickly.
+    let hb = Some(50);
+    let mut net = Net::start(hb).await;
+    net.wait_height(0, 3, Duration::from_secs(20)).await;
+
+    // Node 3 down while the others commit 50+ blocks.
+    let stopped_at = net.height(3);
+    net.nodes[3]
+        .take()
+        .expect("node 3")
+        .stop()
+        .await
+        .expect("stop");
+    net.wait_height(0, stopped_at + 55, Duration::from_secs(60))
+        .await;
+    let target = net.height(0);
+    let t = Instant::now();
+    net.nodes[3] = Some(start_node(&net.dir, 3, hb).await);
+    net.wait_height(3, target, Duration::from_secs(60)).await;
+    println!(
+        "node 3 caught up {} blocks in {:?}",
+        target - stopped_at,
+        t.elapsed()
+    );
+    for h in 1..=target {
+        assert_eq!(net.block_hash(3, h), net.block_hash(0, h), "height {h}");
+    }
+
+    // Node 2's data directory is wiped while it is down: it rejoins from its peers.
+    net.nodes[2]
+        .take()
+        .expect("node 2")
+        .stop()
+        .await
+        .expect("stop");
+    std::fs::remove_dir_all(net.dir.join("node-2").join("data")).expect("wipe");
+    net.wait_height(0, target + 5, Duration::from_secs(30))
+        .await;
+    let target = net.height(0);
+    net.nodes[2] = Some(start_node(&net.dir, 2, hb).await);
+    net.wait_height(2, target, Duration::from_secs(60)).await;
+    for h in 1..=target {
+        assert_eq!(net.block_hash(2, h), net.block_hash(0, h), "height {h}");
+    }
+    // And it takes part again: the chain keeps growing with all four.
+    let h = net.height(0);
+    net.wait_height(2, h + 5, Duration::from_secs(30)).await;
+    net.stop_all().await;
+}
