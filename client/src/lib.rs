@@ -1,6 +1,22 @@
 //! The portledger client: builds and signs transactions locally and talks to any node's HTTP
 //! API.
 //!
-//! So far it holds the `portledger` binary's key generation; the commands of `interface.md`
-//! arrive with issue 5.
+//! - [`api`]: the node's HTTP API (submit, wait for commitment, read).
+//! - [`parties`]: parties by alias or public key.
+//! - [`inputs`]: the native JSON input forms (`lc apply`, `customs declare`, transport documents).
+//! - [`dcsa`]: DCSA eBL 3.0 transport documents mapped to the ledger's fields.
+//! - [`output`]: human output of the `portledger` binary.
+//! - [`verify`]: `verify-chain` and self-contained document proofs.
 #![forbid(unsafe_code)]
+
+pub mod api;
+pub mod dcsa;
+pub mod error;
+pub mod inputs;
+pub mod output;
+pub mod parties;
+pub mod verify;
+
+pub use api::NodeClient;
+pub use error::ClientError;
+pub use parties::Directory;

@@ -1,0 +1,287 @@
+//! The node's HTTP API (`/v1`): submit signed transactions, wait for their commitment, read
+//! status, blocks and documents.
+//!
+//! Nonces: the node does not expose a signer's next nonce, so [`NodeClient::submit_payload`]
+//! signs with nonce 1 first and, when the node refuses with `bad_nonce` ("expected nonce N"),
+//! signs again once with N. The node counts pending transactions too, so consecutive commands by
+//! one key work without waiting; two processes submitting for the same key at the same moment
+//! may race, and the loser gets `bad_nonce`.
+
+use std::time::{Duration, Instant};
+
+use portledger_ledger::{Genesis, Hash, Keypair, Payload, Transaction};
+use serde_json::Value;
+
+use crate::error::{ClientError, Result};
+
+/// Default time to wait for a transaction to be committed.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
+
+/// Time limit of one HTTP request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How often to poll while waiting for a commitment.
+const POLL_EVERY: Duration = Duration::from_millis(150);
+
+/// A client of one node's API.
+#[derive(Debug, Clone)]
+pub struct NodeClient {
+    base: String,
+    http: reqwest::Client,
+}
+
+/// The node's answer to a submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submitted {
+    /// Hash of the transaction.
+    pub tx_hash: Hash,
+    /// `pending` or `duplicate`.
+    pub status: String,
+    /// The nonce it was signed with.
+    pub nonce: u64,
+}
+
+/// Where a committed transaction is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    /// Hash of the transaction.
+    pub tx_hash: Hash,
+    /// Block height.
+    pub height: u64,
+    /// Index in the block.
+    pub index: u64,
+    /// Block time (as the node formats it).
+    pub time: String,
+}
+
+/// Percent-encodes one path segment (references may hold `/`, `?`, `#`, ...).
+pub fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Reads "expected nonce N" out of a `bad_nonce` message.
+pub fn expected_nonce(message: &str) -> Option<u64> {
+    let rest = &message[message.find("expected nonce ")? + "expected nonce ".len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+impl NodeClient {
+    /// A client for the node at `base` (such as `http://127.0.0.1:8080`).
+    pub fn new(base: &str) -> Result<NodeClient> {
+        let base = base.trim_end_matches('/').to_string();
+        if !base.starts_with("http://") && !base.starts_with("https://") {
+            return Err(ClientError::Input(format!(
+                "--node must be an http:// URL, got {base:?}"
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .map_err(|e| ClientError::Node(format!("cannot build the HTTP client: {e}")))?;
+        Ok(NodeClient { base, http })
+    }
+
+    /// The node's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn transport_error(&self, url: &str, e: &reqwest::Error) -> ClientError {
+        if e.is_timeout() {
+            ClientError::Timeout(format!("{url} did not answer within {REQUEST_TIMEOUT:?}"))
+        } else {
+            ClientError::Unreachable {
+                url: url.to_string(),
+                reason: e.to_string(),
+            }
+        }
+    }
+
+    async fn answer(&self, url: &str, resp: reqwest::Response) -> Result<Value> {
+        let status = resp.status().as_u16();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(url, &e))?;
+        let value: Value = serde_json::from_slice(&body).map_err(|e| {
+            ClientError::Node(format!(
+                "{url} answered {status} with a body that is not JSON: {e}"
+            ))
+        })?;
+        if (200..300).contains(&status) {
+            return Ok(value);
+        }
+        let code = value["error"]["code"]
+            .as_str()
+            .unwrap_or("unknown")
+            .to_string();
+        let message = value["error"]["message"]
+            .as_str()
+            .unwrap_or("(no message)")
+            .to_string();
+        if status >= 500 || status == 429 {
+            return Err(ClientError::Node(format!("{status} {code}: {message}")));
+        }
+        Err(ClientError::Refused {
+            status,
+            code,
+            message,
+        })
+    }
+
+    /// `GET` a JSON endpoint (`path` starts with `/v1/...`).
+    pub async fn get(&self, path: &str) -> Result<Value> {
+        let url = format!("{}{path}", self.base);
+        let resp = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&url, &e))?;
+        self.answer(&url, resp).await
+    }
+
+    /// `GET /v1/status`.
+    pub async fn status(&self) -> Result<Value> {
+        self.get("/v1/status").await
+    }
+
+    /// `GET /v1/genesis`, parsed.
+    pub async fn genesis(&self) -> Result<Genesis> {
+        let v = self.get("/v1/genesis").await?;
+        serde_json::from_value(v)
+            .map_err(|e| ClientError::Node(format!("the node's genesis does not parse: {e}")))
+    }
+
+    /// The chain id, from `/v1/status`.
+    pub async fn chain_id(&self) -> Result<String> {
+        let s = self.status().await?;
+        s["chain_id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| ClientError::Node("status has no chain_id".into()))
+    }
+
+    /// `GET /v1/transactions/{hash}`: `None` when neither committed nor pending.
+    pub async fn transaction(&self, hash: &Hash) -> Result<Option<Value>> {
+        match self.get(&format!("/v1/transactions/{hash}")).await {
+            Ok(v) => Ok(Some(v)),
+            Err(ClientError::Refused { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /v1/blocks/{height}`.
+    pub async fn block(&self, height: u64) -> Result<Value> {
+        self.get(&format!("/v1/blocks/{height}")).await
+    }
+
+    /// `POST /v1/transactions` with one signed transaction.
+    pub async fn submit(&self, tx: &Transaction) -> Result<Submitted> {
+        let url = format!("{}/v1/transactions", self.base);
+        let resp = self
+            .http
+            .post(&url)
+            .json(tx)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&url, &e))?;
+        let v = self.answer(&url, resp).await?;
+        let tx_hash = v["tx_hash"]
+            .as_str()
+            .and_then(|h| Hash::from_hex(h).ok())
+            .ok_or_else(|| ClientError::Node(format!("submission answer without tx_hash: {v}")))?;
+        Ok(Submitted {
+            tx_hash,
+            status: v["status"].as_str().unwrap_or("pending").to_string(),
+            nonce: tx.body.nonce,
+        })
+    }
+
+    /// Signs `payload` with `key` and submits it, finding the nonce as the module doc says.
+    pub async fn submit_payload(
+        &self,
+        key: &Keypair,
+        chain_id: &str,
+        payload: Payload,
+    ) -> Result<Submitted> {
+        let first = Transaction::sign(key, chain_id, 1, payload.clone());
+        match self.submit(&first).await {
+            Err(ClientError::Refused { code, message, .. }) if code == "bad_nonce" => {
+                let n = expected_nonce(&message).ok_or_else(|| ClientError::Refused {
+                    status: 422,
+                    code: code.clone(),
+                    message: message.clone(),
+                })?;
+                self.submit(&Transaction::sign(key, chain_id, n, payload))
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    /// Polls `/v1/transactions/{hash}` until the transaction is committed, or `timeout` passes
+    /// (exit 3). A transaction that disappears (left out of blocks because a rule broke after
+    /// admission) is reported as refused.
+    pub async fn wait_committed(&self, hash: &Hash, timeout: Duration) -> Result<Committed> {
+        let start = Instant::now();
+        let mut missing = 0;
+        loop {
+            match self.transaction(hash).await? {
+                Some(v) if v["status"] == "committed" => {
+                    return Ok(Committed {
+                        tx_hash: *hash,
+                        height: v["height"].as_u64().unwrap_or(0),
+                        index: v["index"].as_u64().unwrap_or(0),
+                        time: v["time"].as_str().unwrap_or("").to_string(),
+                    })
+                }
+                Some(_) => missing = 0,
+                None => {
+                    missing += 1;
+                    if missing >= 5 {
+                        return Err(ClientError::Refused {
+                            status: 404,
+                            code: "dropped".into(),
+                            message: format!(
+                                "transaction {hash} left the mempool without being committed"
+                            ),
+                        });
+                    }
+                }
+            }
+            if start.elapsed() >= timeout {
+                return Err(ClientError::Timeout(format!(
+                    "transaction {hash} was not committed within {timeout:?}"
+                )));
+            }
+            tokio::time::sleep(POLL_EVERY).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_expected_nonce() {
+        let m = "bad nonce: expected nonce 7 for this signer, got 1 (replayed or out of order)";
+        assert_eq!(expected_nonce(m), Some(7));
+        assert_eq!(expected_nonce("something else"), None);
+    }
+
+    #[test]
+    fn encodes_segments() {
+        assert_eq!(encode_segment("BL-1/2 x"), "BL-1%2F2%20x");
+    }
+}

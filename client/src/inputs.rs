@@ -1,0 +1,526 @@
+//! The native JSON input forms of `interface.md`: `lc apply`, `lc amend`, `customs declare`, and
+//! the native transport document of `bl draft` / `bl issue`. Unknown fields are errors; amounts
+//! are decimal strings turned into minor units; parties are aliases or public keys.
+
+use portledger_ledger::date::Date;
+use portledger_ledger::documents::credit::{
+    CreditAmendment, CreditTerms, RequiredDocument, DEFAULT_PRESENTATION_DAYS,
+};
+use portledger_ledger::documents::customs::{DeclarationData, DeclarationLine, Direction};
+use portledger_ledger::documents::transport::{
+    Equipment, FreightTerm, GoodsLine, TransportDocumentData, TransportDocumentKind,
+};
+use portledger_ledger::{Hash, PublicKey};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::{ClientError, Result};
+use crate::parties::Directory;
+
+/// Canonical JSON: object keys sorted, no insignificant whitespace. The document hash of a
+/// JSON input pins these bytes, so reformatting the file does not change the hash.
+pub fn canonical_json(v: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(v, &mut out);
+    out
+}
+
+fn write_canonical(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                if let Some(x) = m.get(k) {
+                    write_canonical(x, out);
+                }
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(x, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+/// SHA-256 of the canonical JSON of a value.
+pub fn canonical_hash(v: &Value) -> Hash {
+    Hash::of(canonical_json(v).as_bytes())
+}
+
+/// Digits after the decimal point of an ISO 4217 currency's minor unit.
+pub fn minor_digits(currency: &str) -> u32 {
+    match currency {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
+        | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        _ => 2,
+    }
+}
+
+/// A decimal amount ("125000.50") in minor units of `currency`; more decimals than the currency
+/// has, signs, exponents and overflow are errors naming `field`.
+pub fn parse_amount(field: &str, s: &str, currency: &str) -> Result<u64> {
+    let digits = minor_digits(currency);
+    let bad = |why: &str| {
+        ClientError::Input(format!(
+            "{field}: {why}; expected a decimal string such as \"1250.00\", got {s:?}"
+        ))
+    };
+    let (int, frac) = match s.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (s, ""),
+    };
+    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad("not a decimal number"));
+    }
+    if !frac.bytes().all(|b| b.is_ascii_digit()) || (s.contains('.') && frac.is_empty()) {
+        return Err(bad("not a decimal number"));
+    }
+    if frac.len() > digits as usize {
+        return Err(bad(&format!("{currency} has {digits} decimals")));
+    }
+    let scale = 10u64.pow(digits);
+    let whole: u64 = int.parse().map_err(|_| bad("too large"))?;
+    let mut part: u64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().map_err(|_| bad("not a decimal number"))?
+    };
+    for _ in frac.len()..digits as usize {
+        part *= 10;
+    }
+    whole
+        .checked_mul(scale)
+        .and_then(|w| w.checked_add(part))
+        .ok_or_else(|| bad("too large"))
+}
+
+/// Formats minor units as a decimal string of `currency`.
+pub fn format_amount(minor: u64, currency: &str) -> String {
+    let digits = minor_digits(currency);
+    if digits == 0 {
+        return minor.to_string();
+    }
+    let scale = 10u64.pow(digits);
+    format!(
+        "{}.{:0width$}",
+        minor / scale,
+        minor % scale,
+        width = digits as usize
+    )
+}
+
+fn parse_date(field: &str, s: &str) -> Result<Date> {
+    Date::parse(s).map_err(|e| ClientError::Input(format!("{field}: {e}")))
+}
+
+fn from_value<T: serde::de::DeserializeOwned>(what: &str, v: Value) -> Result<T> {
+    serde_json::from_value(v).map_err(|e| ClientError::Input(format!("{what}: {e}")))
+}
+
+/// Native `lc apply` input.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreditApplication {
+    /// Credit number.
+    pub number: String,
+    /// Applicant (alias or key).
+    pub applicant: String,
+    /// Beneficiary.
+    pub beneficiary: String,
+    /// Issuing bank.
+    pub issuing_bank: String,
+    /// Advising bank.
+    #[serde(default)]
+    pub advising_bank: Option<String>,
+    /// Confirming bank.
+    #[serde(default)]
+    pub confirming_bank: Option<String>,
+    /// ISO 4217 currency.
+    pub currency: String,
+    /// Decimal amount.
+    pub amount: String,
+    /// Tolerance percent (default 0).
+    #[serde(default)]
+    pub tolerance_percent: u8,
+    /// Expiry date.
+    pub expiry_date: String,
+    /// Expiry place.
+    pub expiry_place: String,
+    /// Latest shipment date.
+    #[serde(default)]
+    pub latest_shipment_date: Option<String>,
+    /// Port of loading (UN/LOCODE).
+    #[serde(default)]
+    pub port_of_loading: Option<String>,
+    /// Port of discharge (UN/LOCODE).
+    #[serde(default)]
+    pub port_of_discharge: Option<String>,
+    /// Presentation period in days (default 21).
+    #[serde(default)]
+    pub presentation_days: Option<u32>,
+    /// Required documents.
+    pub documents_required: Vec<RequiredDocument>,
+    /// Goods description.
+    pub goods: String,
+}
+
+impl CreditApplication {
+    /// Parses the JSON of `lc apply --file`.
+    pub fn parse(v: Value) -> Result<CreditApplication> {
+        from_value("lc apply file", v)
+    }
+
+    /// The ledger's terms, parties resolved.
+    pub fn to_terms(&self, dir: &Directory) -> Result<CreditTerms> {
+        let opt = |p: &Option<String>| -> Result<Option<PublicKey>> {
+            p.as_deref().map(|p| dir.resolve(p)).transpose()
+        };
+        Ok(CreditTerms {
+            number: self.number.clone(),
+            applicant: dir.resolve(&self.applicant)?,
+            beneficiary: dir.resolve(&self.beneficiary)?,
+            issuing_bank: dir.resolve(&self.issuing_bank)?,
+            advising_bank: opt(&self.advising_bank)?,
+            confirming_bank: opt(&self.confirming_bank)?,
+            currency: self.currency.clone(),
+            amount_minor: parse_amount("amount", &self.amount, &self.currency)?,
+            tolerance_percent: self.tolerance_percent,
+            expiry_date: parse_date("expiry_date", &self.expiry_date)?,
+            expiry_place: self.expiry_place.clone(),
+            latest_shipment_date: self
+                .latest_shipment_date
+                .as_deref()
+                .map(|d| parse_date("latest_shipment_date", d))
+                .transpose()?,
+            port_of_loading: self.port_of_loading.clone(),
+            port_of_discharge: self.port_of_discharge.clone(),
+            goods: self.goods.clone(),
+            documents_required: self.documents_required.clone(),
+            presentation_days: self.presentation_days.unwrap_or(DEFAULT_PRESENTATION_DAYS),
+        })
+    }
+}
+
+/// Native `lc amend --file` input: every field optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreditAmendmentInput {
+    /// New decimal amount (in the credit's currency).
+    #[serde(default)]
+    pub amount: Option<String>,
+    /// New expiry date.
+    #[serde(default)]
+    pub expiry_date: Option<String>,
+    /// New latest shipment date.
+    #[serde(default)]
+    pub latest_shipment_date: Option<String>,
+    /// New presentation period.
+    #[serde(default)]
+    pub presentation_days: Option<u32>,
+    /// New required documents.
+    #[serde(default)]
+    pub documents_required: Option<Vec<RequiredDocument>>,
+    /// New goods description.
+    #[serde(default)]
+    pub goods: Option<String>,
+}
+
+impl CreditAmendmentInput {
+    /// Parses the JSON of `lc amend --file`.
+    pub fn parse(v: Value) -> Result<CreditAmendmentInput> {
+        from_value("lc amend file", v)
+    }
+
+    /// The ledger's amendment; `currency` is the credit's.
+    pub fn to_amendment(&self, currency: &str) -> Result<CreditAmendment> {
+        Ok(CreditAmendment {
+            amount_minor: self
+                .amount
+                .as_deref()
+                .map(|a| parse_amount("amount", a, currency))
+                .transpose()?,
+            expiry_date: self
+                .expiry_date
+                .as_deref()
+                .map(|d| parse_date("expiry_date", d))
+                .transpose()?,
+            latest_shipment_date: self
+                .latest_shipment_date
+                .as_deref()
+                .map(|d| parse_date("latest_shipment_date", d))
+                .transpose()?,
+            presentation_days: self.presentation_days,
+            documents_required: self.documents_required.clone(),
+            goods: self.goods.clone(),
+        })
+    }
+}
+
+/// One line of a native declaration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclarationLineInput {
+    /// HS code.
+    pub hs_code: String,
+    /// Description.
+    pub description: String,
+    /// ISO 3166 country of origin.
+    pub origin_country: String,
+    /// Decimal customs value.
+    pub value: String,
+    /// ISO 4217 currency.
+    pub currency: String,
+}
+
+/// Native `customs declare` input.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclarationInput {
+    /// Declaration number.
+    pub number: String,
+    /// `IMPORT` or `EXPORT`.
+    pub direction: Direction,
+    /// The declarant (alias or key); must be the signer.
+    pub declarant: String,
+    /// Transport document reference.
+    pub transport_document: String,
+    /// Goods lines.
+    pub lines: Vec<DeclarationLineInput>,
+}
+
+impl DeclarationInput {
+    /// Parses the JSON of `customs declare --file`.
+    pub fn parse(v: Value) -> Result<DeclarationInput> {
+        from_value("customs declare file", v)
+    }
+
+    /// The ledger's declaration; the declarant must be `signer` (the ledger takes the signer
+    /// as the declarant).
+    pub fn to_data(&self, dir: &Directory, signer: &PublicKey) -> Result<DeclarationData> {
+        let declarant = dir.resolve(&self.declarant)?;
+        if declarant != *signer {
+            return Err(ClientError::Input(format!(
+                "declarant {} is not the signing key {} (--key): the declarant signs the declaration",
+                self.declarant,
+                dir.show(signer)
+            )));
+        }
+        let lines = self
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                Ok(DeclarationLine {
+                    hs_code: l.hs_code.clone(),
+                    description: l.description.clone(),
+                    origin_country: l.origin_country.clone(),
+                    value_minor: parse_amount(&format!("lines[{i}].value"), &l.value, &l.currency)?,
+                    currency: l.currency.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(DeclarationData {
+            number: self.number.clone(),
+            direction: self.direction,
+            transport_document: self.transport_document.clone(),
+            lines,
+        })
+    }
+}
+
+/// Native transport document input of `bl draft` / `bl issue`: the ledger's fields with parties
+/// as aliases or keys and without `document_hash` (computed: the canonical JSON of the file, or
+/// the `--render` file).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransportDocumentInput {
+    /// Reference.
+    pub reference: String,
+    /// `BOL` or `SWB`.
+    pub kind: TransportDocumentKind,
+    /// To order.
+    pub to_order: bool,
+    /// Shipper.
+    pub shipper: String,
+    /// Consignee (straight).
+    #[serde(default)]
+    pub consignee: Option<String>,
+    /// Endorsee (to order).
+    #[serde(default)]
+    pub endorsee: Option<String>,
+    /// Notify parties (free text).
+    #[serde(default)]
+    pub notify_parties: Vec<String>,
+    /// Vessel.
+    pub vessel_name: String,
+    /// Voyage.
+    pub voyage: String,
+    /// UN/LOCODE.
+    pub port_of_loading: String,
+    /// UN/LOCODE.
+    pub port_of_discharge: String,
+    /// Shipped-on-board date.
+    #[serde(default)]
+    pub shipped_on_board_date: Option<Date>,
+    /// Goods lines.
+    pub goods: Vec<GoodsLine>,
+    /// Containers.
+    pub equipment: Vec<Equipment>,
+    /// `PRE` or `COL`.
+    pub freight_term: FreightTerm,
+    /// Voided reference this replaces.
+    #[serde(default)]
+    pub replaces: Option<String>,
+}
+
+impl TransportDocumentInput {
+    /// The ledger's fields, parties resolved, with the given document hash.
+    pub fn to_data(&self, dir: &Directory, document_hash: Hash) -> Result<TransportDocumentData> {
+        let opt = |p: &Option<String>| -> Result<Option<PublicKey>> {
+            p.as_deref().map(|p| dir.resolve(p)).transpose()
+        };
+        Ok(TransportDocumentData {
+            reference: self.reference.clone(),
+            kind: self.kind,
+            to_order: self.to_order,
+            shipper: dir.resolve(&self.shipper)?,
+            consignee: opt(&self.consignee)?,
+            endorsee: opt(&self.endorsee)?,
+            notify_parties: self.notify_parties.clone(),
+            vessel_name: self.vessel_name.clone(),
+            voyage: self.voyage.clone(),
+            port_of_loading: self.port_of_loading.clone(),
+            port_of_discharge: self.port_of_discharge.clone(),
+            shipped_on_board_date: self.shipped_on_board_date,
+            goods: self.goods.clone(),
+            equipment: self.equipment.clone(),
+            freight_term: self.freight_term,
+            document_hash,
+            replaces: self.replaces.clone(),
+        })
+    }
+}
+
+/// A transport document read from a file, in whichever form it came.
+#[derive(Debug, Clone)]
+pub struct TransportDocumentFile {
+    /// The ledger's fields.
+    pub data: TransportDocumentData,
+    /// The party the issuance request names (`issueTo`), if it maps to a participant.
+    pub issue_to: Option<PublicKey>,
+    /// `native`, `dcsa` or `dcsa-issuance-request`.
+    pub form: &'static str,
+}
+
+/// Reads a transport document JSON: native, a bare DCSA `TransportDocument`, or a DCSA issuance
+/// request with the document under `document`; detected by its keys. `render` is the rendered
+/// document file whose SHA-256 the document pins (default: the canonical JSON of the input).
+pub fn transport_document(
+    v: Value,
+    dir: &Directory,
+    render: Option<&[u8]>,
+) -> Result<TransportDocumentFile> {
+    let Value::Object(m) = &v else {
+        return Err(ClientError::Input(
+            "a transport document file must hold a JSON object".into(),
+        ));
+    };
+    let hash = |doc: &Value| render.map_or_else(|| canonical_hash(doc), Hash::of);
+    if m.contains_key("reference") {
+        let input: TransportDocumentInput = from_value("native transport document", v.clone())?;
+        let data = input.to_data(dir, hash(&v))?;
+        return Ok(TransportDocumentFile {
+            data,
+            issue_to: None,
+            form: "native",
+        });
+    }
+    if let Some(doc) = m.get("document").filter(|d| d.is_object()) {
+        let data = crate::dcsa::map_transport_document(doc, dir, hash(doc))?;
+        let issue_to = match m.get("issueTo") {
+            Some(p) => crate::dcsa::map_party("issueTo", p, dir)?,
+            None => None,
+        };
+        return Ok(TransportDocumentFile {
+            data,
+            issue_to,
+            form: "dcsa-issuance-request",
+        });
+    }
+    if m.contains_key("transportDocumentReference") {
+        let data = crate::dcsa::map_transport_document(&v, dir, hash(&v))?;
+        return Ok(TransportDocumentFile {
+            data,
+            issue_to: None,
+            form: "dcsa",
+        });
+    }
+    Err(ClientError::Input(
+        "not a transport document: expected the native form (with \"reference\"), a DCSA \
+         TransportDocument (with \"transportDocumentReference\") or a DCSA issuance request \
+         (with \"document\")"
+            .into(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn amounts() {
+        assert_eq!(parse_amount("a", "125000.50", "USD").ok(), Some(12_500_050));
+        assert_eq!(parse_amount("a", "125000.5", "USD").ok(), Some(12_500_050));
+        assert_eq!(parse_amount("a", "125000", "USD").ok(), Some(12_500_000));
+        assert_eq!(parse_amount("a", "1000", "JPY").ok(), Some(1000));
+        assert_eq!(parse_amount("a", "1.234", "KWD").ok(), Some(1234));
+        for bad in [
+            "",
+            "1.",
+            ".5",
+            "-1",
+            "1e5",
+            "1.001",
+            "1,00",
+            "99999999999999999999",
+        ] {
+            assert!(parse_amount("a", bad, "USD").is_err(), "{bad}");
+        }
+        assert_eq!(format_amount(12_500_050, "USD"), "125000.50");
+        assert_eq!(format_amount(5, "JPY"), "5");
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_depth() {
+        let a = json!({"b": 1, "a": {"d": [1, {"z": 0, "y": "x"}], "c": null}});
+        assert_eq!(
+            canonical_json(&a),
+            r#"{"a":{"c":null,"d":[1,{"y":"x","z":0}]},"b":1}"#
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_errors() {
+        let v = json!({"number": "1", "direction": "IMPORT", "declarant": "buyer",
+            "transport_document": "BL1", "lines": [], "extra": 1});
+        let e = DeclarationInput::parse(v).err().map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("extra")));
+    }
+}

@@ -1,0 +1,99 @@
+//! Parties by alias or public key: the directory of registered participants
+//! (`GET /v1/participants`).
+
+use portledger_ledger::PublicKey;
+use serde::Deserialize;
+
+use crate::api::NodeClient;
+use crate::error::{ClientError, Result};
+
+/// One registered participant.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Participant {
+    /// Its alias.
+    pub alias: String,
+    /// Its key.
+    pub public_key: PublicKey,
+    /// Its organisation.
+    pub organisation: String,
+    /// Its organisation's role (snake_case).
+    pub role: String,
+}
+
+/// The registered participants.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Directory {
+    /// Every participant.
+    pub participants: Vec<Participant>,
+}
+
+#[derive(Deserialize)]
+struct ParticipantList {
+    participants: Vec<Participant>,
+}
+
+impl Directory {
+    /// Fetches the directory from a node.
+    pub async fn fetch(node: &NodeClient) -> Result<Directory> {
+        let v = node.get("/v1/participants").await?;
+        let list: ParticipantList = serde_json::from_value(v)
+            .map_err(|e| ClientError::Node(format!("participants do not parse: {e}")))?;
+        Ok(Directory {
+            participants: list.participants,
+        })
+    }
+
+    /// The participant with this alias.
+    pub fn by_alias(&self, alias: &str) -> Option<&Participant> {
+        self.participants.iter().find(|p| p.alias == alias)
+    }
+
+    /// The alias of a key, if registered.
+    pub fn alias_of(&self, key: &PublicKey) -> Option<&str> {
+        self.participants
+            .iter()
+            .find(|p| p.public_key == *key)
+            .map(|p| p.alias.as_str())
+    }
+
+    /// A party named by alias or by public key hex (a key need not be registered: the ledger
+    /// judges that).
+    pub fn resolve(&self, party: &str) -> Result<PublicKey> {
+        if let Some(p) = self.by_alias(party) {
+            return Ok(p.public_key);
+        }
+        PublicKey::from_hex(party).map_err(|_| ClientError::UnknownParty(party.to_string()))
+    }
+
+    /// A key shown as its alias, or its hex when it has none.
+    pub fn show(&self, key: &PublicKey) -> String {
+        self.alias_of(key)
+            .map_or_else(|| key.to_hex(), str::to_string)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portledger_ledger::Keypair;
+
+    #[test]
+    fn resolves_aliases_and_keys() {
+        let k = Keypair::for_testing("buyer").public();
+        let d = Directory {
+            participants: vec![Participant {
+                alias: "buyer".into(),
+                public_key: k,
+                organisation: "buyer-co".into(),
+                role: "trader".into(),
+            }],
+        };
+        assert_eq!(d.resolve("buyer").ok(), Some(k));
+        assert_eq!(d.resolve(&k.to_hex()).ok(), Some(k));
+        assert!(matches!(
+            d.resolve("nobody"),
+            Err(ClientError::UnknownParty(_))
+        ));
+        assert_eq!(d.show(&k), "buyer");
+    }
+}

@@ -1,0 +1,652 @@
+//! The real `portledger` binary against a real 4-node network started in this process (real
+//! libp2p and HTTP on 127.0.0.1, sled in temporary directories): the whole import flow of
+//! domain.md with the demo keys, the refusal paths with their exit codes and rules, a DCSA eBL,
+//! `verify-chain`, and a document proof checked offline and refused when tampered.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use portledger_ledger::date::Date;
+use portledger_ledger::genesis::ConsensusParams;
+use portledger_node::config::NodeConfig;
+use portledger_node::node::{self, RunningNode};
+use portledger_node::testnet::{self, TestnetOptions};
+use serde_json::{json, Value};
+
+fn free_port_base(n: u16) -> u16 {
+    'outer: for _ in 0..200 {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = l.local_addr().expect("addr").port();
+        drop(l);
+        if base > 65000 {
+            continue;
+        }
+        for i in 0..n {
+            if TcpListener::bind(("127.0.0.1", base + i)).is_err() {
+                continue 'outer;
+            }
+        }
+        return base;
+    }
+    panic!("no free ports");
+}
+
+struct Net {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    nodes: Vec<RunningNode>,
+}
+
+impl Net {
+    async fn start() -> Net {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = tmp.path().to_path_buf();
+        let opts = TestnetOptions {
+            validators: 4,
+            p2p_port: free_port_base(4),
+            api_port: free_port_base(4),
+            chain_id: "portledger-test".into(),
+            consensus: ConsensusParams {
+                timeout_base_ms: 300,
+                timeout_delta_ms: 200,
+                timeout_max_ms: 2000,
+                heartbeat_ms: 60_000,
+                ..ConsensusParams::default()
+            },
+        };
+        testnet::create(&dir, &opts).expect("testnet");
+        let mut nodes = Vec::new();
+        for i in 0..4 {
+            let cfg = NodeConfig::load(&dir.join(format!("node-{i}")), Vec::new()).expect("config");
+            nodes.push(node::start(cfg).await.expect("start"));
+        }
+        Net {
+            _tmp: tmp,
+            dir,
+            nodes,
+        }
+    }
+
+    fn api(&self, i: usize) -> String {
+        format!("http://{}", self.nodes[i].api_addr)
+    }
+
+    fn key(&self, alias: &str) -> PathBuf {
+        self.dir.join("keys").join(format!("{alias}.key"))
+    }
+
+    async fn stop(self) {
+        for n in self.nodes {
+            n.stop().await.expect("stop");
+        }
+    }
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+}
+
+/// Runs `portledger` as `alias` (or unsigned) against node `node`.
+async fn pl(net: &Net, node: usize, alias: Option<&str>, args: &[&str]) -> Out {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_portledger"));
+    cmd.arg("--node").arg(net.api(node));
+    if let Some(a) = alias {
+        cmd.arg("--key").arg(net.key(a));
+    }
+    cmd.args(args)
+        .env_remove("PORTLEDGER_NODE")
+        .env_remove("PORTLEDGER_KEY");
+    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+        .await
+        .expect("portledger finished within 60 s")
+        .expect("run portledger");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs and expects success; returns stdout as JSON (commands get `--json`).
+async fn ok(net: &Net, alias: &str, args: &[&str]) -> Value {
+    let mut a = vec!["--json"];
+    a.extend_from_slice(args);
+    let o = pl(net, 0, Some(alias), &a).await;
+    assert_eq!(
+        o.code, 0,
+        "portledger {args:?} as {alias} failed: {}{}",
+        o.stdout, o.stderr
+    );
+    o.json()
+}
+
+/// Runs and expects exit 1 with the rule named on stderr.
+async fn refused(net: &Net, alias: &str, args: &[&str], rule: &str) -> String {
+    let o = pl(net, 0, Some(alias), args).await;
+    assert_eq!(
+        o.code, 1,
+        "portledger {args:?} as {alias} should be refused: {}{}",
+        o.stdout, o.stderr
+    );
+    assert!(
+        o.stderr.contains(rule),
+        "stderr should name {rule}: {}",
+        o.stderr
+    );
+    assert_eq!(
+        o.stderr.trim_end().lines().count(),
+        1,
+        "one line: {}",
+        o.stderr
+    );
+    o.stderr
+}
+
+fn write(dir: &Path, name: &str, v: &Value) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, serde_json::to_vec_pretty(v).expect("json")).expect("write");
+    p.display().to_string()
+}
+
+fn today() -> Date {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64;
+    Date::of_ms(ms)
+}
+
+fn credit(number: &str) -> Value {
+    json!({
+        "number": number, "applicant": "buyer", "beneficiary": "seller",
+        "issuing_bank": "issuing-bank", "advising_bank": "advising-bank",
+        "currency": "USD", "amount": "125000.00",
+        "expiry_date": today().plus_days(90).to_string(), "expiry_place": "NLRTM",
+        "latest_shipment_date": today().plus_days(30).to_string(), "presentation_days": 21,
+        "documents_required": ["transport_document", "commercial_invoice"],
+        "goods": "4,000 cartons of black leather shoes"
+    })
+}
+
+fn native_bl(reference: &str) -> Value {
+    json!({
+        "reference": reference, "kind": "BOL", "to_order": true, "shipper": "seller",
+        "notify_parties": ["Buyer Co, Rotterdam"],
+        "vessel_name": "MV Harbour Star", "voyage": "042W",
+        "port_of_loading": "CNSHA", "port_of_discharge": "NLRTM",
+        "shipped_on_board_date": today().to_string(),
+        "goods": [{"description": "Leather shoes", "hs_code": "640399", "packages": 400, "gross_weight_kg": 12000}],
+        "equipment": [{"container": "MSCU1234566", "seals": ["SL-778899"]}],
+        "freight_term": "PRE"
+    })
+}
+
+fn dcsa_issuance_request(reference: &str) -> Value {
+    json!({
+        "document": {
+            "transportDocumentReference": reference,
+            "transportDocumentStatus": "ISSUED",
+            "transportDocumentTypeCode": "BOL",
+            "isShippedOnBoardType": true,
+            "freightPaymentTermCode": "PRE",
+            "isElectronic": true,
+            "isToOrder": true,
+            "shippedOnBoardDate": today().to_string(),
+            "carrierCode": "MMCU",
+            "carrierCodeListProvider": "NMFTA",
+            "partyContactDetails": [{"name": "Ops", "email": "ops@carrier.example"}],
+            "documentParties": {
+                "shipper": {"partyName": "Seller Co Ltd",
+                    "identifyingCodes": [{"codeListProvider": "ZZZ", "partyCode": "seller"}]},
+                "notifyParties": [{"partyName": "Buyer Co"}],
+                "issuingParty": {"partyName": "Ocean Carrier"}
+            },
+            "transports": {
+                "plannedDepartureDate": today().to_string(),
+                "portOfLoading": {"UNLocationCode": "CNSHA"},
+                "portOfDischarge": {"UNLocationCode": "NLRTM"},
+                "vesselVoyages": [{"vesselName": "King of the Seas", "carrierExportVoyageNumber": "2103S"}]
+            },
+            "consignmentItems": [{
+                "carrierBookingReference": "CBR-1",
+                "descriptionOfGoods": ["Shoes - black"],
+                "HSCodes": ["640510"],
+                "cargoItems": [{
+                    "equipmentReference": "CSQU3054383",
+                    "cargoGrossWeight": {"value": 26400, "unit": "LBR"},
+                    "outerPackaging": {"numberOfPackages": 400, "packageCode": "4G"}
+                }]
+            }],
+            "utilizedTransportEquipments": [{
+                "equipment": {"equipmentReference": "CSQU3054383", "ISOEquipmentCode": "22GP"},
+                "isShipperOwned": false,
+                "seals": [{"number": "DCSA-SEAL-1"}]
+            }]
+        },
+        "issueTo": {"partyName": "seller", "eblPlatform": "WAVE"}
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_flow_through_the_cli() {
+    let started = Instant::now();
+    let net = Net::start().await;
+    let files = tempfile::tempdir().expect("tmp");
+    let f = files.path();
+    tokio::time::timeout(Duration::from_secs(300), flow(&net, f))
+        .await
+        .expect("the flow finished within 300 s");
+    net.stop().await;
+    eprintln!("import flow took {:?}", started.elapsed());
+}
+
+async fn flow(net: &Net, f: &Path) {
+    // status, and usage errors exit 2.
+    let s = ok(net, "buyer", &["status"]).await;
+    assert_eq!(s["chain_id"], "portledger-test");
+    assert_eq!(s["validators"].as_array().map(Vec::len), Some(4));
+    assert_eq!(pl(net, 0, None, &["bl", "frobnicate"]).await.code, 2);
+    assert_eq!(pl(net, 0, None, &["lc", "apply"]).await.code, 2);
+
+    // 1. The buyer applies for a credit; the issuing bank issues it; the advising bank advises.
+    let lc_file = write(f, "lc.json", &credit("LC-1"));
+    let applied = ok(net, "buyer", &["lc", "apply", "--file", &lc_file]).await;
+    assert_eq!(applied["number"], "LC-1");
+    assert!(applied["height"].as_u64().is_some_and(|h| h > 0));
+    assert!(applied["tx_hash"].as_str().is_some_and(|h| h.len() == 64));
+    ok(net, "issuing-bank", &["lc", "issue", "LC-1"]).await;
+    ok(net, "advising-bank", &["lc", "advise", "LC-1"]).await;
+    assert_eq!(
+        ok(net, "buyer", &["lc", "show", "LC-1"]).await["state"],
+        "ADVISED"
+    );
+
+    // An unknown field in an input file is an error, not silently dropped (exit 2).
+    let mut bad = credit("LC-X");
+    bad["colour"] = json!("blue");
+    let bad_file = write(f, "bad.json", &bad);
+    let o = pl(net, 0, Some("buyer"), &["lc", "apply", "--file", &bad_file]).await;
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("colour"), "{}", o.stderr);
+
+    // 2. The carrier issues the eBL to order; the seller holds it.
+    let bl_file = write(f, "bl.json", &native_bl("BL-1"));
+    let issued = ok(net, "carrier", &["bl", "issue", "--file", &bl_file]).await;
+    assert_eq!(issued["reference"], "BL-1");
+    let bl = ok(net, "buyer", &["bl", "show", "BL-1"]).await;
+    assert_eq!(bl["state"], "ISSUED");
+    assert_eq!(bl["possessor"], "seller");
+
+    // Refused: a transfer by a non-possessor.
+    refused(
+        net,
+        "buyer",
+        &["bl", "transfer", "BL-1", "--to", "buyer"],
+        "not_permitted",
+    )
+    .await;
+
+    // 3. The seller anchors the invoice and presents it with the eBL.
+    let invoice = f.join("invoice.pdf");
+    std::fs::write(&invoice, b"%PDF-1.4 commercial invoice INV-1 USD 125000.00").expect("write");
+    let invoice = invoice.display().to_string();
+    let anchored = ok(
+        net,
+        "seller",
+        &[
+            "doc",
+            "anchor",
+            &invoice,
+            "--type",
+            "commercial_invoice",
+            "--ref",
+            "BL-1",
+            "--ref",
+            "LC-1",
+        ],
+    )
+    .await;
+    let invoice_hash = anchored["hash"].as_str().expect("hash").to_string();
+    let v = pl(net, 0, None, &["doc", "verify", &invoice]).await;
+    assert_eq!(v.code, 0, "{}", v.stderr);
+    assert!(v.stdout.contains("seller"), "{}", v.stdout);
+    let other = f.join("other.pdf");
+    std::fs::write(&other, b"not anchored").expect("write");
+    let v = pl(
+        net,
+        0,
+        None,
+        &["doc", "verify", &other.display().to_string()],
+    )
+    .await;
+    assert_eq!(v.code, 1, "{}", v.stderr);
+    assert!(v.stderr.contains("not_anchored"), "{}", v.stderr);
+
+    ok(
+        net,
+        "seller",
+        &[
+            "lc",
+            "present",
+            "LC-1",
+            "--bl",
+            "BL-1",
+            "--doc",
+            &invoice_hash,
+        ],
+    )
+    .await;
+    assert_eq!(
+        ok(net, "seller", &["bl", "show", "BL-1"]).await["possessor"],
+        "issuing-bank"
+    );
+
+    // 4. The bank examines (complying) and honours: the eBL passes to the buyer.
+    ok(
+        net,
+        "issuing-bank",
+        &["lc", "examine", "LC-1", "--complying"],
+    )
+    .await;
+    ok(
+        net,
+        "issuing-bank",
+        &["lc", "honour", "LC-1", "--payment-ref", "PAY-1"],
+    )
+    .await;
+    assert_eq!(
+        ok(net, "buyer", &["lc", "show", "LC-1"]).await["state"],
+        "HONOURED"
+    );
+    assert_eq!(
+        ok(net, "buyer", &["bl", "show", "BL-1"]).await["possessor"],
+        "buyer"
+    );
+
+    // 5. The buyer lodges the import declaration; customs accepts.
+    let decl = json!({
+        "number": "IMP-1", "direction": "IMPORT", "declarant": "buyer", "transport_document": "BL-1",
+        "lines": [{"hs_code": "640399", "description": "Leather shoes", "origin_country": "CN",
+                   "value": "125000.00", "currency": "USD"}]
+    });
+    let decl_file = write(f, "decl.json", &decl);
+    let d = ok(net, "buyer", &["customs", "declare", "--file", &decl_file]).await;
+    assert_eq!(d["number"], "IMP-1");
+    ok(net, "customs", &["customs", "accept", "IMP-1"]).await;
+    // Refused: a bank trying to release customs.
+    refused(
+        net,
+        "issuing-bank",
+        &["customs", "release", "IMP-1"],
+        "role_not_permitted",
+    )
+    .await;
+
+    // 6. The buyer surrenders; the carrier accepts and issues the delivery order.
+    ok(net, "buyer", &["bl", "surrender", "BL-1"]).await;
+    ok(net, "carrier", &["bl", "accept-surrender", "BL-1"]).await;
+    ok(
+        net,
+        "carrier",
+        &["delivery-order", "issue", "BL-1", "--to", "buyer"],
+    )
+    .await;
+
+    // Refused: port release before customs release, with the missing condition named.
+    let e = refused(
+        net,
+        "port",
+        &["port", "release", "BL-1"],
+        "release_condition",
+    )
+    .await;
+    assert!(e.contains("RELEASED by customs"), "{e}");
+
+    ok(net, "customs", &["customs", "release", "IMP-1"]).await;
+    assert_eq!(
+        ok(net, "customs", &["customs", "show", "IMP-1"]).await["state"],
+        "RELEASED"
+    );
+
+    // 7. The port releases the cargo at the gate.
+    ok(net, "port", &["port", "release", "BL-1"]).await;
+    let bl = ok(net, "customs", &["bl", "show", "BL-1"]).await;
+    assert_eq!(bl["state"], "SURRENDERED_FOR_DELIVERY");
+
+    // 8. Customs reads the full history: every step, with signer, height and time.
+    let h = ok(net, "customs", &["bl", "history", "BL-1"]).await;
+    let actions: Vec<&str> = h["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["action"].as_str().unwrap_or(""))
+        .collect();
+    for step in [
+        "bl.issue",
+        "lc.present",
+        "lc.honour",
+        "bl.surrender",
+        "bl.accept_surrender",
+        "delivery_order.issue",
+        "port.release",
+    ] {
+        assert!(actions.contains(&step), "{step} missing from {actions:?}");
+    }
+    for e in h["events"].as_array().expect("events") {
+        assert!(e["height"].as_u64().is_some_and(|x| x > 0));
+        assert!(e["time"].as_str().is_some_and(|t| !t.is_empty()));
+        assert!(e["signer"].as_str().is_some_and(|t| !t.is_empty()));
+    }
+    let ch = ok(net, "customs", &["customs", "history", "IMP-1"]).await;
+    let caction: Vec<&str> = ch["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["action"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        caction,
+        ["customs.declare", "customs.accept", "customs.release"]
+    );
+    let human = pl(net, 0, None, &["bl", "history", "BL-1"]).await;
+    assert_eq!(human.code, 0);
+    assert!(human.stdout.starts_with("HEIGHT"), "{}", human.stdout);
+    assert!(human.stdout.contains("carrier") && human.stdout.contains("port.release"));
+
+    // A DCSA eBL 3.0 issuance request imports; show and history carry its reference.
+    let dcsa_file = write(f, "dcsa.json", &dcsa_issuance_request("DCSA-BL-7"));
+    let issued = ok(net, "carrier", &["bl", "issue", "--file", &dcsa_file]).await;
+    assert_eq!(issued["form"], "dcsa-issuance-request");
+    let bl = ok(net, "seller", &["bl", "show", "DCSA-BL-7"]).await;
+    assert_eq!(bl["reference"], "DCSA-BL-7");
+    assert_eq!(bl["possessor"], "seller");
+    assert_eq!(bl["document"]["goods"][0]["gross_weight_kg"], 11975);
+    let human = pl(net, 0, None, &["bl", "show", "DCSA-BL-7"]).await;
+    assert!(human.stdout.contains("DCSA-BL-7") && human.stdout.contains("King of the Seas"));
+    let h = ok(net, "seller", &["bl", "history", "DCSA-BL-7"]).await;
+    assert_eq!(h["events"][0]["action"], "bl.issue");
+    // A DCSA document missing a required field: the field is named, exit 2.
+    let mut broken = dcsa_issuance_request("DCSA-BL-8");
+    if let Some(t) = broken["document"]["transports"].as_object_mut() {
+        t.remove("portOfDischarge");
+    }
+    let broken_file = write(f, "broken.json", &broken);
+    let o = pl(
+        net,
+        0,
+        Some("carrier"),
+        &["bl", "issue", "--file", &broken_file],
+    )
+    .await;
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("transports.portOfDischarge.UNLocationCode"),
+        "{}",
+        o.stderr
+    );
+
+    // Refused: honouring a discrepant presentation without a waiver; then the waiver.
+    ok(
+        net,
+        "buyer",
+        &[
+            "lc",
+            "apply",
+            "--file",
+            &write(f, "lc2.json", &credit("LC-2")),
+        ],
+    )
+    .await;
+    ok(net, "issuing-bank", &["lc", "issue", "LC-2"]).await;
+    ok(
+        net,
+        "seller",
+        &["lc", "present", "LC-2", "--bl", "DCSA-BL-7"],
+    )
+    .await;
+    ok(
+        net,
+        "issuing-bank",
+        &[
+            "lc",
+            "examine",
+            "LC-2",
+            "--discrepancy",
+            "invoice not presented",
+        ],
+    )
+    .await;
+    assert_eq!(
+        ok(net, "buyer", &["lc", "show", "LC-2"]).await["state"],
+        "DISCREPANT"
+    );
+    refused(
+        net,
+        "issuing-bank",
+        &["lc", "honour", "LC-2", "--payment-ref", "PAY-2"],
+        "not waived",
+    )
+    .await;
+    ok(net, "buyer", &["lc", "waive", "LC-2"]).await;
+    ok(
+        net,
+        "issuing-bank",
+        &["lc", "honour", "LC-2", "--payment-ref", "PAY-2"],
+    )
+    .await;
+    assert_eq!(
+        ok(net, "buyer", &["bl", "show", "DCSA-BL-7"]).await["possessor"],
+        "buyer"
+    );
+
+    // --no-wait returns once accepted.
+    let nw = ok(
+        net,
+        "buyer",
+        &["--no-wait", "bl", "transfer", "DCSA-BL-7", "--to", "seller"],
+    )
+    .await;
+    assert!(
+        nw["status"] == "pending" || nw["status"] == "duplicate",
+        "{nw}"
+    );
+    let tx = nw["tx_hash"].as_str().expect("tx").to_string();
+    let mut committed = false;
+    for _ in 0..100 {
+        let t = ok(net, "buyer", &["tx", "show", &tx]).await;
+        if t["status"] == "committed" {
+            committed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(committed, "the --no-wait transfer was committed");
+
+    // Blocks, and verify-chain against the genesis file, through another node.
+    let b = ok(net, "buyer", &["block", "show", "1"]).await;
+    assert_eq!(b["height"], 1);
+    assert!(b["previous_hash"].is_string() && b["transactions"].is_array());
+    let genesis = net.dir.join("genesis.json").display().to_string();
+    let mut a = vec!["--json", "verify-chain", "--genesis", genesis.as_str()];
+    let vc = pl(net, 2, None, &a).await;
+    assert_eq!(vc.code, 0, "{}", vc.stderr);
+    let height = ok(net, "buyer", &["status"]).await["height"]
+        .as_u64()
+        .expect("h");
+    assert!(vc.json()["verified_height"].as_u64().expect("vh") >= height.saturating_sub(1));
+    a.truncate(2);
+    assert_eq!(pl(net, 1, None, &a).await.code, 0);
+
+    // A proof of BL-1's history verifies offline and is refused when tampered.
+    let proof = f.join("bl-1.proof.json");
+    let proof_s = proof.display().to_string();
+    let o = pl(net, 0, None, &["proof", "BL-1", "--out", &proof_s]).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let o = pl(
+        net,
+        0,
+        None,
+        &["verify-proof", &proof_s, "--genesis", &genesis],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("port.release"), "{}", o.stdout);
+    let bytes = std::fs::read(&proof).expect("proof");
+    let tampered = f.join("tampered.json");
+    let tampered_s = tampered.display().to_string();
+    // Flip hex digits, digits and letters at spread-out positions: every one is refused.
+    let mut tried = 0;
+    for pos in (0..bytes.len()).step_by(bytes.len() / 40 + 1) {
+        let mut t = bytes.clone();
+        t[pos] = match t[pos] {
+            b'0' => b'1',
+            b'a'..=b'y' | b'A'..=b'Y' | b'1'..=b'8' => t[pos] + 1,
+            b'z' | b'Z' | b'9' => t[pos] - 1,
+            _ => continue,
+        };
+        std::fs::write(&tampered, &t).expect("write");
+        let o = pl(
+            net,
+            0,
+            None,
+            &["verify-proof", &tampered_s, "--genesis", &genesis],
+        )
+        .await;
+        assert_ne!(
+            o.code,
+            0,
+            "tampered byte {pos} accepted: {}",
+            String::from_utf8_lossy(&t[pos.saturating_sub(40)..(pos + 40).min(t.len())])
+        );
+        tried += 1;
+    }
+    assert!(tried > 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_node_exits_3() {
+    let port = free_port_base(1);
+    let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_portledger"))
+        .args(["--node", &format!("http://127.0.0.1:{port}"), "status"])
+        .output()
+        .await
+        .expect("run");
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
