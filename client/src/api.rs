@@ -99,9 +99,16 @@ impl NodeClient {
         if e.is_timeout() {
             ClientError::Timeout(format!("{url} did not answer within {REQUEST_TIMEOUT:?}"))
         } else {
+            // reqwest's own message is "error sending request"; the cause is in the sources.
+            let mut reason = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                reason = format!("{reason}: {s}");
+                source = s.source();
+            }
             ClientError::Unreachable {
                 url: url.to_string(),
-                reason: e.to_string(),
+                reason,
             }
         }
     }

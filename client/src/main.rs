@@ -453,7 +453,7 @@ impl Ctx {
         let path = self.key.as_ref().ok_or_else(|| {
             input_err("this command signs a transaction: give --key FILE (or set PORTLEDGER_KEY)")
         })?;
-        keyfile::read(path).map_err(|e| input_err(format!("key {}: {e}", path.display())))
+        keyfile::read(path).map_err(input_err)
     }
 
     async fn directory(&self) -> anyhow::Result<Directory> {
@@ -1102,13 +1102,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     genesis.hash(),
                     events.len()
                 );
+                let alias = |hex: &str| {
+                    genesis
+                        .participants
+                        .iter()
+                        .find(|p| p.public_key.to_hex() == hex)
+                        .map_or_else(|| hex.to_string(), |p| p.alias.clone())
+                };
                 let rows: Vec<Vec<String>> = events
                     .iter()
                     .map(|e| {
                         vec![
                             e.height.to_string(),
                             portledger_ledger::date::format_ms(e.time_ms),
-                            e.signer.clone(),
+                            alias(&e.signer),
                             e.action.clone(),
                         ]
                     })

@@ -148,10 +148,23 @@ pub fn transport_document(v: &Value) -> String {
     )
 }
 
+/// Adds `amount` (decimal, with currency) beside a credit's `amount_minor`, and `duty` as a
+/// decimal amount for a declaration's `[minor, currency]` duty.
+fn with_amounts(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let (Some(m), Some(c)) = (v["amount_minor"].as_u64(), v["currency"].as_str()) {
+        v["amount"] = Value::String(format!("{} {c}", crate::inputs::format_amount(m, c)));
+    }
+    if let (Some(m), Some(c)) = (v["duty"][0].as_u64(), v["duty"][1].as_str()) {
+        v["duty"] = Value::String(format!("{} {c}", crate::inputs::format_amount(m, c)));
+    }
+    v
+}
+
 /// `lc show` as text.
 pub fn credit(v: &Value) -> String {
     fields(
-        v,
+        &with_amounts(v),
         &[
             ("number", "/number"),
             ("state", "/state"),
@@ -160,8 +173,7 @@ pub fn credit(v: &Value) -> String {
             ("issuing bank", "/issuing_bank"),
             ("advising bank", "/advising_bank"),
             ("confirming bank", "/confirming_bank"),
-            ("currency", "/currency"),
-            ("amount (minor)", "/amount_minor"),
+            ("amount", "/amount"),
             ("expiry date", "/expiry_date"),
             ("presented eBL", "/presentation/transport_document"),
             ("discrepancies", "/presentation/discrepancies"),
@@ -173,7 +185,7 @@ pub fn credit(v: &Value) -> String {
 /// `customs show` as text.
 pub fn declaration(v: &Value) -> String {
     fields(
-        v,
+        &with_amounts(v),
         &[
             ("number", "/number"),
             ("state", "/state"),

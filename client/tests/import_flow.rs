@@ -650,3 +650,272 @@ async fn unreachable_node_exits_3() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// The commands the import flow does not use: endorsements, blank endorsement, surrender
+/// rejection, amendment surrender, void and its finality, a replacement, a draft issued to a
+/// named party, credit amendments accepted and rejected, refusal, customs hold / clear /
+/// detain / reject, keygen, and an unregistered signer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_commands() {
+    let net = Net::start().await;
+    let files = tempfile::tempdir().expect("tmp");
+    tokio::time::timeout(Duration::from_secs(300), lifecycle(&net, files.path()))
+        .await
+        .expect("finished within 300 s");
+    net.stop().await;
+}
+
+async fn lifecycle(net: &Net, f: &Path) {
+    let state = |v: Value| v["state"].as_str().unwrap_or("").to_string();
+
+    // Endorse, transfer, endorse in blank, transfer by a bearer.
+    ok(
+        net,
+        "carrier",
+        &[
+            "bl",
+            "issue",
+            "--file",
+            &write(f, "a.json", &native_bl("BL-A")),
+        ],
+    )
+    .await;
+    ok(net, "seller", &["bl", "endorse", "BL-A", "--to", "buyer"]).await;
+    ok(net, "seller", &["bl", "transfer", "BL-A", "--to", "buyer"]).await;
+    ok(net, "buyer", &["bl", "endorse", "BL-A", "--blank"]).await;
+    ok(net, "buyer", &["bl", "transfer", "BL-A", "--to", "seller"]).await;
+    let a = ok(net, "seller", &["bl", "show", "BL-A"]).await;
+    assert_eq!(a["possessor"], "seller");
+    assert_eq!(a["blank_endorsed"], true);
+
+    // Surrender for amendment, void, finality, replacement.
+    ok(
+        net,
+        "seller",
+        &[
+            "bl",
+            "amend-request",
+            "BL-A",
+            "--reason",
+            "change_of_destination",
+        ],
+    )
+    .await;
+    assert_eq!(
+        state(ok(net, "seller", &["bl", "show", "BL-A"]).await),
+        "PENDING_SURRENDER_FOR_AMENDMENT"
+    );
+    let usage = pl(
+        net,
+        0,
+        Some("seller"),
+        &["bl", "amend-request", "BL-A", "--reason", "whim"],
+    )
+    .await;
+    assert_eq!(usage.code, 2);
+    ok(net, "carrier", &["bl", "void", "BL-A"]).await;
+    assert_eq!(
+        state(ok(net, "seller", &["bl", "show", "BL-A"]).await),
+        "VOIDED"
+    );
+    refused(
+        net,
+        "seller",
+        &["bl", "transfer", "BL-A", "--to", "buyer"],
+        "wrong_state",
+    )
+    .await;
+    let mut b = native_bl("BL-B");
+    b["replaces"] = json!("BL-A");
+    ok(
+        net,
+        "carrier",
+        &["bl", "issue", "--file", &write(f, "b.json", &b)],
+    )
+    .await;
+
+    // Surrender for delivery rejected: possession returns.
+    ok(net, "seller", &["bl", "surrender", "BL-B"]).await;
+    assert_eq!(
+        ok(net, "seller", &["bl", "show", "BL-B"]).await["possessor"],
+        "carrier"
+    );
+    ok(
+        net,
+        "carrier",
+        &["bl", "reject-surrender", "BL-B", "--reason", "not entitled"],
+    )
+    .await;
+    let bb = ok(net, "seller", &["bl", "show", "BL-B"]).await;
+    assert_eq!(
+        (bb["state"].as_str(), bb["possessor"].as_str()),
+        (Some("ISSUED"), Some("seller"))
+    );
+
+    // Draft, approval, issue to a named party; a second issue of a reference is refused.
+    let c_file = write(f, "c.json", &native_bl("BL-C"));
+    ok(net, "carrier", &["bl", "draft", "--file", &c_file]).await;
+    refused(net, "buyer", &["bl", "approve", "BL-C"], "not_permitted").await;
+    ok(net, "seller", &["bl", "approve", "BL-C"]).await;
+    ok(net, "carrier", &["bl", "issue", "BL-C", "--to", "seller"]).await;
+    refused(
+        net,
+        "carrier",
+        &["bl", "issue", "--file", &c_file],
+        "already_exists",
+    )
+    .await;
+
+    // Credit amendments: proposed, accepted, proposed, rejected; refusal returns the eBL.
+    ok(
+        net,
+        "buyer",
+        &[
+            "lc",
+            "apply",
+            "--file",
+            &write(f, "lc.json", &credit("LC-A")),
+        ],
+    )
+    .await;
+    ok(net, "issuing-bank", &["lc", "issue", "LC-A"]).await;
+    let amend = write(f, "amend.json", &json!({"amount": "130000.00"}));
+    ok(
+        net,
+        "issuing-bank",
+        &["lc", "amend", "LC-A", "--file", &amend],
+    )
+    .await;
+    ok(net, "seller", &["lc", "accept-amendment", "LC-A"]).await;
+    let lc = ok(net, "seller", &["lc", "show", "LC-A"]).await;
+    assert_eq!(lc["amount_minor"], 13_000_000);
+    let human = pl(net, 0, None, &["lc", "show", "LC-A"]).await;
+    assert!(human.stdout.contains("130000.00 USD"), "{}", human.stdout);
+    ok(
+        net,
+        "issuing-bank",
+        &["lc", "amend", "LC-A", "--file", &amend],
+    )
+    .await;
+    ok(net, "seller", &["lc", "reject-amendment", "LC-A"]).await;
+    ok(net, "seller", &["lc", "present", "LC-A", "--bl", "BL-B"]).await;
+    ok(
+        net,
+        "issuing-bank",
+        &[
+            "lc",
+            "examine",
+            "LC-A",
+            "--discrepancy",
+            "late",
+            "--discrepancy",
+            "no invoice",
+        ],
+    )
+    .await;
+    ok(net, "issuing-bank", &["lc", "refuse", "LC-A"]).await;
+    assert_eq!(
+        state(ok(net, "seller", &["lc", "show", "LC-A"]).await),
+        "REFUSED"
+    );
+    assert_eq!(
+        ok(net, "seller", &["bl", "show", "BL-B"]).await["possessor"],
+        "seller"
+    );
+    let o = pl(net, 0, Some("issuing-bank"), &["lc", "examine", "LC-A"]).await;
+    assert_eq!(
+        o.code, 2,
+        "neither --complying nor --discrepancy: {}",
+        o.stderr
+    );
+
+    // Customs: hold, clear, detain; another rejected.
+    let decl = |n: &str| {
+        json!({"number": n, "direction": "IMPORT", "declarant": "buyer", "transport_document": "BL-B",
+               "lines": [{"hs_code": "640399", "description": "Shoes", "origin_country": "CN",
+                          "value": "10.00", "currency": "USD"}]})
+    };
+    ok(
+        net,
+        "buyer",
+        &[
+            "customs",
+            "declare",
+            "--file",
+            &write(f, "d1.json", &decl("IMP-A")),
+        ],
+    )
+    .await;
+    ok(net, "customs", &["customs", "accept", "IMP-A"]).await;
+    ok(
+        net,
+        "customs",
+        &["customs", "hold", "IMP-A", "--reason", "inspection"],
+    )
+    .await;
+    assert_eq!(
+        state(ok(net, "customs", &["customs", "show", "IMP-A"]).await),
+        "HELD"
+    );
+    ok(net, "customs", &["customs", "clear-hold", "IMP-A"]).await;
+    ok(
+        net,
+        "customs",
+        &["customs", "detain", "IMP-A", "--reason", "undeclared goods"],
+    )
+    .await;
+    assert_eq!(
+        state(ok(net, "customs", &["customs", "show", "IMP-A"]).await),
+        "DETAINED"
+    );
+    ok(
+        net,
+        "buyer",
+        &[
+            "customs",
+            "declare",
+            "--file",
+            &write(f, "d2.json", &decl("IMP-B")),
+        ],
+    )
+    .await;
+    ok(
+        net,
+        "customs",
+        &["customs", "reject", "IMP-B", "--reason", "wrong HS code"],
+    )
+    .await;
+    assert_eq!(
+        state(ok(net, "customs", &["customs", "show", "IMP-B"]).await),
+        "REJECTED"
+    );
+    // Declaring for someone else is refused before signing.
+    let o = pl(
+        net,
+        0,
+        Some("seller"),
+        &[
+            "customs",
+            "declare",
+            "--file",
+            &write(f, "d3.json", &decl("IMP-C")),
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 2, "{}", o.stderr);
+
+    // keygen never overwrites; an unregistered key is refused with the rule named.
+    let k = f.join("new.key").display().to_string();
+    let o = pl(net, 0, None, &["keygen", "--out", &k]).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stdout.trim().len(), 64);
+    assert_eq!(pl(net, 0, None, &["keygen", "--out", &k]).await.code, 2);
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_portledger"));
+    let doc = f.join("d1.json");
+    cmd.args(["--node", &net.api(1), "--key", &k, "doc", "anchor"])
+        .arg(&doc)
+        .args(["--type", "other"]);
+    let o = cmd.output().await.expect("run");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown_signer"));
+}
