@@ -90,6 +90,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/status", get(chain::status))
         .route("/v1/genesis", get(chain::genesis))
         .route("/v1/participants", get(chain::participants))
+        .route("/v1/accounts/{party}", get(chain::account))
         .route("/v1/transactions", post(chain::submit))
         .route("/v1/transactions/{hash}", get(chain::transaction))
         .route("/v1/blocks/latest", get(chain::latest_block))
