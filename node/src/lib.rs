@@ -4,3 +4,4 @@
 //! So far it holds the `portledger-node` binary's key generation; the network, driver and API
 //! arrive with issue 4.
 #![forbid(unsafe_code)]
+pub mod network;
