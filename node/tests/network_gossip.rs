@@ -9,7 +9,7 @@ use std::time::Duration;
 use portledger_ledger::{Keypair, PublicKey};
 use portledger_node::network::testing::{accept_all, MemBlockSource};
 use portledger_node::network::{
-    self, Acceptance, NetworkConfig, NetworkEvent, NetworkHandle, Topic, Validator,
+    self, Acceptance, NetworkConfig, NetworkError, NetworkEvent, NetworkHandle, Topic, Validator,
 };
 use tokio::sync::mpsc::Receiver;
 use tokio::time::{sleep, timeout, Instant};
@@ -176,7 +176,7 @@ async fn a_stranger_is_refused_and_its_messages_go_nowhere() {
         accept_all(),
     );
     // The stranger allows everyone and keeps dialling a.
-    let (s_net, _s_events) = start(
+    let (s_net, mut s_events) = start(
         &stranger,
         config(free_addr(), &[(&a, a_addr)], &[&a, &b, &stranger]),
         accept_all(),
@@ -210,6 +210,17 @@ async fn a_stranger_is_refused_and_its_messages_go_nowhere() {
             "stranger's message delivered: {got:?}"
         );
     }
+    // The stranger did get through tcp and Noise (it allows a), and was cut off by a's allow
+    // list, again and again.
+    let mut stranger_saw = Vec::new();
+    while let Ok(event) = s_events.try_recv() {
+        stranger_saw.push(event);
+    }
+    assert!(
+        stranger_saw.contains(&NetworkEvent::PeerConnected(a.public()))
+            && stranger_saw.contains(&NetworkEvent::PeerDisconnected(a.public())),
+        "stranger's events: {stranger_saw:?}"
+    );
     for net in [a_net, b_net, s_net] {
         net.shutdown().await;
     }
@@ -303,6 +314,39 @@ async fn a_message_published_before_any_peer_is_delivered_later() {
                 a.public()
             )
         );
+    }
+    a_net.shutdown().await;
+    b_net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_largest_message_that_fits_is_delivered_and_a_larger_one_refused() {
+    let a = Keypair::for_testing("validator-0");
+    let b = Keypair::for_testing("validator-1");
+    let a_config = config(free_addr(), &[], &[&a, &b]);
+    let limit = a_config.max_payload_bytes(Topic::Proposals);
+    assert!(limit > 1000 * 1000, "1 MiB less a small envelope");
+    let (a_net, _a_events) = start(&a, a_config, accept_all());
+    let a_addr = a_net.listen_addr().await.expect("a listens");
+    let (b_net, mut b_events) = start(
+        &b,
+        config(free_addr(), &[(&a, a_addr)], &[&a, &b]),
+        accept_all(),
+    );
+    wait_for_peers(&a_net, &[b.public()]).await;
+
+    a_net
+        .publish(Topic::Proposals, vec![7; limit])
+        .await
+        .expect("a message of the limit is published");
+    let (_, data, _) = next_message(&mut b_events).await;
+    assert_eq!(data, vec![7; limit]);
+
+    match a_net.publish(Topic::Proposals, vec![8; limit + 1]).await {
+        Err(NetworkError::MessageTooLarge { len, limit: l }) => {
+            assert_eq!((len, l), (limit + 1, limit));
+        }
+        other => panic!("expected MessageTooLarge, got {other:?}"),
     }
     a_net.shutdown().await;
     b_net.shutdown().await;
