@@ -117,7 +117,7 @@ pub(crate) fn spawn(
         topics,
         allowed,
         book,
-        max_message_bytes: config.max_message_bytes,
+        max_payload: Topic::ALL.map(|t| (t, config.max_payload_bytes(t))),
         redial_interval: config.redial_interval,
         connected: BTreeMap::new(),
         listen_addrs: Vec::new(),
@@ -161,7 +161,8 @@ struct EventLoop {
     allowed: HashSet<PeerId>,
     /// The address book, without ourselves.
     book: BTreeMap<PeerId, Multiaddr>,
-    max_message_bytes: usize,
+    /// The largest message accepted for each topic.
+    max_payload: [(Topic, usize); 3],
     redial_interval: Duration,
     /// Peers with at least one established connection.
     connected: BTreeMap<PeerId, PublicKey>,
@@ -284,11 +285,13 @@ impl EventLoop {
 
     fn publish(&mut self, topic: Topic, data: Vec<u8>) -> Result<(), NetworkError> {
         let len = data.len();
-        if len > self.max_message_bytes {
-            return Err(NetworkError::MessageTooLarge {
-                len,
-                limit: self.max_message_bytes,
-            });
+        let limit = self
+            .max_payload
+            .iter()
+            .find(|(t, _)| *t == topic)
+            .map_or(0, |(_, limit)| *limit);
+        if len > limit {
+            return Err(NetworkError::MessageTooLarge { len, limit });
         }
         if self.outbox.len(topic) > 0 {
             // Keep the order: older unsent messages of this topic go first.
@@ -321,10 +324,7 @@ impl EventLoop {
                 warn!(%topic, len, peers, "every peer's send queue is full; message not sent");
                 Ok(())
             }
-            Err(PublishError::MessageTooLarge) => Err(NetworkError::MessageTooLarge {
-                len,
-                limit: self.max_message_bytes,
-            }),
+            Err(PublishError::MessageTooLarge) => Err(NetworkError::MessageTooLarge { len, limit }),
             Err(e) => Err(NetworkError::Publish(e.to_string())),
         }
     }
