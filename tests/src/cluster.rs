@@ -88,7 +88,12 @@ impl Cluster {
         let out = Command::new(&bin)
             .args(["testnet", "--validators", &n.to_string(), "--out"])
             .arg(&dir)
-            .args(["--p2p-port", &p2p.to_string(), "--api-port", &api.to_string()])
+            .args([
+                "--p2p-port",
+                &p2p.to_string(),
+                "--api-port",
+                &api.to_string(),
+            ])
             .output()?;
         if !out.status.success() {
             bail!("testnet failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -153,12 +158,18 @@ impl Cluster {
 
     /// A demo participant's key.
     pub fn key(&self, alias: &str) -> anyhow::Result<Keypair> {
-        Ok(keyfile::read(&self.dir.join("keys").join(format!("{alias}.key")))?)
+        Ok(keyfile::read(
+            &self.dir.join("keys").join(format!("{alias}.key")),
+        )?)
     }
 
     /// GET a JSON document.
     pub async fn get(&self, i: usize, path: &str) -> anyhow::Result<Value> {
-        let r = self.http.get(format!("{}{path}", self.url(i))).send().await?;
+        let r = self
+            .http
+            .get(format!("{}{path}", self.url(i)))
+            .send()
+            .await?;
         let status = r.status();
         let body: Value = r.json().await?;
         if !status.is_success() {
@@ -177,7 +188,10 @@ impl Cluster {
         let start = Instant::now();
         while self.height(i).await.is_none() {
             if start.elapsed() > within {
-                bail!("node {i} not ready within {within:?}; log:\n{}", self.log_tail(i));
+                bail!(
+                    "node {i} not ready within {within:?}; log:\n{}",
+                    self.log_tail(i)
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -43,10 +43,14 @@ async fn kill9_one_validator_mid_stream_others_go_on_and_it_catches_up() {
     let target = c.height(0).await.expect("height");
     let t = Instant::now();
     c.restart(3).await.expect("restart");
-    c.wait_height(3, target, Duration::from_secs(60)).await.expect("catch up");
+    c.wait_height(3, target, Duration::from_secs(60))
+        .await
+        .expect("catch up");
     println!("restarted node caught up to {target} in {:?}", t.elapsed());
     for h in &acked {
-        c.wait_committed(3, h, Duration::from_secs(10)).await.expect("on node 3");
+        c.wait_committed(3, h, Duration::from_secs(10))
+            .await
+            .expect("on node 3");
     }
     c.check_consistency().await.expect("consistent");
 }
@@ -54,7 +58,9 @@ async fn kill9_one_validator_mid_stream_others_go_on_and_it_catches_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill9_two_of_four_halts_without_fork_and_resumes_when_one_returns() {
     let mut c = Cluster::start(4, 500).await.expect("cluster");
-    c.wait_height(0, 2, Duration::from_secs(30)).await.expect("heartbeats");
+    c.wait_height(0, 2, Duration::from_secs(30))
+        .await
+        .expect("heartbeats");
     c.kill9(2);
     c.kill9(3);
     // At most a block already decided can still land; then nothing.
@@ -75,23 +81,34 @@ async fn kill9_two_of_four_halts_without_fork_and_resumes_when_one_returns() {
         .wait_committed(0, &tx.hash(), Duration::from_secs(30))
         .await
         .expect("resumed");
-    println!("commits resumed {:?} after the restart (tx at height {at})", t.elapsed());
+    println!(
+        "commits resumed {:?} after the restart (tx at height {at})",
+        t.elapsed()
+    );
     c.restart(2).await.expect("restart");
     let top = c.height(0).await.expect("h");
-    c.wait_height(2, top, Duration::from_secs(30)).await.expect("catch up");
+    c.wait_height(2, top, Duration::from_secs(30))
+        .await
+        .expect("catch up");
     c.check_consistency().await.expect("consistent");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wiped_node_rejoins_with_the_same_chain() {
     let mut c = Cluster::start(4, 200).await.expect("cluster");
-    c.wait_height(0, 10, Duration::from_secs(30)).await.expect("blocks");
+    c.wait_height(0, 10, Duration::from_secs(30))
+        .await
+        .expect("blocks");
     c.term(1).expect("sigterm stops cleanly");
     c.wipe(1).expect("wipe");
-    c.wait_height(0, 20, Duration::from_secs(30)).await.expect("more blocks");
+    c.wait_height(0, 20, Duration::from_secs(30))
+        .await
+        .expect("more blocks");
     c.restart(1).await.expect("restart");
     let top = c.height(0).await.expect("h");
-    c.wait_height(1, top, Duration::from_secs(30)).await.expect("rejoined");
+    c.wait_height(1, top, Duration::from_secs(30))
+        .await
+        .expect("rejoined");
     let common = c.check_consistency().await.expect("consistent");
     assert!(common >= top, "wiped node holds the whole chain again");
 }
