@@ -16,6 +16,8 @@ pub struct Committed {
     pub certificate: CommitCertificate,
     /// The proposal that carried it (served to lagging peers).
     pub proposal: SignedProposal,
+    /// When it was committed (simulated time).
+    pub time_ms: u64,
 }
 
 /// Agreement, validity, hash-chain continuity and certificate validity over the chains of the

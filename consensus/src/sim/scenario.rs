@@ -21,6 +21,13 @@ pub enum FaultEvent {
     Restart(usize),
     /// Change the loss rate (per mille).
     SetLoss(u32),
+    /// Change the delivery delay range (an asynchronous period when longer than the timeouts).
+    SetDelay {
+        /// Shortest delay.
+        min_ms: u64,
+        /// Longest usual delay.
+        max_ms: u64,
+    },
 }
 
 /// One simulation run's setup.
@@ -54,6 +61,9 @@ pub struct Scenario {
     pub liveness_budget_ms: u64,
     /// How often each node re-sends its own messages of the current height and its status.
     pub gossip_interval_ms: u64,
+    /// A node serves a decided height to lagging peers only this long after deciding it (a
+    /// slow block sync, which leaves room for rounds to go on without it).
+    pub sync_delay_ms: u64,
     /// Print a trace of faults and commits.
     pub trace: bool,
 }
@@ -79,6 +89,7 @@ impl Scenario {
             new_heights_after_recovery: 2,
             liveness_budget_ms: 60_000,
             gossip_interval_ms: 250,
+            sync_delay_ms: 0,
             trace: false,
         }
     }
@@ -103,6 +114,7 @@ impl Scenario {
         sc.network.delay_max_ms = rng.range(20, 250);
         let chaos = rng.range(2000, 6000);
         sc.chaos_until_ms = chaos;
+        sc.sync_delay_ms = [0, 0, 1000, 4000][rng.pick(4)];
         if rng.chance(400) {
             sc.crash_after_persist_per_mille = rng.range(5, 40) as u32;
         }
@@ -130,6 +142,23 @@ impl Scenario {
             sc.faults.push((
                 at + rng.range(200, 2000),
                 FaultEvent::SetLoss(sc.network.loss_per_mille),
+            ));
+        }
+        // An asynchronous period: delays far beyond the timeouts, so that rounds move on while
+        // old messages are still in flight.
+        if rng.chance(500) {
+            let at = rng.range(0, chaos);
+            let (min_ms, max_ms) = (sc.network.delay_min_ms, sc.network.delay_max_ms);
+            sc.faults.push((
+                at,
+                FaultEvent::SetDelay {
+                    min_ms,
+                    max_ms: rng.range(1000, 5000),
+                },
+            ));
+            sc.faults.push((
+                (at + rng.range(500, 4000)).min(chaos + 1000),
+                FaultEvent::SetDelay { min_ms, max_ms },
             ));
         }
         sc.faults.sort_by_key(|(t, _)| *t);
