@@ -164,4 +164,38 @@ impl Scenario {
         sc.faults.sort_by_key(|(t, _)| *t);
         sc
     }
+
+    /// The mixed scenario of `seed` made as hostile as the fault model allows: exactly f
+    /// Byzantine nodes that equivocate or vote for every proposal, at least 20% loss, a slow
+    /// block sync, and crashes between persisting and sending votes.
+    pub fn adversarial(seed: u64, n: usize) -> Scenario {
+        let mut sc = Scenario::mixed(seed, n);
+        sc.name = format!("adversarial-n{n}");
+        let mut rng = SimRng::new(seed ^ 0xADD5);
+        let f = n.saturating_sub(1) / 3;
+        let mut candidates: Vec<usize> = (0..n).filter(|i| !sc.byzantine.contains_key(i)).collect();
+        for (i, fixture) in sc.byzantine.iter_mut() {
+            if *fixture == Fixture::Silent {
+                *fixture = Fixture::VoteForEverything;
+            }
+            let _ = i;
+        }
+        while sc.byzantine.len() < f && !candidates.is_empty() {
+            let i = candidates.remove(rng.pick(candidates.len()));
+            let fixture = if rng.chance(600) {
+                Fixture::VoteForEverything
+            } else {
+                Fixture::EquivocatingProposer
+            };
+            sc.byzantine.insert(i, fixture);
+        }
+        let byzantine = sc.byzantine.clone();
+        sc.faults.retain(|(_, e)| {
+            !matches!(e, FaultEvent::Crash(i) | FaultEvent::Restart(i) if byzantine.contains_key(i))
+        });
+        sc.network.loss_per_mille = sc.network.loss_per_mille.max(200);
+        sc.crash_after_persist_per_mille = sc.crash_after_persist_per_mille.max(30);
+        sc.sync_delay_ms = 4000;
+        sc
+    }
 }
