@@ -232,12 +232,12 @@ fn adversarial(n: usize, seeds: std::ops::Range<u64>) {
 
 #[test]
 fn adversarial_f_byzantine_never_fork_n4() {
-    adversarial(4, 0..300);
+    adversarial(4, 0..200);
 }
 
 #[test]
 fn adversarial_f_byzantine_never_fork_n7() {
-    adversarial(7, 0..60);
+    adversarial(7, 0..40);
 }
 
 #[test]
