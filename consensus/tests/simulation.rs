@@ -296,7 +296,7 @@ fn crash_and_restart_mid_round_never_double_signs() {
 }
 
 /// Long soak, not part of the normal suite:
-/// `SIM_FROM=0 SIM_SEEDS=5000 SIM_N=4 cargo test -p portledger-consensus --test simulation soak -- --ignored --nocapture`
+/// `SIM_FROM=0 SIM_SEEDS=5000 SIM_N=4 [SIM_ADVERSARIAL=1] cargo test -p portledger-consensus --test simulation soak -- --ignored --nocapture`
 #[test]
 #[ignore]
 fn soak() {
@@ -308,7 +308,11 @@ fn soak() {
     };
     let from = var("SIM_FROM", 10_000);
     let count = var("SIM_SEEDS", 1000);
-    mixed(var("SIM_N", 4) as usize, from..from + count);
+    if std::env::var("SIM_ADVERSARIAL").is_ok() {
+        adversarial(var("SIM_N", 4) as usize, from..from + count);
+    } else {
+        mixed(var("SIM_N", 4) as usize, from..from + count);
+    }
 }
 
 #[test]

@@ -112,7 +112,7 @@ impl Scenario {
         sc.network.loss_per_mille = [0, 0, 50, 150, 300][rng.pick(5)];
         sc.network.delay_min_ms = rng.range(1, 10);
         sc.network.delay_max_ms = rng.range(20, 250);
-        let chaos = rng.range(2000, 6000);
+        let chaos = rng.range(1500, 4500);
         sc.chaos_until_ms = chaos;
         sc.sync_delay_ms = [0, 0, 1000, 4000][rng.pick(4)];
         if rng.chance(400) {
