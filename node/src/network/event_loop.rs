@@ -61,9 +61,14 @@ pub(crate) fn spawn(
     }
     let mut book = BTreeMap::new();
     for (key, addr) in &config.peers {
-        if *key != local_key {
-            book.insert(peer_id(key)?, multiaddr(*addr));
+        if *key == local_key {
+            continue;
         }
+        let peer = peer_id(key)?;
+        if !allowed.contains(&peer) {
+            warn!(peer = %key, %addr, "address book entry is not an allowed key; connections to it will be refused");
+        }
+        book.insert(peer, multiaddr(*addr));
     }
 
     let identity = libp2p_keypair(key)?;
@@ -122,6 +127,7 @@ pub(crate) fn spawn(
         connected: BTreeMap::new(),
         listen_addrs: Vec::new(),
         listen_waiters: Vec::new(),
+        listener_closed: false,
         pending: HashMap::new(),
         in_flight: HashMap::new(),
         status_in_flight: HashSet::new(),
@@ -168,6 +174,7 @@ struct EventLoop {
     connected: BTreeMap<PeerId, PublicKey>,
     listen_addrs: Vec<SocketAddr>,
     listen_waiters: Vec<oneshot::Sender<Option<SocketAddr>>>,
+    listener_closed: bool,
     pending: HashMap<OutboundRequestId, Pending>,
     in_flight: HashMap<PeerId, usize>,
     /// Peers with a periodic status request in flight.
@@ -274,11 +281,15 @@ impl EventLoop {
                 Some(addr) => {
                     let _ = reply.send(Some(*addr));
                 }
+                None if self.listener_closed => {
+                    let _ = reply.send(None);
+                }
                 None => self.listen_waiters.push(reply),
             },
             Command::Shutdown { reply } => {
-                // Handled in `run`; kept here so the match is total.
-                let _ = reply.send(());
+                // Not reached: `run` takes shutdown commands itself. Acknowledging here would be
+                // too early (the swarm is still alive), so the reply is only dropped.
+                drop(reply);
             }
         }
     }
@@ -454,6 +465,12 @@ impl EventLoop {
                 addresses, reason, ..
             } => {
                 warn!(?addresses, ?reason, "listener closed");
+                // The one listener is gone: nobody waits for an address that will not come.
+                self.listener_closed = true;
+                self.listen_addrs.clear();
+                for waiter in self.listen_waiters.drain(..) {
+                    let _ = waiter.send(None);
+                }
             }
             SwarmEvent::ListenerError { error, .. } => warn!(%error, "listener error"),
             SwarmEvent::ConnectionEstablished {
