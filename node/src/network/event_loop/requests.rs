@@ -83,7 +83,7 @@ impl EventLoop {
         }
     }
 
-    // ---- sync ----
+    // ---- sync protocol events ----
 
     pub(super) fn on_sync_event(
         &mut self,
