@@ -221,6 +221,13 @@ async fn a_stranger_is_refused_and_its_messages_go_nowhere() {
             && stranger_saw.contains(&NetworkEvent::PeerDisconnected(a.public())),
         "stranger's events: {stranger_saw:?}"
     );
+    // Nor was anything relayed to it.
+    assert!(
+        !stranger_saw
+            .iter()
+            .any(|e| matches!(e, NetworkEvent::Message { .. })),
+        "stranger received gossip: {stranger_saw:?}"
+    );
     for net in [a_net, b_net, s_net] {
         net.shutdown().await;
     }

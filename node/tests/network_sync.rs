@@ -260,3 +260,89 @@ async fn a_restarted_node_is_redialled_and_gossip_flows_again() {
         handle.shutdown().await;
     }
 }
+
+/// Serves slowly, or panics: a block source that misbehaves.
+struct Misbehaving {
+    delay: Duration,
+    panics: bool,
+}
+
+impl BlockSource for Misbehaving {
+    fn status(&self) -> SyncStatus {
+        MemBlockSource::empty().status()
+    }
+
+    fn blocks(&self, from: u64, count: u32) -> Vec<SyncedBlock> {
+        assert!(!self.panics, "block store unreadable");
+        std::thread::sleep(self.delay);
+        (from..from + u64::from(count)).map(block).collect()
+    }
+}
+
+async fn connected_pair(source: Arc<dyn BlockSource>) -> (NetworkHandle, NetworkHandle, Keypair) {
+    let a = Keypair::for_testing("validator-0");
+    let b = Keypair::for_testing("validator-1");
+    let (a_net, _) = start(&a, config(free_addr(), &[], &[&a, &b]), source);
+    let a_addr = a_net.listen_addr().await.expect("a listens");
+    let (b_net, _) = start(
+        &b,
+        config(free_addr(), &[(&a, a_addr)], &[&a, &b]),
+        Arc::new(MemBlockSource::empty()),
+    );
+    wait_for_peers(&b_net, &[a.public()]).await;
+    (a_net, b_net, a)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_in_flight_to_one_peer_are_capped() {
+    let slow = Misbehaving {
+        delay: Duration::from_millis(500),
+        panics: false,
+    };
+    let (a_net, b_net, a) = connected_pair(Arc::new(slow)).await;
+    let requests = (0..8).map(|i| {
+        let b_net = b_net.clone();
+        let peer = a.public();
+        async move { b_net.request_blocks(peer, i * 10 + 1, 10).await }
+    });
+    let results = timeout(DEADLINE, futures::future::join_all(requests))
+        .await
+        .expect("answers in time");
+    let served = results.iter().filter(|r| r.is_ok()).count();
+    let refused = results
+        .iter()
+        .filter(|r| matches!(r, Err(NetworkError::TooManyRequests { limit: 4, .. })))
+        .count();
+    assert!((1..=4).contains(&served), "{results:?}");
+    assert_eq!(served + refused, 8, "{results:?}");
+    for (i, result) in results.iter().enumerate() {
+        if let Ok(blocks) = result {
+            let from = i as u64 * 10 + 1;
+            assert_eq!(blocks, &(from..from + 10).map(block).collect::<Vec<_>>());
+        }
+    }
+    a_net.shutdown().await;
+    b_net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_block_source_fails_the_request_not_the_network() {
+    let broken = Misbehaving {
+        delay: Duration::ZERO,
+        panics: true,
+    };
+    let (a_net, b_net, a) = connected_pair(Arc::new(broken)).await;
+    let result = timeout(DEADLINE, b_net.request_blocks(a.public(), 1, 10))
+        .await
+        .expect("fails in time");
+    assert!(
+        matches!(result, Err(NetworkError::RequestFailed { .. })),
+        "{result:?}"
+    );
+    // Both network tasks still answer.
+    let status = b_net.request_status(a.public()).await.expect("status");
+    assert_eq!(status, MemBlockSource::empty().status());
+    assert_eq!(a_net.connected_peers().await.len(), 1);
+    a_net.shutdown().await;
+    b_net.shutdown().await;
+}
