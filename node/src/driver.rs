@@ -78,7 +78,7 @@ pub struct Driver {
 /// A message this node sent in the current height.
 #[derive(Debug, Clone)]
 enum Sent {
-    Proposal(ProposalMessage),
+    Proposal(Box<ProposalMessage>),
     Vote(portledger_ledger::Vote),
 }
 
@@ -375,7 +375,7 @@ impl Driver {
                     self.publish(Topic::Proposals, codec::encode(&msg));
                     let (h, r) = (msg.proposal.proposal.height, msg.proposal.proposal.round);
                     self.proposals_seen.insert((h, r));
-                    self.sent.insert((r, 0), Sent::Proposal(msg));
+                    self.sent.insert((r, 0), Sent::Proposal(Box::new(msg)));
                 }
                 Ok(None)
             }
@@ -457,7 +457,7 @@ impl Driver {
             }
             match sent {
                 Sent::Proposal(m) if m.proposal.proposal.height == height => {
-                    let mut m = m.clone();
+                    let mut m = (**m).clone();
                     m.resend = resend;
                     out.push((Topic::Proposals, codec::encode(&m)));
                 }
