@@ -9,16 +9,28 @@ use std::time::Instant;
 use portledger_consensus::sim::{run, FaultEvent, Fixture, Report, Scenario};
 
 fn assert_passed(r: &Report) {
+    let replay = if r.scenario.starts_with("mixed") || r.scenario.starts_with("adversarial") {
+        format!(
+            "{}SEED={} SIM_N={} cargo test -p portledger-consensus --test simulation replay -- --nocapture",
+            if r.scenario.starts_with("adversarial") {
+                "SIM_ADVERSARIAL=1 "
+            } else {
+                ""
+            },
+            r.seed,
+            r.n
+        )
+    } else {
+        "rerun this test: every run is deterministic".to_string()
+    };
     assert!(
         r.passed(),
-        "scenario {} seed {} (n = {}) failed:\n  {}\nheights {:?}\nreplay: SEED={} SIM_N={} cargo test -p portledger-consensus --test simulation replay -- --nocapture",
+        "scenario {} seed {} (n = {}) failed:\n  {}\nheights {:?}\nreplay: {replay}",
         r.scenario,
         r.seed,
         r.n,
         r.violations.join("\n  "),
         r.heights,
-        r.seed,
-        r.n
     );
 }
 
@@ -76,7 +88,8 @@ fn mixed_faults_n7_b() {
     mixed(7, 200..400);
 }
 
-/// Replays one seed with a trace: `SEED=<n> [SIM_N=4|7] cargo test ... replay -- --nocapture`.
+/// Replays one seed with a trace: `SEED=<n> [SIM_N=4|7] [SIM_ADVERSARIAL=1] cargo test ...
+/// replay -- --nocapture`.
 #[test]
 fn replay() {
     let Some(seed) = std::env::var("SEED").ok().and_then(|s| s.parse().ok()) else {
@@ -87,7 +100,11 @@ fn replay() {
         None => vec![4, 7],
     };
     for n in ns {
-        let mut sc = Scenario::mixed(seed, n);
+        let mut sc = if std::env::var("SIM_ADVERSARIAL").is_ok() {
+            Scenario::adversarial(seed, n)
+        } else {
+            Scenario::mixed(seed, n)
+        };
         sc.trace = true;
         eprintln!("replaying seed {seed} n={n}: {sc:#?}");
         let r = run(sc);
@@ -194,6 +211,35 @@ fn f_byzantine_equivocators_never_fork() {
     assert!(proposal_evidence > 0, "conflicting proposals are reported");
 }
 
+/// Exactly f Byzantine nodes that equivocate or vote for every proposal (precommitting to one
+/// peer only, so that decisions can stay hidden), heavy loss, asynchronous periods, slow block
+/// sync and crashes. A core that ignores its lock forks here within a few hundred seeds.
+fn adversarial(n: usize, seeds: std::ops::Range<u64>) {
+    let started = Instant::now();
+    let count = seeds.end - seeds.start;
+    let mut evidence = 0;
+    for seed in seeds {
+        let r = run(Scenario::adversarial(seed, n));
+        assert_passed(&r);
+        evidence += r.evidence + r.proposal_evidence;
+    }
+    eprintln!(
+        "adversarial n={n}: {count} seeds passed in {:.1?} ({evidence} evidence reports)",
+        started.elapsed()
+    );
+    assert!(evidence > 0);
+}
+
+#[test]
+fn adversarial_f_byzantine_never_fork_n4() {
+    adversarial(4, 0..200);
+}
+
+#[test]
+fn adversarial_f_byzantine_never_fork_n7() {
+    adversarial(7, 0..40);
+}
+
 #[test]
 fn f_plus_1_down_halts_and_resumes_when_one_returns() {
     for seed in 0..20 {
@@ -250,7 +296,7 @@ fn crash_and_restart_mid_round_never_double_signs() {
 }
 
 /// Long soak, not part of the normal suite:
-/// `SIM_FROM=0 SIM_SEEDS=5000 SIM_N=4 cargo test -p portledger-consensus --test simulation soak -- --ignored --nocapture`
+/// `SIM_FROM=0 SIM_SEEDS=5000 SIM_N=4 [SIM_ADVERSARIAL=1] cargo test -p portledger-consensus --test simulation soak -- --ignored --nocapture`
 #[test]
 #[ignore]
 fn soak() {
@@ -262,7 +308,11 @@ fn soak() {
     };
     let from = var("SIM_FROM", 10_000);
     let count = var("SIM_SEEDS", 1000);
-    mixed(var("SIM_N", 4) as usize, from..from + count);
+    if std::env::var("SIM_ADVERSARIAL").is_ok() {
+        adversarial(var("SIM_N", 4) as usize, from..from + count);
+    } else {
+        mixed(var("SIM_N", 4) as usize, from..from + count);
+    }
 }
 
 #[test]

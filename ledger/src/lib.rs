@@ -15,6 +15,7 @@ pub mod genesis;
 pub mod history;
 pub mod keyfile;
 pub mod merkle;
+pub mod proof;
 pub mod rules;
 pub mod state;
 pub mod store;

@@ -279,6 +279,71 @@ pub enum Payload {
 }
 
 impl Payload {
+    /// The documents this payload names directly.
+    pub fn mentions(&self) -> Vec<crate::state::DocumentKey> {
+        use crate::state::DocumentKey as K;
+        let td = |r: &String| K::TransportDocument(r.clone());
+        let lc = |n: &String| K::Credit(n.clone());
+        let cd = |n: &String| K::Declaration(n.clone());
+        match self {
+            Payload::RegisterOrganisation { name, .. } => vec![K::Organisation(name.clone())],
+            Payload::RegisterParticipant { public_key, .. } => vec![K::Participant(*public_key)],
+            Payload::DraftTransportDocument(d) => vec![td(&d.reference)],
+            Payload::IssueTransportDocument { reference, .. }
+            | Payload::ApproveDraft { reference }
+            | Payload::Transfer { reference, .. }
+            | Payload::Endorse { reference, .. }
+            | Payload::SurrenderForDelivery { reference }
+            | Payload::SurrenderForAmendment { reference, .. }
+            | Payload::AcceptSurrender { reference }
+            | Payload::RejectSurrender { reference, .. }
+            | Payload::VoidTransportDocument { reference }
+            | Payload::ConfirmFreightPaid { reference }
+            | Payload::IssueDeliveryOrder { reference, .. }
+            | Payload::ReleaseCargo { reference, .. } => vec![td(reference)],
+            Payload::ApplyCredit(t) => vec![lc(&t.number)],
+            Payload::PresentDocuments {
+                number,
+                transport_document,
+                documents,
+            } => {
+                let mut v = vec![lc(number), td(transport_document)];
+                v.extend(documents.iter().map(|h| K::Anchor(*h)));
+                v
+            }
+            Payload::IssueCredit { number }
+            | Payload::AdviseCredit { number }
+            | Payload::ConfirmCredit { number }
+            | Payload::ProposeCreditAmendment { number, .. }
+            | Payload::AcceptCreditAmendment { number }
+            | Payload::RejectCreditAmendment { number }
+            | Payload::ExamineDocuments { number, .. }
+            | Payload::WaiveDiscrepancies { number }
+            | Payload::Honour { number, .. }
+            | Payload::RefusePresentation { number }
+            | Payload::ConsentToCancel { number }
+            | Payload::CancelCredit { number } => vec![lc(number)],
+            Payload::LodgeDeclaration(d) => vec![cd(&d.number)],
+            Payload::AcceptDeclaration { number }
+            | Payload::RejectDeclaration { number, .. }
+            | Payload::HoldDeclaration { number, .. }
+            | Payload::ClearHold { number }
+            | Payload::AssessDuty { number, .. }
+            | Payload::PayDuty { number, .. }
+            | Payload::ReleaseDeclaration { number }
+            | Payload::DetainDeclaration { number, .. } => vec![cd(number)],
+            Payload::AnchorDocument { hash, .. } => vec![K::Anchor(*hash)],
+            Payload::RevokeDocument {
+                hash,
+                superseded_by,
+            } => {
+                let mut v = vec![K::Anchor(*hash)];
+                v.extend(superseded_by.map(K::Anchor));
+                v
+            }
+        }
+    }
+
     /// A short stable name of the action, as shown in histories (`bl.transfer`, `lc.honour`, ...).
     pub fn action(&self) -> &'static str {
         match self {

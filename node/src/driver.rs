@@ -9,7 +9,7 @@
 //! and certificate, and only then rejoins consensus at the new height.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,7 +23,7 @@ use portledger_ledger::{
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
-use crate::messages::{self, Limits, ProposalMessage};
+use crate::messages::{self, Limits, ProposalMessage, VoteMessage};
 use crate::metrics::ValidatorLabel;
 use crate::network::{NetworkEvent, NetworkHandle, SyncStatus, SyncedBlock, Topic};
 use crate::shared::{lock, now_ms, read, write, CommittedEvent, Shared};
@@ -70,6 +70,16 @@ pub struct Driver {
     sync_rx: mpsc::Receiver<SyncResult>,
     proposals_seen: HashSet<(u64, u32)>,
     decided_without_body: Option<(u64, Hash, CommitCertificate)>,
+    /// What this node sent for the current height, by (round, kind), for periodic re-sending.
+    sent: BTreeMap<(u32, u8), Sent>,
+    resends: u32,
+}
+
+/// A message this node sent in the current height.
+#[derive(Debug, Clone)]
+enum Sent {
+    Proposal(Box<ProposalMessage>),
+    Vote(portledger_ledger::Vote),
 }
 
 impl Driver {
@@ -104,6 +114,8 @@ impl Driver {
             sync_rx,
             proposals_seen: HashSet::new(),
             decided_without_body: None,
+            sent: BTreeMap::new(),
+            resends: 0,
         };
         d.rebuild_core();
         d
@@ -138,6 +150,7 @@ impl Driver {
         self.core = core;
         self.timers.clear();
         self.timer_map.clear();
+        self.sent.clear();
         self.waiting_to_start = true;
         if resume {
             info!(
@@ -180,6 +193,8 @@ impl Driver {
     ) {
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut resend = tokio::time::interval(Duration::from_millis(1000));
+        resend.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let shared = self.shared.clone();
         loop {
             let next_timer = self
@@ -196,6 +211,7 @@ impl Driver {
                 Some(res) = self.sync_rx.recv() => self.on_sync(res),
                 _ = tokio::time::sleep_until(next_timer.into()) => self.fire_timers(),
                 _ = shared.tx_arrived.notified() => self.maybe_start_height(),
+                _ = resend.tick() => self.resend(),
                 _ = tick.tick() => {
                     self.maybe_start_height();
                     self.maybe_sync();
@@ -354,15 +370,28 @@ impl Driver {
                     let msg = ProposalMessage {
                         proposal: sp,
                         block: block.clone(),
+                        resend: 0,
                     };
                     self.publish(Topic::Proposals, codec::encode(&msg));
-                    self.proposals_seen
-                        .insert((msg.proposal.proposal.height, msg.proposal.proposal.round));
+                    let (h, r) = (msg.proposal.proposal.height, msg.proposal.proposal.round);
+                    self.proposals_seen.insert((h, r));
+                    self.sent.insert((r, 0), Sent::Proposal(Box::new(msg)));
                 }
                 Ok(None)
             }
             Action::BroadcastVote(v) => {
-                self.publish(Topic::Votes, codec::encode(&v));
+                let msg = VoteMessage {
+                    vote: v.clone(),
+                    resend: 0,
+                };
+                self.publish(Topic::Votes, codec::encode(&msg));
+                if v.body.validator == self.key.public() {
+                    let kind = match v.body.kind {
+                        portledger_ledger::VoteKind::Prevote => 1,
+                        portledger_ledger::VoteKind::Precommit => 2,
+                    };
+                    self.sent.insert((v.body.round, kind), Sent::Vote(v));
+                }
                 Ok(None)
             }
             Action::ScheduleTimeout(t) => {
@@ -407,6 +436,43 @@ impl Driver {
                 self.shared.metrics.equivocations.inc();
                 Ok(None)
             }
+        }
+    }
+
+    /// Re-sends this node's proposal and votes of the current and previous round of the
+    /// current height, so that a peer that (re)connected after the first sending still gets
+    /// them; gossip does not replay old messages.
+    fn resend(&mut self) {
+        if self.waiting_to_start || !self.core.is_started() {
+            return;
+        }
+        let height = self.core.height();
+        let round = self.core.round();
+        self.resends = self.resends.wrapping_add(1);
+        let resend = self.resends;
+        let mut out = Vec::new();
+        for ((r, _), sent) in self.sent.iter() {
+            if *r + 1 < round {
+                continue;
+            }
+            match sent {
+                Sent::Proposal(m) if m.proposal.proposal.height == height => {
+                    let mut m = (**m).clone();
+                    m.resend = resend;
+                    out.push((Topic::Proposals, codec::encode(&m)));
+                }
+                Sent::Vote(v) if v.body.height == height => {
+                    let m = VoteMessage {
+                        vote: v.clone(),
+                        resend,
+                    };
+                    out.push((Topic::Votes, codec::encode(&m)));
+                }
+                _ => {}
+            }
+        }
+        for (topic, data) in out {
+            self.publish(topic, data);
         }
     }
 
@@ -576,6 +642,7 @@ impl Driver {
         self.blocks.retain(|_, b| b.header.height > height);
         self.executions.clear();
         self.proposals_seen.retain(|(h, _)| *h > height);
+        self.sent.clear();
         self.last_commit_at = Instant::now();
         info!(height, txs = block.transactions.len(), hash = %block_hash, "committed");
         true

@@ -112,6 +112,11 @@ impl Mempool {
         self.by_hash.get(h).and_then(|s| self.order.get(s))
     }
 
+    /// The last nonce a signer uses among the waiting transactions, if any wait.
+    pub fn pending_nonce(&self, signer: &portledger_ledger::PublicKey) -> Option<u64> {
+        self.pending.nonces.get(signer).copied()
+    }
+
     /// Whether a transaction's signature is known to verify (checked on admission or in a block).
     pub fn signature_verified(&self, h: &Hash) -> bool {
         self.verified.contains(h)

@@ -19,6 +19,19 @@ pub struct ProposalMessage {
     pub proposal: SignedProposal,
     /// The block.
     pub block: Block,
+    /// How many times the sender re-sent it: gossip deduplicates identical bytes, so a re-send
+    /// (for peers that joined or reconnected after the first) must differ. Not signed; the
+    /// consensus core ignores duplicates.
+    pub resend: u32,
+}
+
+/// A vote as gossiped, with the sender's re-send counter (see [`ProposalMessage::resend`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoteMessage {
+    /// The signed vote.
+    pub vote: Vote,
+    /// Re-send counter.
+    pub resend: u32,
 }
 
 /// Size limits for decoding gossip, from genesis.
@@ -47,7 +60,7 @@ pub fn decode_proposal(data: &[u8], limits: &Limits) -> Result<ProposalMessage, 
 
 /// Decodes a gossiped vote.
 pub fn decode_vote(data: &[u8]) -> Result<Vote, CodecError> {
-    codec::decode(data, MAX_VOTE_BYTES)
+    codec::decode::<VoteMessage>(data, MAX_VOTE_BYTES).map(|m| m.vote)
 }
 
 /// The relay check: the message decodes within its size limit, is for this chain, and its

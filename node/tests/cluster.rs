@@ -239,6 +239,25 @@ async fn four_nodes_commit_the_same_chain_and_refuse_bad_input() {
         4
     );
 
+    // A proof of an anchored document's history, served by another node, verifies offline.
+    let proof: portledger_ledger::proof::DocumentProof = client
+        .get(format!(
+            "{}/v1/documents/{}/proof",
+            net.api(2),
+            Hash::of(b"doc-7")
+        ))
+        .send()
+        .await
+        .expect("proof")
+        .json()
+        .await
+        .expect("json");
+    let events = proof
+        .verify(&net.genesis)
+        .expect("proof verifies against genesis");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].action, "doc.anchor");
+
     // Bad input: each gets a 4xx naming the rule.
     let (s, b) = post(&client, &net.api(1), b"garbage".to_vec(), false).await;
     assert_eq!(s, 400, "{b}");

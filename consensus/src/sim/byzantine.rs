@@ -18,8 +18,9 @@ pub enum Fixture {
     EquivocatingProposer,
     /// Signs two different votes for every round and step and spreads them among the peers.
     DoubleVoter,
-    /// Ignores locks: prevotes and precommits every proposal it receives, on top of its honest
-    /// votes (with an equivocating proposer, the strongest push towards a fork).
+    /// Ignores locks: prevotes every proposal it receives to some peers and precommits it to
+    /// one peer, on top of its honest votes (one node may decide while the others do not hear of
+    /// it; with an equivocating proposer, a strong push towards a fork).
     VoteForEverything,
 }
 
@@ -118,20 +119,28 @@ impl Fixture {
         };
         let q = &p.proposal;
         let mut out = Vec::new();
-        for kind in [VoteKind::Prevote, VoteKind::Precommit] {
-            let v = Vote::sign(
+        // Prevotes go to some peers (polkas for anything, seen by some only); the precommit
+        // goes to a single peer, so that one node may decide while the others do not hear of it.
+        let sign = |kind| {
+            Vote::sign(
                 ctx.key,
                 ctx.chain_id,
                 q.height,
                 q.round,
                 kind,
                 Some(q.block_hash),
-            );
-            for &to in ctx.peers {
-                if ctx.rng.chance(700) {
-                    out.push((to, WireMessage::Vote(v.clone())));
-                }
+            )
+        };
+        let prevote = sign(VoteKind::Prevote);
+        let precommit = sign(VoteKind::Precommit);
+        for &to in ctx.peers {
+            if ctx.rng.chance(600) {
+                out.push((to, WireMessage::Vote(prevote.clone())));
             }
+        }
+        if !ctx.peers.is_empty() {
+            let to = ctx.peers[ctx.rng.pick(ctx.peers.len())];
+            out.push((to, WireMessage::Vote(precommit)));
         }
         out
     }

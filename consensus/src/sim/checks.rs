@@ -2,7 +2,9 @@
 
 use std::collections::BTreeSet;
 
-use portledger_ledger::{codec, CommitCertificate, Hash, ValidatorSet};
+use portledger_ledger::{
+    CertificateError, CommitCertificate, Domain, Hash, ValidatorSet, VoteBody, VoteKind,
+};
 
 use super::block::BlockRegistry;
 use crate::proposal::SignedProposal;
@@ -16,6 +18,8 @@ pub struct Committed {
     pub certificate: CommitCertificate,
     /// The proposal that carried it (served to lagging peers).
     pub proposal: SignedProposal,
+    /// When it was committed (simulated time).
+    pub time_ms: u64,
 }
 
 /// Agreement, validity, hash-chain continuity and certificate validity over the chains of the
@@ -27,7 +31,7 @@ pub fn check_chains(
     validators: &ValidatorSet,
 ) -> Vec<String> {
     let mut violations = Vec::new();
-    let mut verified: BTreeSet<Vec<u8>> = BTreeSet::new();
+    let mut cache = CertificateCache::default();
     let longest = chains.iter().flatten().map(|c| c.len()).max().unwrap_or(0);
     for h in 0..longest {
         let height = h as u64 + 1;
@@ -82,18 +86,130 @@ pub fn check_chains(
                     "node {i} stored mismatching certificate or proposal at height {height}"
                 ));
             }
-            let key = codec::encode(&c.certificate);
-            if !verified.contains(&key) {
-                match c.certificate.verify(chain_id, validators, height, &c.hash) {
-                    Ok(()) => {
-                        verified.insert(key);
-                    }
-                    Err(e) => violations.push(format!(
-                        "certificate: node {i} height {height} does not verify: {e}"
-                    )),
-                }
+            if let Err(e) = cache.verify(&c.certificate, chain_id, validators, height, &c.hash) {
+                violations.push(format!(
+                    "certificate: node {i} height {height} does not verify: {e}"
+                ));
             }
         }
     }
     violations
+}
+
+/// Verifies many certificates over the same precommits without checking a signature twice:
+/// the first certificate of a block goes through [`CommitCertificate::verify`]; later ones (other
+/// subsets of the same precommits) repeat its structural checks and verify only signatures not
+/// seen before.
+#[derive(Default)]
+struct CertificateCache {
+    /// (height, round, block, validator and signature bytes) already verified.
+    signatures: BTreeSet<(u64, u32, Hash, Vec<u8>)>,
+    /// (height, block) with one certificate fully verified by the ledger.
+    blocks: BTreeSet<(u64, Hash)>,
+}
+
+impl CertificateCache {
+    fn verify(
+        &mut self,
+        cert: &CommitCertificate,
+        chain_id: &str,
+        validators: &ValidatorSet,
+        height: u64,
+        hash: &Hash,
+    ) -> Result<(), CertificateError> {
+        let key = |s: &portledger_ledger::CommitSignature| {
+            let mut bytes = s.validator.0.to_vec();
+            bytes.extend_from_slice(&s.signature.0);
+            (cert.height, cert.round, cert.block_hash, bytes)
+        };
+        let known = cert.height == height
+            && cert.block_hash == *hash
+            && self.blocks.contains(&(height, *hash));
+        if !known {
+            cert.verify(chain_id, validators, height, hash)?;
+        } else {
+            let mut seen = BTreeSet::new();
+            for s in &cert.signatures {
+                if !validators.contains(&s.validator) {
+                    return Err(CertificateError::UnknownValidator(s.validator));
+                }
+                if !seen.insert(s.validator) {
+                    return Err(CertificateError::Duplicate(s.validator));
+                }
+                if self.signatures.contains(&key(s)) {
+                    continue;
+                }
+                let body = VoteBody {
+                    chain_id: chain_id.to_string(),
+                    height: cert.height,
+                    round: cert.round,
+                    kind: VoteKind::Precommit,
+                    block: Some(cert.block_hash),
+                    validator: s.validator,
+                };
+                s.validator
+                    .verify(Domain::Vote, &body, &s.signature)
+                    .map_err(|_| CertificateError::BadSignature(s.validator))?;
+            }
+            if seen.len() < validators.quorum() {
+                return Err(CertificateError::NoQuorum {
+                    found: seen.len(),
+                    needed: validators.quorum(),
+                });
+            }
+        }
+        for s in &cert.signatures {
+            self.signatures.insert(key(s));
+        }
+        self.blocks.insert((height, *hash));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portledger_ledger::{Keypair, Signature, Vote};
+
+    #[test]
+    fn cached_verification_still_rejects_bad_certificates() {
+        let keys: Vec<Keypair> = (0..4)
+            .map(|i| Keypair::for_testing(&format!("c{i}")))
+            .collect();
+        let vs = ValidatorSet::new(
+            keys.iter()
+                .enumerate()
+                .map(|(i, k)| (format!("v{i}"), k.public()))
+                .collect(),
+        );
+        let block = Hash::of(b"b");
+        let votes: Vec<Vote> = keys
+            .iter()
+            .map(|k| Vote::sign(k, "c", 1, 0, VoteKind::Precommit, Some(block)))
+            .collect();
+        let full = CommitCertificate::from_votes(&vs, 1, 0, block, &votes);
+        let subset = CommitCertificate::from_votes(&vs, 1, 0, block, &votes[1..]);
+        let mut cache = CertificateCache::default();
+        assert_eq!(cache.verify(&full, "c", &vs, 1, &block), Ok(()));
+        assert_eq!(cache.verify(&subset, "c", &vs, 1, &block), Ok(()));
+        let mut forged = subset.clone();
+        forged.signatures[0].signature = Signature([1; 64]);
+        assert!(matches!(
+            cache.verify(&forged, "c", &vs, 1, &block),
+            Err(CertificateError::BadSignature(_))
+        ));
+        let mut short = subset.clone();
+        short.signatures.pop();
+        assert!(matches!(
+            cache.verify(&short, "c", &vs, 1, &block),
+            Err(CertificateError::NoQuorum { .. })
+        ));
+        let mut dup = short.clone();
+        dup.signatures.push(dup.signatures[0].clone());
+        assert!(matches!(
+            cache.verify(&dup, "c", &vs, 1, &block),
+            Err(CertificateError::Duplicate(_))
+        ));
+        assert!(cache.verify(&full, "c", &vs, 2, &block).is_err());
+    }
 }

@@ -400,6 +400,10 @@ impl Simulation {
             FaultEvent::Partition(groups) => self.network.partition = Some(groups),
             FaultEvent::Heal => self.network.partition = None,
             FaultEvent::SetLoss(p) => self.network.loss_per_mille = p,
+            FaultEvent::SetDelay { min_ms, max_ms } => {
+                self.network.delay_min_ms = min_ms;
+                self.network.delay_max_ms = max_ms;
+            }
             FaultEvent::Crash(i) => self.crash(i),
             FaultEvent::Restart(i) => self.restart(i),
         }
@@ -512,7 +516,11 @@ impl Simulation {
                 if !h.correct() || height == 0 {
                     return;
                 }
-                if let Some(c) = h.chain.get(height as usize - 1) {
+                if let Some(c) = h
+                    .chain
+                    .get(height as usize - 1)
+                    .filter(|c| c.time_ms + self.sc.sync_delay_ms <= self.now)
+                {
                     let cert = &c.certificate;
                     let precommits = cert
                         .signatures
@@ -720,6 +728,7 @@ impl Simulation {
                     hash: block_hash,
                     certificate,
                     proposal,
+                    time_ms: self.now,
                 });
                 h.own_msgs.clear();
                 h.heard.retain(|(ht, _)| *ht > height);

@@ -21,6 +21,13 @@ pub enum FaultEvent {
     Restart(usize),
     /// Change the loss rate (per mille).
     SetLoss(u32),
+    /// Change the delivery delay range (an asynchronous period when longer than the timeouts).
+    SetDelay {
+        /// Shortest delay.
+        min_ms: u64,
+        /// Longest usual delay.
+        max_ms: u64,
+    },
 }
 
 /// One simulation run's setup.
@@ -54,6 +61,9 @@ pub struct Scenario {
     pub liveness_budget_ms: u64,
     /// How often each node re-sends its own messages of the current height and its status.
     pub gossip_interval_ms: u64,
+    /// A node serves a decided height to lagging peers only this long after deciding it (a
+    /// slow block sync, which leaves room for rounds to go on without it).
+    pub sync_delay_ms: u64,
     /// Print a trace of faults and commits.
     pub trace: bool,
 }
@@ -79,6 +89,7 @@ impl Scenario {
             new_heights_after_recovery: 2,
             liveness_budget_ms: 60_000,
             gossip_interval_ms: 250,
+            sync_delay_ms: 0,
             trace: false,
         }
     }
@@ -101,8 +112,9 @@ impl Scenario {
         sc.network.loss_per_mille = [0, 0, 50, 150, 300][rng.pick(5)];
         sc.network.delay_min_ms = rng.range(1, 10);
         sc.network.delay_max_ms = rng.range(20, 250);
-        let chaos = rng.range(2000, 6000);
+        let chaos = rng.range(1500, 4500);
         sc.chaos_until_ms = chaos;
+        sc.sync_delay_ms = [0, 0, 1000, 4000][rng.pick(4)];
         if rng.chance(400) {
             sc.crash_after_persist_per_mille = rng.range(5, 40) as u32;
         }
@@ -132,7 +144,58 @@ impl Scenario {
                 FaultEvent::SetLoss(sc.network.loss_per_mille),
             ));
         }
+        // An asynchronous period: delays far beyond the timeouts, so that rounds move on while
+        // old messages are still in flight.
+        if rng.chance(500) {
+            let at = rng.range(0, chaos);
+            let (min_ms, max_ms) = (sc.network.delay_min_ms, sc.network.delay_max_ms);
+            sc.faults.push((
+                at,
+                FaultEvent::SetDelay {
+                    min_ms,
+                    max_ms: rng.range(1000, 5000),
+                },
+            ));
+            sc.faults.push((
+                (at + rng.range(500, 4000)).min(chaos + 1000),
+                FaultEvent::SetDelay { min_ms, max_ms },
+            ));
+        }
         sc.faults.sort_by_key(|(t, _)| *t);
+        sc
+    }
+
+    /// The mixed scenario of `seed` made as hostile as the fault model allows: exactly f
+    /// Byzantine nodes that equivocate or vote for every proposal, at least 20% loss, a slow
+    /// block sync, and crashes between persisting and sending votes.
+    pub fn adversarial(seed: u64, n: usize) -> Scenario {
+        let mut sc = Scenario::mixed(seed, n);
+        sc.name = format!("adversarial-n{n}");
+        let mut rng = SimRng::new(seed ^ 0xADD5);
+        let f = n.saturating_sub(1) / 3;
+        let mut candidates: Vec<usize> = (0..n).filter(|i| !sc.byzantine.contains_key(i)).collect();
+        for (i, fixture) in sc.byzantine.iter_mut() {
+            if *fixture == Fixture::Silent {
+                *fixture = Fixture::VoteForEverything;
+            }
+            let _ = i;
+        }
+        while sc.byzantine.len() < f && !candidates.is_empty() {
+            let i = candidates.remove(rng.pick(candidates.len()));
+            let fixture = if rng.chance(600) {
+                Fixture::VoteForEverything
+            } else {
+                Fixture::EquivocatingProposer
+            };
+            sc.byzantine.insert(i, fixture);
+        }
+        let byzantine = sc.byzantine.clone();
+        sc.faults.retain(|(_, e)| {
+            !matches!(e, FaultEvent::Crash(i) | FaultEvent::Restart(i) if byzantine.contains_key(i))
+        });
+        sc.network.loss_per_mille = sc.network.loss_per_mille.max(200);
+        sc.crash_after_persist_per_mille = sc.crash_after_persist_per_mille.max(30);
+        sc.sync_delay_ms = 4000;
         sc
     }
 }

@@ -8,7 +8,7 @@ use portledger_ledger::block::Block;
 use portledger_ledger::{date, Store, Transaction};
 use serde_json::{json, Value};
 
-use super::{parse_hash, show_party, ApiError, ApiResult, ApiState};
+use super::{parse_hash, resolve_party, show_party, ApiError, ApiResult, ApiState};
 use crate::mempool::{Admission, MempoolError};
 use crate::network::Topic;
 use crate::shared::{lock, read};
@@ -58,6 +58,29 @@ pub async fn participants(State(s): State<ApiState>) -> Json<Value> {
         .map(|(k, m)| json!({"alias": m.alias, "public_key": k, "organisation": m.organisation, "role": m.role}))
         .collect();
     Json(json!({ "participants": list }))
+}
+
+/// `GET /v1/accounts/{party}`: a participant's last committed nonce and the next nonce to use
+/// (after any of its transactions waiting in the mempool).
+pub async fn account(
+    State(s): State<ApiState>,
+    Path(party): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let key = resolve_party(&s.shared, &party)?;
+    let chain = read(&s.shared.chain);
+    let member = chain.state().participants.get(&key).cloned();
+    let committed = chain.state().nonces.get(&key).copied().unwrap_or(0);
+    drop(chain);
+    let pending = lock(&s.shared.mempool).pending_nonce(&key);
+    Ok(Json(json!({
+        "public_key": key,
+        "alias": member.as_ref().map(|m| m.alias.clone()),
+        "organisation": member.as_ref().map(|m| m.organisation.clone()),
+        "role": member.map(|m| m.role),
+        "registered": s.shared.alias(&key).is_some(),
+        "nonce": committed,
+        "next_nonce": pending.unwrap_or(committed).max(committed) + 1,
+    })))
 }
 
 /// `POST /v1/transactions`: one signed transaction, as JSON or (with

@@ -32,6 +32,43 @@ fn opt_party(s: &ApiState, k: Option<&portledger_ledger::PublicKey>) -> Value {
     k.map_or(Value::Null, |k| Value::String(show_party(&s.shared, k)))
 }
 
+fn proof(s: &ApiState, key: DocumentKey) -> ApiResult<Json<Value>> {
+    let p = portledger_ledger::proof::build(&s.shared.store, &s.shared.genesis, &key)
+        .map_err(ApiError::internal)?;
+    if p.entries.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "no committed history for {key:?}"
+        )));
+    }
+    Ok(Json(serde_json::to_value(&p).map_err(ApiError::internal)?))
+}
+
+/// `GET /v1/bl/{reference}/proof`: the eBL's history, provable offline against genesis.
+pub async fn bl_proof(State(s): State<ApiState>, Path(r): Path<String>) -> ApiResult<Json<Value>> {
+    proof(&s, DocumentKey::TransportDocument(r))
+}
+
+/// `GET /v1/lc/{number}/proof`.
+pub async fn lc_proof(State(s): State<ApiState>, Path(n): Path<String>) -> ApiResult<Json<Value>> {
+    proof(&s, DocumentKey::Credit(n))
+}
+
+/// `GET /v1/customs/{number}/proof`.
+pub async fn declaration_proof(
+    State(s): State<ApiState>,
+    Path(n): Path<String>,
+) -> ApiResult<Json<Value>> {
+    proof(&s, DocumentKey::Declaration(n))
+}
+
+/// `GET /v1/documents/{hash}/proof`.
+pub async fn anchored_proof(
+    State(s): State<ApiState>,
+    Path(h): Path<String>,
+) -> ApiResult<Json<Value>> {
+    proof(&s, DocumentKey::Anchor(parse_hash(&h)?))
+}
+
 /// `GET /v1/bl/{reference}`.
 pub async fn bl(State(s): State<ApiState>, Path(r): Path<String>) -> ApiResult<Json<Value>> {
     let doc = read(&s.shared.chain)

@@ -90,12 +90,20 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/status", get(chain::status))
         .route("/v1/genesis", get(chain::genesis))
         .route("/v1/participants", get(chain::participants))
+        .route("/v1/accounts/{party}", get(chain::account))
         .route("/v1/transactions", post(chain::submit))
         .route("/v1/transactions/{hash}", get(chain::transaction))
         .route("/v1/blocks/latest", get(chain::latest_block))
         .route("/v1/blocks/{height}", get(chain::block))
         .route("/v1/bl/{reference}", get(documents::bl))
         .route("/v1/bl/{reference}/history", get(documents::bl_history))
+        .route("/v1/bl/{reference}/proof", get(documents::bl_proof))
+        .route("/v1/lc/{number}/proof", get(documents::lc_proof))
+        .route(
+            "/v1/customs/{number}/proof",
+            get(documents::declaration_proof),
+        )
+        .route("/v1/documents/{hash}/proof", get(documents::anchored_proof))
         .route("/v1/lc/{number}", get(documents::lc))
         .route("/v1/lc/{number}/history", get(documents::lc_history))
         .route("/v1/customs/{number}", get(documents::declaration))

@@ -30,6 +30,7 @@ pub async fn document() -> Json<Value> {
             "/v1/status": get("Chain id, height, last block, round, validators (up or not), peers", None),
             "/v1/genesis": get("The genesis document", None),
             "/v1/participants": get("Registered participants: alias, key, organisation, role", None),
+            "/v1/accounts/{party}": get("A participant's last committed nonce and the next nonce to sign with", Some(("party", "alias or public key hex"))),
             "/v1/transactions": {"post": {
                 "summary": "Submit one signed transaction (JSON, or canonical bytes with content-type application/octet-stream)",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Transaction"}}, "application/octet-stream": {}}},
@@ -46,6 +47,10 @@ pub async fn document() -> Json<Value> {
             "/v1/blocks/{height}": get("A block: header fields, transaction hashes, the full block and its commit certificate", Some(("height", "block height"))),
             "/v1/bl/{reference}": get("A transport document's state, possessor and fields", Some(("reference", "transport document reference"))),
             "/v1/bl/{reference}/history": get("Every transaction of a transport document: signer, action, height, time", Some(("reference", "transport document reference"))),
+            "/v1/bl/{reference}/proof": get("A self-contained proof of the transport document's history (transactions, Merkle inclusion proofs, block headers, commit certificates), checkable offline against genesis", Some(("reference", "transport document reference"))),
+            "/v1/lc/{number}/proof": get("A self-contained proof of the credit's history", Some(("number", "credit number"))),
+            "/v1/customs/{number}/proof": get("A self-contained proof of the declaration's history", Some(("number", "declaration number"))),
+            "/v1/documents/{hash}/proof": get("A self-contained proof of the anchored document's history", Some(("hash", "SHA-256 of the file, hex"))),
             "/v1/lc/{number}": get("A letter of credit", Some(("number", "credit number"))),
             "/v1/lc/{number}/history": get("A letter of credit's history", Some(("number", "credit number"))),
             "/v1/customs/{number}": get("A customs declaration", Some(("number", "declaration number"))),

@@ -11,6 +11,7 @@ use libp2p::{
 use super::sync::{
     SyncRequest, SyncResponse, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, SYNC_PROTOCOL,
 };
+use super::topic::ChainTopics;
 use super::{NetworkConfig, NetworkError};
 use libp2p::PeerId;
 
@@ -33,7 +34,8 @@ const GOSSIP_LAZY: usize = 4;
 pub(crate) struct Behaviour {
     pub(crate) allowed: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
     pub(crate) limits: connection_limits::Behaviour,
-    pub(crate) gossipsub: gossipsub::Behaviour,
+    pub(crate) gossipsub:
+        gossipsub::Behaviour<gossipsub::IdentityTransform, gossipsub::WhitelistSubscriptionFilter>,
     pub(crate) block_sync: request_response::cbor::Behaviour<SyncRequest, SyncResponse>,
     pub(crate) ping: ping::Behaviour,
 }
@@ -56,9 +58,15 @@ impl Behaviour {
                 .with_max_pending_outgoing(Some(MAX_PENDING_CONNECTIONS)),
         );
 
-        let gossipsub = gossipsub::Behaviour::new(
+        // Peers' subscriptions to any other topic are ignored: they cannot grow our state.
+        let our_topics = ChainTopics::new(&config.chain_id)
+            .all()
+            .map(|t| t.hash())
+            .collect();
+        let gossipsub = gossipsub::Behaviour::new_with_subscription_filter(
             gossipsub::MessageAuthenticity::Signed(key.clone()),
             gossip_config(config)?,
+            gossipsub::WhitelistSubscriptionFilter(our_topics),
         )
         .map_err(|e| NetworkError::Setup(format!("gossipsub: {e}")))?;
 

@@ -16,7 +16,8 @@ pub struct NetworkConfig {
     pub peers: Vec<(PublicKey, SocketAddr)>,
     /// Node keys from genesis; only these may connect (our own key may be in it).
     pub allowed: Vec<PublicKey>,
-    /// Gossipsub `max_transmit_size`; must be the same on all nodes.
+    /// Gossipsub `max_transmit_size`, the limit on a whole gossip RPC; must be the same on all
+    /// nodes. A published message may hold [`NetworkConfig::max_payload_bytes`] of data.
     pub max_message_bytes: usize,
     /// How often disconnected peers from the address book are dialled again.
     pub redial_interval: Duration,
@@ -31,6 +32,17 @@ impl NetworkConfig {
     pub const DEFAULT_REDIAL_INTERVAL: Duration = Duration::from_secs(1);
     /// Default gossipsub heartbeat: 1 s (the gossipsub default).
     pub const DEFAULT_GOSSIP_HEARTBEAT: Duration = Duration::from_secs(1);
+
+    /// Room kept in each gossip RPC for the envelope around the data: publisher id, sequence
+    /// number, signature, key and protobuf framing (under 300 bytes), plus the topic name.
+    pub const GOSSIP_ENVELOPE_BYTES: usize = 1024;
+
+    /// The largest message `publish` accepts on a topic: `max_message_bytes` less the envelope
+    /// (the fixed [`Self::GOSSIP_ENVELOPE_BYTES`] and the topic's name).
+    pub fn max_payload_bytes(&self, topic: super::Topic) -> usize {
+        self.max_message_bytes
+            .saturating_sub(Self::GOSSIP_ENVELOPE_BYTES + topic.name(&self.chain_id).len())
+    }
 
     /// A configuration with no peers, no allowed keys and the default limits and timers.
     pub fn new(chain_id: impl Into<String>, listen: SocketAddr) -> Self {

@@ -36,12 +36,12 @@ pub enum NetworkError {
     /// The network task has stopped (shut down, or the handle outlived it).
     #[error("the network task has stopped")]
     Stopped,
-    /// The message is larger than gossipsub's `max_transmit_size`.
+    /// The message does not fit in a gossip RPC of `max_message_bytes`.
     #[error("message of {len} bytes is larger than the gossip limit of {limit} bytes")]
     MessageTooLarge {
         /// Length of the message.
         len: usize,
-        /// `NetworkConfig::max_message_bytes`.
+        /// `NetworkConfig::max_payload_bytes` for its topic.
         limit: usize,
     },
     /// Gossipsub refused to publish for another reason (e.g. signing failed).

@@ -1,0 +1,315 @@
+//! Node processes on loopback.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use portledger_ledger::{keyfile, Genesis, Keypair, Transaction};
+use serde_json::Value;
+
+/// Finds `n` consecutive free TCP ports on 127.0.0.1.
+pub fn free_ports(n: u16) -> anyhow::Result<u16> {
+    'outer: for _ in 0..500 {
+        let l = TcpListener::bind("127.0.0.1:0")?;
+        let base = l.local_addr()?.port();
+        drop(l);
+        if base > 60000 {
+            continue;
+        }
+        for i in 0..n {
+            if TcpListener::bind(("127.0.0.1", base + i)).is_err() {
+                continue 'outer;
+            }
+        }
+        return Ok(base);
+    }
+    bail!("no {n} consecutive free ports on 127.0.0.1")
+}
+
+/// The path of a workspace binary, building it when it is missing.
+pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("cannot locate the target directory")?;
+    let path = dir.join(name);
+    if !path.exists() {
+        let profile_release = dir.file_name().is_some_and(|n| n == "release");
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.args(["build", "--bin", name]);
+        if profile_release {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().context("running cargo build")?;
+        if !status.success() || !path.exists() {
+            bail!("could not build {name}");
+        }
+    }
+    Ok(path)
+}
+
+/// One node process.
+pub struct NodeProcess {
+    /// Its folder.
+    pub home: PathBuf,
+    /// Its API address.
+    pub api: SocketAddr,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+/// A testnet whose nodes run as separate processes.
+pub struct Cluster {
+    _dir: tempfile::TempDir,
+    /// The testnet folder.
+    pub dir: PathBuf,
+    /// The genesis.
+    pub genesis: Genesis,
+    /// The nodes.
+    pub nodes: Vec<NodeProcess>,
+    bin: PathBuf,
+    env: Vec<(String, String)>,
+    http: reqwest::Client,
+}
+
+impl Cluster {
+    /// Writes an `n`-validator testnet with the real binary and starts every node. Timeouts
+    /// are shortened for tests (300 ms base) and the heartbeat is `heartbeat_ms`.
+    pub async fn start(n: usize, heartbeat_ms: u64) -> anyhow::Result<Cluster> {
+        let bin = binary("portledger-node")?;
+        let tmp = tempfile::tempdir()?;
+        let dir = tmp.path().join("net");
+        let p2p = free_ports(n as u16)?;
+        let api = free_ports(n as u16)?;
+        let out = Command::new(&bin)
+            .args(["testnet", "--validators", &n.to_string(), "--out"])
+            .arg(&dir)
+            .args([
+                "--p2p-port",
+                &p2p.to_string(),
+                "--api-port",
+                &api.to_string(),
+            ])
+            .output()?;
+        if !out.status.success() {
+            bail!("testnet failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let genesis = Genesis::from_json(&std::fs::read_to_string(dir.join("genesis.json"))?)?;
+        let nodes = (0..n)
+            .map(|i| NodeProcess {
+                home: dir.join(format!("node-{i}")),
+                api: SocketAddr::from(([127, 0, 0, 1], api + i as u16)),
+                child: None,
+                log: tmp.path().join(format!("node-{i}.log")),
+            })
+            .collect();
+        let mut c = Cluster {
+            _dir: tmp,
+            dir,
+            genesis,
+            nodes,
+            bin,
+            env: vec![
+                ("PORTLEDGER_TIMEOUT_BASE_MS".into(), "300".into()),
+                ("PORTLEDGER_TIMEOUT_DELTA_MS".into(), "200".into()),
+                ("PORTLEDGER_TIMEOUT_MAX_MS".into(), "2000".into()),
+                ("PORTLEDGER_HEARTBEAT_MS".into(), heartbeat_ms.to_string()),
+                ("PORTLEDGER_LOG_LEVEL".into(), "info".into()),
+            ],
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()?,
+        };
+        for i in 0..n {
+            c.spawn(i)?;
+        }
+        for i in 0..n {
+            c.wait_ready(i, Duration::from_secs(30)).await?;
+        }
+        Ok(c)
+    }
+
+    fn spawn(&mut self, i: usize) -> anyhow::Result<()> {
+        let node = &mut self.nodes[i];
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&node.log)?;
+        let child = Command::new(&self.bin)
+            .args(["start", "--home"])
+            .arg(&node.home)
+            .envs(self.env.iter().cloned())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()?;
+        node.child = Some(child);
+        Ok(())
+    }
+
+    /// The API base URL of node `i`.
+    pub fn url(&self, i: usize) -> String {
+        format!("http://{}", self.nodes[i].api)
+    }
+
+    /// A demo participant's key.
+    pub fn key(&self, alias: &str) -> anyhow::Result<Keypair> {
+        Ok(keyfile::read(
+            &self.dir.join("keys").join(format!("{alias}.key")),
+        )?)
+    }
+
+    /// GET a JSON document.
+    pub async fn get(&self, i: usize, path: &str) -> anyhow::Result<Value> {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.url(i)))
+            .send()
+            .await?;
+        let status = r.status();
+        let body: Value = r.json().await?;
+        if !status.is_success() {
+            bail!("GET {path} on node {i}: {status} {body}");
+        }
+        Ok(body)
+    }
+
+    /// Node `i`'s height, if it answers.
+    pub async fn height(&self, i: usize) -> Option<u64> {
+        self.get(i, "/v1/status").await.ok()?["height"].as_u64()
+    }
+
+    /// Waits until node `i` answers `/v1/status`.
+    pub async fn wait_ready(&self, i: usize, within: Duration) -> anyhow::Result<()> {
+        let start = Instant::now();
+        while self.height(i).await.is_none() {
+            if start.elapsed() > within {
+                bail!(
+                    "node {i} not ready within {within:?}; log:\n{}",
+                    self.log_tail(i)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+
+    /// Waits until node `i` reaches height `h`.
+    pub async fn wait_height(&self, i: usize, h: u64, within: Duration) -> anyhow::Result<()> {
+        let start = Instant::now();
+        loop {
+            let now = self.height(i).await.unwrap_or(0);
+            if now >= h {
+                return Ok(());
+            }
+            if start.elapsed() > within {
+                bail!("node {i} at height {now}, not {h}, after {within:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Submits a signed transaction to node `i`; returns the HTTP status and body.
+    pub async fn submit(&self, i: usize, tx: &Transaction) -> anyhow::Result<(u16, Value)> {
+        let r = self
+            .http
+            .post(format!("{}/v1/transactions", self.url(i)))
+            .json(tx)
+            .send()
+            .await?;
+        let status = r.status().as_u16();
+        Ok((status, r.json().await.unwrap_or(Value::Null)))
+    }
+
+    /// Waits until a transaction is committed on node `i`; returns its height.
+    pub async fn wait_committed(
+        &self,
+        i: usize,
+        tx: &portledger_ledger::Hash,
+        within: Duration,
+    ) -> anyhow::Result<u64> {
+        let start = Instant::now();
+        loop {
+            if let Ok(v) = self.get(i, &format!("/v1/transactions/{tx}")).await {
+                if v["status"] == "committed" {
+                    return v["height"].as_u64().context("height");
+                }
+            }
+            if start.elapsed() > within {
+                bail!("transaction {tx} not committed on node {i} within {within:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Kills node `i` with SIGKILL.
+    pub fn kill9(&mut self, i: usize) {
+        if let Some(mut c) = self.nodes[i].child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Stops node `i` with SIGTERM and waits for it to exit.
+    pub fn term(&mut self, i: usize) -> anyhow::Result<()> {
+        if let Some(mut c) = self.nodes[i].child.take() {
+            let status = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status()?;
+            if !status.success() {
+                bail!("kill -TERM failed");
+            }
+            let start = Instant::now();
+            while c.try_wait()?.is_none() {
+                if start.elapsed() > Duration::from_secs(15) {
+                    let _ = c.kill();
+                    bail!("node {i} did not stop within 15 s of SIGTERM");
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts node `i` again and waits for its API.
+    pub async fn restart(&mut self, i: usize) -> anyhow::Result<()> {
+        self.spawn(i)?;
+        self.wait_ready(i, Duration::from_secs(30)).await
+    }
+
+    /// Deletes node `i`'s data directory (the node must be stopped).
+    pub fn wipe(&self, i: usize) -> anyhow::Result<()> {
+        let data = self.nodes[i].home.join("data");
+        if data.exists() {
+            std::fs::remove_dir_all(&data)?;
+        }
+        Ok(())
+    }
+
+    /// The last lines of node `i`'s log.
+    pub fn log_tail(&self, i: usize) -> String {
+        let text = std::fs::read_to_string(&self.nodes[i].log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    /// Whether node `i` runs.
+    pub fn is_running(&self, i: usize) -> bool {
+        self.nodes[i].child.is_some()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for n in &mut self.nodes {
+            if let Some(mut c) = n.child.take() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+    }
+}
