@@ -1,15 +1,15 @@
 //! The node's HTTP API (`/v1`): submit signed transactions, wait for their commitment, read
 //! status, blocks and documents.
 //!
-//! Nonces: the node does not expose a signer's next nonce, so [`NodeClient::submit_payload`]
-//! signs with nonce 1 first and, when the node refuses with `bad_nonce` ("expected nonce N"),
-//! signs again once with N. The node counts pending transactions too, so consecutive commands by
-//! one key work without waiting; two processes submitting for the same key at the same moment
-//! may race, and the loser gets `bad_nonce`.
+//! Nonces: [`NodeClient::submit_payload`] asks `GET /v1/accounts/{key}` for the signer's
+//! `next_nonce` (which counts its transactions still in the mempool); a node without that
+//! endpoint is handled by signing with nonce 1. Either way, when the node refuses with
+//! `bad_nonce` ("expected nonce N"), the client signs again once with N, so a race between two
+//! processes signing with one key costs one retry (and only a second lost race is an error).
 
 use std::time::{Duration, Instant};
 
-use portledger_ledger::{Genesis, Hash, Keypair, Payload, Transaction};
+use portledger_ledger::{Genesis, Hash, Keypair, Payload, PublicKey, Transaction};
 use serde_json::Value;
 
 use crate::error::{ClientError, Result};
@@ -214,6 +214,16 @@ impl NodeClient {
         })
     }
 
+    /// The signer's next nonce from `GET /v1/accounts/{key}` (`next_nonce`, counting its
+    /// pending transactions); `None` when the node has no such endpoint.
+    pub async fn next_nonce(&self, key: &PublicKey) -> Result<Option<u64>> {
+        match self.get(&format!("/v1/accounts/{key}")).await {
+            Ok(v) => Ok(v["next_nonce"].as_u64()),
+            Err(ClientError::Refused { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Signs `payload` with `key` and submits it, finding the nonce as the module doc says.
     pub async fn submit_payload(
         &self,
@@ -221,7 +231,8 @@ impl NodeClient {
         chain_id: &str,
         payload: Payload,
     ) -> Result<Submitted> {
-        let first = Transaction::sign(key, chain_id, 1, payload.clone());
+        let guess = self.next_nonce(&key.public()).await?.unwrap_or(1);
+        let first = Transaction::sign(key, chain_id, guess, payload.clone());
         match self.submit(&first).await {
             Err(ClientError::Refused { code, message, .. }) if code == "bad_nonce" => {
                 let n = expected_nonce(&message).ok_or_else(|| ClientError::Refused {

@@ -15,7 +15,7 @@ use portledger_client::error::ClientError;
 use portledger_client::inputs::{self, CreditAmendmentInput, CreditApplication, DeclarationInput};
 use portledger_client::output;
 use portledger_client::parties::Directory;
-use portledger_client::verify::{self, DocumentProof};
+use portledger_client::verify;
 use portledger_ledger::documents::anchor::DocumentType;
 use portledger_ledger::documents::transport::AmendmentReason;
 use portledger_ledger::transaction::Endorsement;
@@ -1053,9 +1053,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Proof { reference, out } => {
-            let proof = verify::build_proof(&ctx.node, &reference).await?;
-            let text = serde_json::to_string(&proof)?;
-            std::fs::write(&out, text)
+            let proof = verify::fetch_proof(&ctx.node, &reference).await?;
+            std::fs::write(&out, verify::encode_proof(&proof)?)
                 .map_err(|e| input_err(format!("cannot write {}: {e}", out.display())))?;
             if ctx.json {
                 println!(
@@ -1077,38 +1076,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let genesis = Genesis::from_json(&text)
                 .map_err(|e| input_err(format!("{}: {e}", genesis.display())))?;
             let bytes = read_file(&file)?;
-            let proof: DocumentProof = serde_json::from_slice(&bytes).map_err(|e| {
-                ClientError::Verification(format!("{} is not a proof: {e}", file.display()))
-            })?;
-            let events = verify::verify_proof(&proof, &genesis)?;
-            // The file is the proof's exact encoding: no byte may differ, even one that would
-            // not change the verified content (a renamed optional field, spacing).
-            if serde_json::to_vec(&proof)? != bytes.trim_ascii_end() {
-                return Err(ClientError::Verification(format!(
-                    "{} is not in the exact form `portledger proof` writes",
-                    file.display()
-                ))
-                .into());
-            }
+            let (proof, events) = verify::verify_proof_file(&bytes, &genesis)
+                .map_err(|e| anyhow::Error::new(e).context(file.display().to_string()))?;
+            let alias = |key: &portledger_ledger::PublicKey| {
+                genesis
+                    .participants
+                    .iter()
+                    .find(|p| p.public_key == *key)
+                    .map_or_else(|| key.to_hex(), |p| p.alias.clone())
+            };
             if ctx.json {
+                let evs: Vec<Value> = events
+                    .iter()
+                    .map(|e| {
+                        json!({"height": e.height, "time": portledger_ledger::date::format_ms(e.time_ms),
+                               "signer": alias(&e.signer), "signer_key": e.signer,
+                               "action": e.action, "tx_hash": e.tx_hash})
+                    })
+                    .collect();
                 println!(
                     "{}",
-                    json!({"verified": true, "reference": proof.reference, "events": events})
+                    json!({"verified": true, "document": proof.document, "genesis_hash": proof.genesis_hash, "events": evs})
                 );
             } else {
                 println!(
                     "proof of {} verified against genesis {} ({} transactions)",
-                    proof.reference,
+                    serde_json::to_string(&proof.document)?,
                     genesis.hash(),
                     events.len()
                 );
-                let alias = |hex: &str| {
-                    genesis
-                        .participants
-                        .iter()
-                        .find(|p| p.public_key.to_hex() == hex)
-                        .map_or_else(|| hex.to_string(), |p| p.alias.clone())
-                };
                 let rows: Vec<Vec<String>> = events
                     .iter()
                     .map(|e| {
