@@ -357,7 +357,7 @@ pub fn map_transport_document(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::parties::Participant;
     use portledger_ledger::Keypair;

@@ -516,6 +516,54 @@ mod tests {
         );
     }
 
+    fn directory() -> Directory {
+        let p = |a: &str| crate::parties::Participant {
+            alias: a.into(),
+            public_key: portledger_ledger::Keypair::for_testing(a).public(),
+            organisation: format!("{a}-org"),
+            role: "trader".into(),
+        };
+        Directory {
+            participants: vec![p("seller"), p("buyer")],
+        }
+    }
+
+    #[test]
+    fn forms_are_detected_and_the_hash_pins_the_canonical_json_or_the_rendering() {
+        let d = directory();
+        let bare = crate::dcsa::tests::sample();
+        let a = transport_document(bare.clone(), &d, None).expect("bare DCSA");
+        assert_eq!(a.form, "dcsa");
+        assert_eq!(a.data.document_hash, canonical_hash(&bare));
+        // Key order and spacing do not matter; content does.
+        let reordered: Value =
+            serde_json::from_str(&serde_json::to_string_pretty(&bare).expect("json"))
+                .expect("json");
+        assert_eq!(
+            transport_document(reordered, &d, None)
+                .expect("again")
+                .data
+                .document_hash,
+            a.data.document_hash
+        );
+        let mut changed = bare.clone();
+        changed["carrierCode"] = json!("XXXX");
+        assert_ne!(
+            transport_document(changed, &d, None)
+                .expect("changed")
+                .data
+                .document_hash,
+            a.data.document_hash
+        );
+        let rendered = transport_document(bare.clone(), &d, Some(b"%PDF rendered")).expect("r");
+        assert_eq!(rendered.data.document_hash, Hash::of(b"%PDF rendered"));
+        let req = json!({"document": bare, "issueTo": {"partyName": "buyer"}});
+        let r = transport_document(req, &d, None).expect("issuance request");
+        assert_eq!(r.form, "dcsa-issuance-request");
+        assert_eq!(r.issue_to, d.resolve("buyer").ok());
+        assert!(transport_document(json!({"hello": 1}), &d, None).is_err());
+    }
+
     #[test]
     fn unknown_fields_are_errors() {
         let v = json!({"number": "1", "direction": "IMPORT", "declarant": "buyer",

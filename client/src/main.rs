@@ -19,7 +19,7 @@ use portledger_client::verify;
 use portledger_ledger::documents::anchor::DocumentType;
 use portledger_ledger::documents::transport::AmendmentReason;
 use portledger_ledger::transaction::Endorsement;
-use portledger_ledger::{keyfile, Genesis, Hash, Keypair, Payload};
+use portledger_ledger::{keyfile, DocumentKey, Genesis, Hash, Keypair, Payload};
 use serde_json::{json, Value};
 
 #[derive(Parser)]
@@ -1101,7 +1101,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 println!(
                     "proof of {} verified against genesis {} ({} transactions)",
-                    serde_json::to_string(&proof.document)?,
+                    match &proof.document {
+                        DocumentKey::TransportDocument(r) => format!("transport document {r}"),
+                        DocumentKey::Credit(n) => format!("credit {n}"),
+                        DocumentKey::Declaration(n) => format!("declaration {n}"),
+                        DocumentKey::Anchor(h) => format!("anchored document {h}"),
+                        other => format!("{other:?}"),
+                    },
                     genesis.hash(),
                     events.len()
                 );
