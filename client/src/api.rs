@@ -287,9 +287,105 @@ impl NodeClient {
     }
 }
 
+/// Splits server-sent events out of `buf` (which keeps any incomplete tail): each complete event
+/// as (event name, data).
+pub fn take_sse_events(buf: &mut String) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    loop {
+        let normalised = buf.replace("\r\n", "\n");
+        let Some(end) = normalised.find("\n\n") else {
+            *buf = normalised;
+            return out;
+        };
+        let block = normalised[..end].to_string();
+        *buf = normalised[end + 2..].to_string();
+        let mut name = "message".to_string();
+        let mut data: Vec<&str> = Vec::new();
+        for line in block.lines() {
+            if let Some(v) = line.strip_prefix("event:") {
+                name = v.trim().to_string();
+            } else if let Some(v) = line.strip_prefix("data:") {
+                data.push(v.strip_prefix(' ').unwrap_or(v));
+            }
+        }
+        if !data.is_empty() {
+            out.push((name, data.join("\n")));
+        }
+    }
+}
+
+impl NodeClient {
+    /// Follows `GET /v1/events` (server-sent events of committed transactions), filtered by
+    /// document reference and/or party, calling `on_event` with each `committed` event's data
+    /// until it returns `false` or the stream ends.
+    pub async fn follow_events(
+        &self,
+        reference: Option<&str>,
+        party: Option<&str>,
+        mut on_event: impl FnMut(Value) -> bool,
+    ) -> Result<()> {
+        let mut query = Vec::new();
+        if let Some(r) = reference {
+            query.push(format!("reference={}", encode_segment(r)));
+        }
+        if let Some(p) = party {
+            query.push(format!("party={}", encode_segment(p)));
+        }
+        let url = format!("{}/v1/events?{}", self.base, query.join("&"));
+        // No total timeout: the stream is meant to stay open.
+        let http = reqwest::Client::builder()
+            .connect_timeout(REQUEST_TIMEOUT)
+            .build()
+            .map_err(|e| ClientError::Node(format!("cannot build the HTTP client: {e}")))?;
+        let mut resp = http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&url, &e))?;
+        if !resp.status().is_success() {
+            return self.answer(&url, resp).await.map(|_| ());
+        }
+        let mut buf = String::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(&url, &e))?
+        {
+            buf.push_str(&String::from_utf8_lossy(&chunk));
+            for (name, data) in take_sse_events(&mut buf) {
+                if name != "committed" {
+                    continue;
+                }
+                let v: Value = serde_json::from_str(&data)
+                    .map_err(|e| ClientError::Node(format!("an event that is not JSON: {e}")))?;
+                if !on_event(v) {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn splits_server_sent_events() {
+        let mut buf = String::from(
+            ": keep-alive\n\nevent: committed\ndata: {\"a\":1}\n\nevent: lagged\r\ndata: {}\r\n\nevent: comm",
+        );
+        let evs = take_sse_events(&mut buf);
+        assert_eq!(
+            evs,
+            vec![
+                ("committed".to_string(), "{\"a\":1}".to_string()),
+                ("lagged".to_string(), "{}".to_string())
+            ]
+        );
+        assert_eq!(buf, "event: comm");
+    }
 
     #[test]
     fn parses_the_expected_nonce() {

@@ -101,6 +101,20 @@ enum Command {
         #[arg(long)]
         genesis: Option<PathBuf>,
     },
+    /// Follows committed transactions live (server-sent events), optionally only those of one
+    /// document or one party; one line per event (one JSON object per line with --json).
+    Events {
+        /// Only events touching this document (eBL reference, credit or declaration number,
+        /// anchored hash).
+        #[arg(long)]
+        reference: Option<String>,
+        /// Only events involving this party (alias or public key).
+        #[arg(long)]
+        party: Option<String>,
+        /// Stop after this many events.
+        #[arg(long)]
+        count: Option<u64>,
+    },
     /// Writes a self-contained proof of a document's history (its transactions, their blocks'
     /// headers, Merkle inclusion proofs and commit certificates).
     Proof {
@@ -1050,6 +1064,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     report.last_block_hash
                 );
             }
+            Ok(())
+        }
+        Command::Events {
+            reference,
+            party,
+            count,
+        } => {
+            let mut seen = 0u64;
+            let json_lines = ctx.json;
+            ctx.node
+                .follow_events(reference.as_deref(), party.as_deref(), |e| {
+                    if json_lines {
+                        println!("{e}");
+                    } else {
+                        let who = e["signer_alias"]
+                            .as_str()
+                            .or_else(|| e["signer"].as_str())
+                            .unwrap_or("-");
+                        println!(
+                            "{}  {}  {}  {}  {}",
+                            output::plain(&e["height"]),
+                            e["time_ms"]
+                                .as_u64()
+                                .map_or_else(|| "-".into(), portledger_ledger::date::format_ms),
+                            who,
+                            output::plain(&e["action"]),
+                            output::plain(&e["tx_hash"])
+                        );
+                    }
+                    seen += 1;
+                    count.is_none_or(|c| seen < c)
+                })
+                .await?;
             Ok(())
         }
         Command::Proof { reference, out } => {

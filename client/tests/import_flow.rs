@@ -668,6 +668,24 @@ async fn lifecycle_commands() {
 async fn lifecycle(net: &Net, f: &Path) {
     let state = |v: Value| v["state"].as_str().unwrap_or("").to_string();
 
+    // A back office follows BL-A's events live while the carrier issues it.
+    let mut follow = tokio::process::Command::new(env!("CARGO_BIN_EXE_portledger"));
+    follow
+        .args([
+            "--node",
+            &net.api(3),
+            "--json",
+            "events",
+            "--reference",
+            "BL-A",
+            "--count",
+            "2",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let follower = follow.spawn().expect("spawn events");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+
     // Endorse, transfer, endorse in blank, transfer by a bearer.
     ok(
         net,
@@ -684,6 +702,29 @@ async fn lifecycle(net: &Net, f: &Path) {
     ok(net, "seller", &["bl", "transfer", "BL-A", "--to", "buyer"]).await;
     ok(net, "buyer", &["bl", "endorse", "BL-A", "--blank"]).await;
     ok(net, "buyer", &["bl", "transfer", "BL-A", "--to", "seller"]).await;
+    let followed = tokio::time::timeout(Duration::from_secs(30), follower.wait_with_output())
+        .await
+        .expect("events --count 2 ended")
+        .expect("events output");
+    assert_eq!(followed.status.code(), Some(0));
+    let lines: Vec<Value> = String::from_utf8_lossy(&followed.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    // Normally bl.issue then bl.endorse; a follower slow to subscribe sees later ones.
+    for l in &lines {
+        assert!(
+            l["action"].as_str().is_some_and(|a| a.starts_with("bl.")),
+            "{l}"
+        );
+        assert!(
+            l["documents"]
+                .as_array()
+                .is_some_and(|d| d.contains(&json!({"transport_document": "BL-A"}))),
+            "{l}"
+        );
+    }
     let a = ok(net, "seller", &["bl", "show", "BL-A"]).await;
     assert_eq!(a["possessor"], "seller");
     assert_eq!(a["blank_endorsed"], true);
