@@ -87,6 +87,22 @@ pub enum ConfigError {
     },
 }
 
+/// The fields that `PORTLEDGER_<FIELD>` may set.
+pub const FIELDS: [&str; 12] = [
+    "p2p_listen",
+    "api_listen",
+    "peers",
+    "genesis",
+    "node_key",
+    "data_dir",
+    "timeout_base_ms",
+    "timeout_delta_ms",
+    "timeout_max_ms",
+    "heartbeat_ms",
+    "mempool_max_txs",
+    "log_level",
+];
+
 /// Parses an environment value as a TOML value (number, boolean, array), else as a string.
 fn env_value(raw: &str) -> toml::Value {
     toml::from_str::<toml::Table>(&format!("v = {raw}"))
@@ -122,8 +138,9 @@ impl NodeConfig {
                 continue;
             };
             let field = field.to_ascii_lowercase();
-            // PORTLEDGER_NODE and PORTLEDGER_KEY belong to the client.
-            if matches!(field.as_str(), "node" | "key") {
+            // Only the node's own fields: PORTLEDGER_NODE and PORTLEDGER_KEY belong to the
+            // client, and a stray variable must not stop a node from starting.
+            if !FIELDS.contains(&field.as_str()) {
                 continue;
             }
             table.insert(field, env_value(&value));
@@ -171,6 +188,7 @@ mod tests {
                 ("PORTLEDGER_LOG_LEVEL".to_string(), "debug".to_string()),
                 ("PORTLEDGER_NODE".to_string(), "http://x".to_string()),
                 ("PORTLEDGER_KEY".to_string(), "client.key".to_string()),
+                ("PORTLEDGER_LOG".to_string(), "warn".to_string()),
                 ("HOME".to_string(), "/root".to_string()),
             ],
         )
@@ -181,6 +199,14 @@ mod tests {
         std::fs::write(dir.path().join("config.toml"), "colour = 1\n").expect("write");
         let e = NodeConfig::load(dir.path(), []).expect_err("unknown field");
         assert!(e.to_string().contains("colour"), "{e}");
+        // Every field named in FIELDS is a real field.
+        let table: toml::Table = toml::from_str(&NodeConfig::default().to_toml()).expect("toml");
+        for f in FIELDS {
+            assert!(
+                table.contains_key(f) || f.starts_with("timeout") || f == "heartbeat_ms",
+                "{f}"
+            );
+        }
         // Round trip.
         let text = NodeConfig::default().to_toml();
         std::fs::write(dir.path().join("config.toml"), text).expect("write");

@@ -135,7 +135,7 @@ async fn main() -> anyhow::Result<()> {
             node.stop().await?;
         }
         Command::Dev { home } => {
-            init_logging("info");
+            init_logging(&std::env::var("PORTLEDGER_LOG_LEVEL").unwrap_or_else(|_| "info".into()));
             if !home.join("genesis.json").exists() {
                 testnet::create(&home, &TestnetOptions::default())?;
                 eprintln!("created a 4-validator testnet in {}", home.display());

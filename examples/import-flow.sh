@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The contactless import of domain.md, end to end, against a running `portledger-node dev`.
+#
+#   cargo run --release -p portledger-node -- dev          # in one terminal
+#   examples/import-flow.sh                                 # in another
+#
+# Every step is one signed transaction, submitted by the party whose demo key signs it, and
+# printed with its transaction hash and the height of the block that made it final.
+# Environment: PORTLEDGER (client binary, default: target/release/portledger or `portledger`),
+# DEVNET (default ./devnet), PORTLEDGER_NODE (default http://127.0.0.1:8080).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DEVNET=${DEVNET:-./devnet}
+if [ -z "${PORTLEDGER:-}" ]; then
+  if [ -x target/release/portledger ]; then PORTLEDGER=target/release/portledger
+  elif [ -x target/debug/portledger ]; then PORTLEDGER=target/debug/portledger
+  else PORTLEDGER=portledger; fi
+fi
+K="$DEVNET/keys"
+as() { local who=$1; shift; echo "+ [$who] portledger $*" >&2; "$PORTLEDGER" --key "$K/$who.key" "$@"; }
+run() { echo "+ portledger $*" >&2; "$PORTLEDGER" "$@"; }
+
+# Unique references, so the script can run more than once on the same network.
+N=$(date +%s)
+LC="LC-$N"; BL="BL-$N"; DEC="IMP-$N"
+TODAY=$(date -u +%F); EXPIRY=$(date -u -d "+90 days" +%F); SHIP_BY=$(date -u -d "+30 days" +%F)
+W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
+
+cat > "$W/lc.json" <<JSON
+{"number": "$LC", "applicant": "buyer", "beneficiary": "seller",
+ "issuing_bank": "issuing-bank", "advising_bank": "advising-bank",
+ "currency": "USD", "amount": "125000.00",
+ "expiry_date": "$EXPIRY", "expiry_place": "NLRTM", "latest_shipment_date": "$SHIP_BY",
+ "presentation_days": 21, "documents_required": ["transport_document", "commercial_invoice"],
+ "goods": "4,000 cartons of leather shoes"}
+JSON
+cat > "$W/bl.json" <<JSON
+{"reference": "$BL", "kind": "BOL", "to_order": true, "shipper": "seller",
+ "notify_parties": ["Buyer Co, Rotterdam"], "vessel_name": "MV Harbour Star", "voyage": "042W",
+ "port_of_loading": "CNSHA", "port_of_discharge": "NLRTM", "shipped_on_board_date": "$TODAY",
+ "goods": [{"description": "Leather shoes", "hs_code": "640399", "packages": 400, "gross_weight_kg": 12000}],
+ "equipment": [{"container": "MSCU1234566", "seals": ["SL-778899"]}], "freight_term": "PRE"}
+JSON
+cat > "$W/declaration.json" <<JSON
+{"number": "$DEC", "direction": "IMPORT", "declarant": "buyer", "transport_document": "$BL",
+ "lines": [{"hs_code": "640399", "description": "Leather shoes", "origin_country": "CN",
+            "value": "125000.00", "currency": "USD"}]}
+JSON
+printf 'Commercial invoice INV-%s: 4,000 cartons of leather shoes, USD 125,000.00\n' "$N" > "$W/invoice.txt"
+
+run status
+echo "== 1. The buyer applies for a credit; the buyer's bank issues it; the seller's bank advises it"
+as buyer lc apply --file "$W/lc.json"
+as issuing-bank lc issue "$LC"
+as advising-bank lc advise "$LC"
+echo "== 2. The carrier issues the eBL to order; the seller holds it"
+as carrier bl issue --file "$W/bl.json"
+run bl show "$BL"
+echo "== 3. The seller anchors the invoice and presents it with the eBL: the eBL passes to the issuing bank"
+as seller doc anchor "$W/invoice.txt" --type commercial_invoice --ref "$BL" --ref "$LC"
+INVOICE=$(sha256sum "$W/invoice.txt" | cut -d' ' -f1)
+as seller lc present "$LC" --bl "$BL" --doc "$INVOICE"
+echo "== 4. The bank examines and honours: the eBL passes to the buyer in the same transaction"
+as issuing-bank lc examine "$LC" --complying
+as issuing-bank lc honour "$LC" --payment-ref "PAY-$N"
+run bl show "$BL"
+echo "== 5. The buyer lodges the import declaration; customs accepts and releases"
+as buyer customs declare --file "$W/declaration.json"
+as customs customs accept "$DEC"
+as customs customs release "$DEC"
+echo "== 6. The buyer surrenders the eBL; the carrier accepts and issues the delivery order"
+as buyer bl surrender "$BL"
+as carrier bl accept-surrender "$BL"
+as carrier delivery-order issue "$BL" --to buyer
+echo "== 7. The port releases the cargo at the gate"
+as port port release "$BL"
+echo "== 8. Customs reads the bill of lading's history and verifies it against genesis"
+as customs bl history "$BL"
+run proof "$BL" --out "$W/$BL.proof"
+run verify-proof "$W/$BL.proof" --genesis "$DEVNET/genesis.json"
+run verify-chain --genesis "$DEVNET/genesis.json"
+run doc verify "$W/invoice.txt"
