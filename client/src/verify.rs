@@ -51,7 +51,18 @@ pub async fn verify_chain(node: &NodeClient, genesis: Genesis) -> Result<ChainRe
         .map_err(|e| ClientError::Verification(format!("genesis: {e}")))?;
     let mut transactions = 0;
     let mut last = Hash::ZERO;
+    // A progress bar for people at a terminal; nothing for scripts and pipes.
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        indicatif::ProgressBar::new(tip)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("verifying {bar:40} {pos}/{len} blocks ({eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
     for h in 1..=tip {
+        bar.inc(1);
         let v = node.block(h).await?;
         let block: Block = parse(&format!("block {h}"), &v["block"])?;
         let cert: CommitCertificate =
@@ -62,6 +73,7 @@ pub async fn verify_chain(node: &NodeClient, genesis: Genesis) -> Result<ChainRe
         transactions += block.transactions.len() as u64;
         last = block.hash();
     }
+    bar.finish_and_clear();
     Ok(ChainReport {
         chain_id,
         verified_height: tip,
