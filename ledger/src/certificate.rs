@@ -112,6 +112,20 @@ impl CommitCertificate {
         height: u64,
         block_hash: &Hash,
     ) -> Result<(), CertificateError> {
+        self.verify_with(chain_id, validators, height, block_hash, &|_| false)
+    }
+
+    /// Like [`CommitCertificate::verify`], but skips the signature check of precommits for which
+    /// `already_verified` is true (a caller that checked the same signature before); every other
+    /// rule is still applied.
+    pub fn verify_with(
+        &self,
+        chain_id: &str,
+        validators: &ValidatorSet,
+        height: u64,
+        block_hash: &Hash,
+        already_verified: &dyn Fn(&CommitSignature) -> bool,
+    ) -> Result<(), CertificateError> {
         if self.height != height || self.block_hash != *block_hash {
             return Err(CertificateError::WrongBlock {
                 expected: *block_hash,
@@ -127,6 +141,9 @@ impl CommitCertificate {
             }
             if !seen.insert(s.validator) {
                 return Err(CertificateError::Duplicate(s.validator));
+            }
+            if already_verified(s) {
+                continue;
             }
             let body = VoteBody {
                 chain_id: chain_id.to_string(),

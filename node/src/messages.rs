@@ -4,7 +4,7 @@
 use portledger_consensus::SignedProposal;
 use portledger_ledger::block::Block;
 use portledger_ledger::codec::{self, CodecError};
-use portledger_ledger::{Genesis, Transaction, ValidatorSet, Vote};
+use portledger_ledger::{Genesis, Hash, Transaction, ValidatorSet, Vote};
 use serde::{Deserialize, Serialize};
 
 use crate::network::{Acceptance, Topic, Validator};
@@ -65,12 +65,25 @@ pub fn decode_vote(data: &[u8]) -> Result<Vote, CodecError> {
 
 /// The relay check: the message decodes within its size limit, is for this chain, and its
 /// signature verifies (a proposal from a validator whose block matches the hash it signed; a
-/// vote from a validator). Everything else is rejected and not relayed.
-pub fn validator(chain_id: String, validators: ValidatorSet, limits: Limits) -> Validator {
+/// vote from a validator). Everything else is rejected and not relayed. The hash of each
+/// transaction whose signature verified is passed to `verified`, so that the mempool need not
+/// check it again.
+pub fn validator(
+    chain_id: String,
+    validators: ValidatorSet,
+    limits: Limits,
+    verified: impl Fn(Hash) + Send + Sync + 'static,
+) -> Validator {
     std::sync::Arc::new(move |topic, data| {
         let ok = match topic {
             Topic::Transactions => Transaction::decode(data, limits.tx_bytes)
-                .map(|tx| tx.body.chain_id == chain_id && tx.verify_signature().is_ok())
+                .map(|tx| {
+                    let ok = tx.body.chain_id == chain_id && tx.verify_signature().is_ok();
+                    if ok {
+                        verified(tx.hash());
+                    }
+                    ok
+                })
                 .unwrap_or(false),
             Topic::Proposals => decode_proposal(data, &limits)
                 .map(|m| {

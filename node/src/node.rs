@@ -20,7 +20,7 @@ use crate::mempool::Mempool;
 use crate::messages::{self, Limits};
 use crate::metrics::Metrics;
 use crate::network::{self, NetworkConfig, NetworkHandle};
-use crate::shared::{read, LiveStatus, Shared, StoreSource};
+use crate::shared::{lock, read, LiveStatus, Shared, StoreSource};
 
 /// A node that is running.
 pub struct RunningNode {
@@ -69,7 +69,13 @@ pub async fn start(cfg: NodeConfig) -> anyhow::Result<RunningNode> {
     net_cfg.allowed = genesis.node_keys();
     net_cfg.max_message_bytes = limits.proposal_bytes + 64 * 1024;
     net_cfg.gossip_heartbeat = Duration::from_millis(200);
-    let validator = messages::validator(genesis.chain_id.clone(), genesis.validator_set(), limits);
+    let cache = shared.clone();
+    let validator = messages::validator(
+        genesis.chain_id.clone(),
+        genesis.validator_set(),
+        limits,
+        move |h| lock(&cache.mempool).mark_verified(h),
+    );
     let (net, net_events) = network::spawn(
         &key,
         net_cfg,

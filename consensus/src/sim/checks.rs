@@ -2,9 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use portledger_ledger::{
-    CertificateError, CommitCertificate, Domain, Hash, ValidatorSet, VoteBody, VoteKind,
-};
+use portledger_ledger::{CertificateError, CommitCertificate, Hash, ValidatorSet};
 
 use super::block::BlockRegistry;
 use crate::proposal::SignedProposal;
@@ -97,15 +95,12 @@ pub fn check_chains(
 }
 
 /// Verifies many certificates over the same precommits without checking a signature twice:
-/// the first certificate of a block goes through [`CommitCertificate::verify`]; later ones (other
-/// subsets of the same precommits) repeat its structural checks and verify only signatures not
-/// seen before.
+/// every certificate goes through [`CommitCertificate::verify_with`] (all structural checks),
+/// which skips only the signatures this cache has already seen verify.
 #[derive(Default)]
 struct CertificateCache {
     /// (height, round, block, validator and signature bytes) already verified.
     signatures: BTreeSet<(u64, u32, Hash, Vec<u8>)>,
-    /// (height, block) with one certificate fully verified by the ledger.
-    blocks: BTreeSet<(u64, Hash)>,
 }
 
 impl CertificateCache {
@@ -122,46 +117,12 @@ impl CertificateCache {
             bytes.extend_from_slice(&s.signature.0);
             (cert.height, cert.round, cert.block_hash, bytes)
         };
-        let known = cert.height == height
-            && cert.block_hash == *hash
-            && self.blocks.contains(&(height, *hash));
-        if !known {
-            cert.verify(chain_id, validators, height, hash)?;
-        } else {
-            let mut seen = BTreeSet::new();
-            for s in &cert.signatures {
-                if !validators.contains(&s.validator) {
-                    return Err(CertificateError::UnknownValidator(s.validator));
-                }
-                if !seen.insert(s.validator) {
-                    return Err(CertificateError::Duplicate(s.validator));
-                }
-                if self.signatures.contains(&key(s)) {
-                    continue;
-                }
-                let body = VoteBody {
-                    chain_id: chain_id.to_string(),
-                    height: cert.height,
-                    round: cert.round,
-                    kind: VoteKind::Precommit,
-                    block: Some(cert.block_hash),
-                    validator: s.validator,
-                };
-                s.validator
-                    .verify(Domain::Vote, &body, &s.signature)
-                    .map_err(|_| CertificateError::BadSignature(s.validator))?;
-            }
-            if seen.len() < validators.quorum() {
-                return Err(CertificateError::NoQuorum {
-                    found: seen.len(),
-                    needed: validators.quorum(),
-                });
-            }
-        }
+        cert.verify_with(chain_id, validators, height, hash, &|s| {
+            self.signatures.contains(&key(s))
+        })?;
         for s in &cert.signatures {
             self.signatures.insert(key(s));
         }
-        self.blocks.insert((height, *hash));
         Ok(())
     }
 }
@@ -169,7 +130,7 @@ impl CertificateCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portledger_ledger::{Keypair, Signature, Vote};
+    use portledger_ledger::{Keypair, Signature, Vote, VoteKind};
 
     #[test]
     fn cached_verification_still_rejects_bad_certificates() {
