@@ -1,6 +1,9 @@
 //! Gossip over real libp2p on 127.0.0.1: delivery to all, admission, validation, outbox.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+use common::{config, free_addr, wait_for_peers, DEADLINE};
+
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,51 +17,12 @@ use portledger_node::network::{
 use tokio::sync::mpsc::Receiver;
 use tokio::time::{sleep, timeout, Instant};
 
-const DEADLINE: Duration = Duration::from_secs(15);
-
-fn free_addr() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address")
-}
-
-fn config(
-    listen: SocketAddr,
-    peers: &[(&Keypair, SocketAddr)],
-    allowed: &[&Keypair],
-) -> NetworkConfig {
-    NetworkConfig {
-        chain_id: "test-chain".into(),
-        listen,
-        peers: peers.iter().map(|(k, a)| (k.public(), *a)).collect(),
-        allowed: allowed.iter().map(|k| k.public()).collect(),
-        max_message_bytes: 1024 * 1024,
-        redial_interval: Duration::from_millis(200),
-        gossip_heartbeat: Duration::from_millis(100),
-    }
-}
-
 fn start(
     key: &Keypair,
     config: NetworkConfig,
     validator: Validator,
 ) -> (NetworkHandle, Receiver<NetworkEvent>) {
     network::spawn(key, config, validator, Arc::new(MemBlockSource::empty())).expect("spawn")
-}
-
-async fn wait_for_peers(handle: &NetworkHandle, expected: &[PublicKey]) {
-    let expected: BTreeSet<PublicKey> = expected.iter().copied().collect();
-    timeout(DEADLINE, async {
-        loop {
-            let connected: BTreeSet<PublicKey> =
-                handle.connected_peers().await.into_iter().collect();
-            if expected.is_subset(&connected) {
-                return;
-            }
-            sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("peers connect in time");
 }
 
 /// The next gossip message, skipping other events.
