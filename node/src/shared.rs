@@ -109,12 +109,13 @@ impl Shared {
             height: tip.height + 1,
             time_ms: now_ms().max(tip.time_ms + 1),
         };
-        let result = lock(&self.mempool).insert(tx, chain.state(), &ctx);
+        let mut mempool = lock(&self.mempool);
+        let result = mempool.insert(tx, chain.state(), &ctx);
+        let waiting = mempool.len();
+        drop(mempool);
         drop(chain);
         if let Ok(Admission::Added(_)) = result {
-            self.metrics
-                .mempool_size
-                .set(lock(&self.mempool).len() as i64);
+            self.metrics.mempool_size.set(waiting as i64);
             self.tx_arrived.notify_one();
         }
         result
