@@ -5,6 +5,7 @@
 //! - [`parties`]: parties by alias or public key.
 //! - [`inputs`]: the native JSON input forms (`lc apply`, `customs declare`, transport documents).
 //! - [`dcsa`]: DCSA eBL 3.0 transport documents mapped to the ledger's fields.
+//! - [`load`]: the fixed-rate load generator of `portledger load`.
 //! - [`output`]: human output of the `portledger` binary.
 //! - [`verify`]: `verify-chain` and self-contained document proofs.
 #![forbid(unsafe_code)]
@@ -13,6 +14,7 @@ pub mod api;
 pub mod dcsa;
 pub mod error;
 pub mod inputs;
+pub mod load;
 pub mod output;
 pub mod parties;
 pub mod verify;

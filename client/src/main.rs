@@ -12,6 +12,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use portledger_client::api::{encode_segment, NodeClient};
 use portledger_client::error::ClientError;
+use portledger_client::load::LoadConfig;
 use portledger_client::inputs::{self, CreditAmendmentInput, CreditApplication, DeclarationInput};
 use portledger_client::output;
 use portledger_client::parties::Directory;
@@ -132,6 +133,34 @@ enum Command {
         #[arg(long)]
         genesis: PathBuf,
     },
+    /// Load generator: registers fresh parties (signed by --key, the port operator's key),
+    /// pre-signs realistic eBL issues, transfers and anchors, submits them at a fixed rate and
+    /// reports submitted, committed, rejected, throughput and submit-to-final latency.
+    Load(LoadArgs),
+}
+
+#[derive(Args)]
+struct LoadArgs {
+    /// Transactions per second to offer.
+    #[arg(long)]
+    rate: f64,
+    /// Seconds of load.
+    #[arg(long)]
+    duration: f64,
+    /// Parties submitting, each with its own nonce sequence (two per lane: a carrier and a
+    /// trader).
+    #[arg(long, default_value_t = 32)]
+    parties: usize,
+    /// More nodes to submit to besides --node (comma-separated URLs); lanes are spread over
+    /// all of them. Commitment is followed on --node.
+    #[arg(long, value_delimiter = ',')]
+    also: Vec<String>,
+    /// Seconds to wait after the last submission for outstanding commitments.
+    #[arg(long, default_value_t = 30.0)]
+    drain: f64,
+    /// Seed of the generated party keys.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
 }
 
 #[derive(Args)]
@@ -1117,6 +1146,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Load(a) => load(&ctx, a).await,
         Command::VerifyProof { file, genesis } => {
             let text = String::from_utf8(read_file(&genesis)?)
                 .map_err(|_| input_err(format!("{} is not UTF-8", genesis.display())))?;
@@ -1179,9 +1209,64 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+async fn load(ctx: &Ctx, a: LoadArgs) -> anyhow::Result<()> {
+    let port = ctx.key()?;
+    let mut nodes = vec![ctx.node.base().to_string()];
+    nodes.extend(a.also.iter().map(|n| n.trim_end_matches('/').to_string()));
+    let config = LoadConfig {
+        nodes,
+        rate: a.rate,
+        duration: a.duration,
+        parties: a.parties,
+        drain: a.drain,
+        seed: a.seed,
+        progress: !ctx.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    let r = portledger_client::load::run(&config, &port).await?;
+    if ctx.json {
+        println!("{}", serde_json::to_string(&r)?);
+        return Ok(());
+    }
+    println!(
+        "offered {:.0} tx/s for {:.0} s from {} parties to {} node(s)",
+        r.rate,
+        r.duration_s,
+        r.parties,
+        r.nodes.len()
+    );
+    println!(
+        "submitted {}  accepted {}  rejected {}  errors {}  retried (mempool full) {}",
+        r.submitted, r.accepted, r.rejected, r.errors, r.retries
+    );
+    for (code, n) in &r.rejected_by_code {
+        println!("  rejected {code}: {n}");
+    }
+    println!(
+        "committed {} ({} seen only afterwards)  throughput {:.0} tx/s  (sent {:.0} tx/s)",
+        r.committed, r.committed_unobserved, r.throughput_tps, r.submitted_tps
+    );
+    let l = r.latency_ms;
+    println!(
+        "submit-to-final latency ms: p50 {:.0}  p90 {:.0}  p99 {:.0}  max {:.0}",
+        l.p50, l.p90, l.p99, l.max
+    );
+    if r.committed < r.accepted {
+        println!(
+            "{} accepted transactions were not committed within the drain time",
+            r.accepted - r.committed
+        );
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    let mut builder = if matches!(cli.command, Command::Load(_)) {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder
         .enable_all()
         .build()
         .context("starting the async runtime")

@@ -21,6 +21,7 @@ pub mod state;
 pub mod store;
 pub mod transaction;
 pub mod vote;
+pub mod workload;
 
 pub use block::{Block, BlockHeader};
 pub use certificate::{CertificateError, CommitCertificate, CommitSignature};

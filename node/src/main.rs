@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use portledger_ledger::{keyfile, Keypair};
+use portledger_node::bench::{self, BenchOptions};
 use portledger_node::config::NodeConfig;
 use portledger_node::testnet::{self, TestnetOptions};
 
@@ -54,6 +55,29 @@ enum Command {
         /// Folder of the testnet.
         #[arg(long, default_value = "./devnet")]
         home: PathBuf,
+    },
+    /// Measures, in one run on this machine: the ceiling (batch signature verification on all
+    /// cores plus sled commits, no network), one validator's full pipeline, and N validators as
+    /// processes on loopback (saturation throughput, then finality latency at half that rate).
+    Bench {
+        /// Validators of the network measurement.
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        /// Transactions of the ceiling measurement (and at least as many offered per load run).
+        #[arg(long, default_value_t = 20_000)]
+        txs: usize,
+        /// Seconds of load per load run (at least).
+        #[arg(long, default_value_t = 10.0)]
+        duration: f64,
+        /// Parties of the load generator (two per lane).
+        #[arg(long, default_value_t = 64)]
+        parties: usize,
+        /// Keep the testnets and node logs in this folder.
+        #[arg(long)]
+        keep: Option<PathBuf>,
+        /// One JSON object on stdout.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -133,6 +157,29 @@ async fn main() -> anyhow::Result<()> {
             wait_for_signal().await;
             tracing::info!("signal received, shutting down");
             node.stop().await?;
+        }
+        Command::Bench {
+            validators,
+            txs,
+            duration,
+            parties,
+            keep,
+            json,
+        } => {
+            let opts = BenchOptions {
+                validators,
+                txs,
+                duration,
+                parties,
+                keep,
+                verbose: !json,
+            };
+            let report = bench::run(&opts).await?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print!("{}", bench::render(&report));
+            }
         }
         Command::Dev { home } => {
             init_logging(&std::env::var("PORTLEDGER_LOG_LEVEL").unwrap_or_else(|_| "info".into()));
