@@ -206,7 +206,9 @@ pub async fn run(config: &LoadConfig, port: &Keypair) -> Result<LoadReport> {
             for (j, (hash, bytes)) in txs.into_iter().enumerate() {
                 let at = start + Duration::from_secs_f64((j * lane_count + i) as f64 * interval);
                 tokio::time::sleep_until(at.into()).await;
-                r.max_behind = r.max_behind.max(Instant::now().saturating_duration_since(at));
+                r.max_behind = r
+                    .max_behind
+                    .max(Instant::now().saturating_duration_since(at));
                 if Instant::now() > deadline {
                     break;
                 }
@@ -294,8 +296,12 @@ pub async fn run(config: &LoadConfig, port: &Keypair) -> Result<LoadReport> {
     }
     let first_send = accepted.iter().map(|(_, t)| *t).min().unwrap_or(start);
     let committed = samples.len() + committed_unobserved;
-    let span = submit_end.saturating_duration_since(first_send).as_secs_f64();
-    let commit_span = last_commit.saturating_duration_since(first_send).as_secs_f64();
+    let span = submit_end
+        .saturating_duration_since(first_send)
+        .as_secs_f64();
+    let commit_span = last_commit
+        .saturating_duration_since(first_send)
+        .as_secs_f64();
     let submitted: usize = results.iter().map(|r| r.submitted).sum();
     let mut rejected_by_code = BTreeMap::new();
     for r in &results {

@@ -138,9 +138,7 @@ impl Workload {
     pub fn lane_transactions(&self, count: usize) -> Vec<Vec<Transaction>> {
         let lanes = self.lanes.len();
         let cycles = count.div_ceil(4 * lanes);
-        (0..lanes)
-            .map(|i| self.lane_cycles(i, cycles))
-            .collect()
+        (0..lanes).map(|i| self.lane_cycles(i, cycles)).collect()
     }
 
     fn lane_cycles(&self, i: usize, cycles: usize) -> Vec<Transaction> {
@@ -224,9 +222,9 @@ pub fn bill_of_lading(reference: &str, shipper: PublicKey) -> TransportDocumentD
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::demo;
     use crate::rules::{apply_verified, BlockContext};
     use crate::state::{State, StateView};
-    use crate::demo;
 
     fn apply_all(state: &mut State, txs: &[Transaction], ctx: &BlockContext) {
         for tx in txs {

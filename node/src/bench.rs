@@ -452,7 +452,9 @@ fn client_binary() -> anyhow::Result<PathBuf> {
     if dir.file_name().is_some_and(|n| n == "release") {
         cmd.arg("--release");
     }
-    let status = cmd.status().context("building the portledger client with cargo")?;
+    let status = cmd
+        .status()
+        .context("building the portledger client with cargo")?;
     if !status.success() || !path.exists() {
         bail!(
             "the portledger client is missing next to {}; build it with `cargo build --release -p portledger-client`",

@@ -17,9 +17,7 @@ use portledger_consensus::{Action, ConsensusConfig, Core, Input, Timeout, Timeou
 use portledger_ledger::block::Block;
 use portledger_ledger::chain::Execution;
 use portledger_ledger::codec;
-use portledger_ledger::{
-    BlockContext, CommitCertificate, Hash, Keypair, PublicKey, Store, Transaction,
-};
+use portledger_ledger::{BlockContext, CommitCertificate, Hash, Keypair, PublicKey, Store};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
@@ -226,8 +224,13 @@ impl Driver {
         match ev {
             NetworkEvent::Message { topic, data, from } => match topic {
                 Topic::Transactions => {
-                    if let Ok(tx) = Transaction::decode(&data, self.limits.tx_bytes) {
-                        if let Err(e) = self.shared.admit(tx) {
+                    if let Ok(txs) = messages::decode_tx_batch(&data, &self.limits) {
+                        for e in self
+                            .shared
+                            .admit_all(txs)
+                            .into_iter()
+                            .filter_map(Result::err)
+                        {
                             debug!(%from, error = %e, "gossiped transaction not admitted");
                         }
                     }

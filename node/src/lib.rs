@@ -13,3 +13,4 @@ pub mod network;
 pub mod node;
 pub mod shared;
 pub mod testnet;
+pub mod tx_gossip;

@@ -1,4 +1,4 @@
-//! What nodes gossip: transactions, proposals (with the proposed block beside them) and votes,
+//! What nodes gossip: batches of transactions, proposals (with the proposed block beside them) and votes,
 //! all in the ledger's canonical encoding, and the check each message passes before relay.
 
 use portledger_consensus::SignedProposal;
@@ -41,6 +41,8 @@ pub struct Limits {
     pub tx_bytes: usize,
     /// Largest proposal message (block plus margin).
     pub proposal_bytes: usize,
+    /// Largest gossiped transaction batch.
+    pub tx_batch_bytes: usize,
 }
 
 impl Limits {
@@ -49,6 +51,8 @@ impl Limits {
         Limits {
             tx_bytes: genesis.consensus.max_tx_bytes as usize,
             proposal_bytes: genesis.consensus.max_block_bytes as usize + 1024 * 1024,
+            tx_batch_bytes: crate::tx_gossip::MAX_BATCH_BYTES
+                + genesis.consensus.max_tx_bytes as usize,
         }
     }
 }
@@ -58,13 +62,29 @@ pub fn decode_proposal(data: &[u8], limits: &Limits) -> Result<ProposalMessage, 
     codec::decode(data, limits.proposal_bytes)
 }
 
+/// Decodes a gossiped batch of transactions (see [`crate::tx_gossip`]): at most
+/// `limits.tx_batch_bytes`, each transaction at most `limits.tx_bytes`.
+pub fn decode_tx_batch(data: &[u8], limits: &Limits) -> Result<Vec<Transaction>, CodecError> {
+    let txs: Vec<Transaction> = codec::decode(data, limits.tx_batch_bytes)?;
+    for tx in &txs {
+        let size = codec::encode(tx).len();
+        if size > limits.tx_bytes {
+            return Err(CodecError::TooLarge {
+                len: size,
+                limit: limits.tx_bytes,
+            });
+        }
+    }
+    Ok(txs)
+}
+
 /// Decodes a gossiped vote.
 pub fn decode_vote(data: &[u8]) -> Result<Vote, CodecError> {
     codec::decode::<VoteMessage>(data, MAX_VOTE_BYTES).map(|m| m.vote)
 }
 
 /// The relay check: the message decodes within its size limit, is for this chain, and its
-/// signature verifies (a proposal from a validator whose block matches the hash it signed; a
+/// signature verifies (every transaction of a batch, checked together; a proposal from a validator whose block matches the hash it signed; a
 /// vote from a validator). Everything else is rejected and not relayed. The hash of each
 /// transaction whose signature verified is passed to `verified`, so that the mempool need not
 /// check it again.
@@ -76,11 +96,16 @@ pub fn validator(
 ) -> Validator {
     std::sync::Arc::new(move |topic, data| {
         let ok = match topic {
-            Topic::Transactions => Transaction::decode(data, limits.tx_bytes)
-                .map(|tx| {
-                    let ok = tx.body.chain_id == chain_id && tx.verify_signature().is_ok();
+            Topic::Transactions => decode_tx_batch(data, &limits)
+                .map(|txs| {
+                    let items: Vec<_> = txs.iter().map(Transaction::signature_item).collect();
+                    let ok = !txs.is_empty()
+                        && txs.iter().all(|tx| tx.body.chain_id == chain_id)
+                        && portledger_ledger::crypto::verify_batch(&items);
                     if ok {
-                        verified(tx.hash());
+                        for tx in &txs {
+                            verified(tx.hash());
+                        }
                     }
                     ok
                 })

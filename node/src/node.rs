@@ -21,6 +21,7 @@ use crate::messages::{self, Limits};
 use crate::metrics::Metrics;
 use crate::network::{self, NetworkConfig, NetworkHandle};
 use crate::shared::{lock, read, LiveStatus, Shared, StoreSource};
+use crate::tx_gossip::TxGossip;
 
 /// A node that is running.
 pub struct RunningNode {
@@ -110,7 +111,7 @@ pub async fn start(cfg: NodeConfig) -> anyhow::Result<RunningNode> {
     let api_addr = listener.local_addr()?;
     let app = api::router(ApiState {
         shared: shared.clone(),
-        network: net.clone(),
+        gossip: TxGossip::spawn(net.clone()),
     });
     let mut api_shutdown = shutdown_rx;
     tasks.push(tokio::spawn(async move {

@@ -121,6 +121,29 @@ impl Shared {
         result
     }
 
+    /// Admits gossiped transactions (as [`Shared::admit`], taking the locks once).
+    pub fn admit_all(&self, txs: Vec<Transaction>) -> Vec<Result<Admission, MempoolError>> {
+        let chain = read(&self.chain);
+        let tip = chain.tip();
+        let ctx = BlockContext {
+            height: tip.height + 1,
+            time_ms: now_ms().max(tip.time_ms + 1),
+        };
+        let mut mempool = lock(&self.mempool);
+        let results: Vec<_> = txs
+            .into_iter()
+            .map(|tx| mempool.insert(tx, chain.state(), &ctx))
+            .collect();
+        let waiting = mempool.len();
+        drop(mempool);
+        drop(chain);
+        if results.iter().any(|r| matches!(r, Ok(Admission::Added(_)))) {
+            self.metrics.mempool_size.set(waiting as i64);
+            self.tx_arrived.notify_one();
+        }
+        results
+    }
+
     /// A participant's alias.
     pub fn alias(&self, key: &PublicKey) -> Option<String> {
         read(&self.chain)

@@ -104,7 +104,12 @@ async fn bad_input_is_refused_and_the_network_keeps_running() {
     let forged = anchor(&chain, &seller, 2, "from-a-stranger");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(4);
     while tokio::time::Instant::now() < deadline {
-        let _ = net.publish(Topic::Transactions, forged.encode()).await;
+        let _ = net
+            .publish(
+                Topic::Transactions,
+                portledger_node::tx_gossip::encode_batch(std::slice::from_ref(&forged)),
+            )
+            .await;
         if let Ok(Some(NetworkEvent::Message { .. })) =
             tokio::time::timeout(Duration::from_millis(200), events.recv()).await
         {

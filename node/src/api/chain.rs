@@ -10,7 +10,6 @@ use serde_json::{json, Value};
 
 use super::{parse_hash, resolve_party, show_party, ApiError, ApiResult, ApiState};
 use crate::mempool::{Admission, MempoolError};
-use crate::network::Topic;
 use crate::shared::{lock, read};
 
 /// `GET /v1/status`: the same object as `portledger status --json`.
@@ -118,14 +117,13 @@ pub async fn submit(
         ));
     }
     let shared = s.shared.clone();
+    let gossiped = tx.clone();
     let admitted = tokio::task::spawn_blocking(move || shared.admit(tx))
         .await
         .map_err(ApiError::internal)?;
     match admitted {
         Ok(Admission::Added(hash)) => {
-            if let Err(e) = s.network.publish(Topic::Transactions, bytes).await {
-                tracing::debug!(error = %e, "gossip of a submitted transaction failed");
-            }
+            s.gossip.send(gossiped);
             Ok((
                 StatusCode::ACCEPTED,
                 Json(json!({"tx_hash": hash, "status": "pending"})),

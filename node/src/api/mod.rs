@@ -18,16 +18,16 @@ use axum::{Json, Router};
 use portledger_ledger::{Hash, PublicKey};
 use serde_json::json;
 
-use crate::network::NetworkHandle;
 use crate::shared::{read, Shared};
+use crate::tx_gossip::TxGossip;
 
 /// What every handler gets.
 #[derive(Clone)]
 pub struct ApiState {
     /// The node's shared state.
     pub shared: Arc<Shared>,
-    /// To gossip submitted transactions.
-    pub network: NetworkHandle,
+    /// To gossip submitted transactions, in batches.
+    pub gossip: TxGossip,
 }
 
 /// An API error.
