@@ -76,10 +76,12 @@ fn require_recorder<V: StateView>(t: &Tx<'_, V>, code: TrackingCode) -> Result<(
             "port_operator or carrier",
         ),
         TrackingCode::Depart | TrackingCode::Arrive => (&[Role::Carrier], "carrier"),
-        TrackingCode::GateOut => return Err(RuleError::Rule(format!(
+        TrackingCode::GateOut => {
+            return Err(RuleError::Rule(format!(
             "{}: GTOT is recorded only by the port's cargo release (port.release), never directly",
             t.action
-        ))),
+        )))
+        }
     };
     if allowed.contains(&t.member.role) {
         Ok(())
