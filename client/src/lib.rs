@@ -6,6 +6,7 @@
 //! - [`inputs`]: the native JSON input forms (`lc apply`, `customs declare`, transport documents).
 //! - [`dcsa`]: DCSA eBL 3.0 transport documents mapped to the ledger's fields.
 //! - [`output`]: human output of the `portledger` binary.
+//! - [`tracking`]: shipment tracking: event times, the `track show` timeline, `track follow` lines.
 //! - [`verify`]: `verify-chain` and self-contained document proofs.
 #![forbid(unsafe_code)]
 
@@ -15,6 +16,7 @@ pub mod error;
 pub mod inputs;
 pub mod output;
 pub mod parties;
+pub mod tracking;
 pub mod verify;
 
 pub use api::NodeClient;
