@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The contactless import of domain.md, end to end, against a running `portledger-node dev`.
+# The contactless import of domain.md, end to end, against a running `portledger-node dev`,
+# with the export side at the port of loading and the container's tracking events before it.
 #
 #   cargo run --release -p portledger-node -- dev          # in one terminal
 #   examples/import-flow.sh                                 # in another
@@ -22,7 +23,7 @@ run() { echo "+ portledger $*" >&2; "$PORTLEDGER" "$@"; }
 
 # Unique references, so the script can run more than once on the same network.
 N=$(date +%s)
-LC="LC-$N"; BL="BL-$N"; DEC="IMP-$N"
+LC="LC-$N"; BL="BL-$N"; DEC="IMP-$N"; EXP="EXP-$N"; CTR=MSCU1234566
 TODAY=$(date -u +%F); EXPIRY=$(date -u -d "+90 days" +%F); SHIP_BY=$(date -u -d "+30 days" +%F)
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 
@@ -46,6 +47,12 @@ cat > "$W/declaration.json" <<JSON
  "lines": [{"hs_code": "640399", "description": "Leather shoes", "origin_country": "CN",
             "value": "125000.00", "currency": "USD"}]}
 JSON
+cat > "$W/export.json" <<JSON
+{"number": "$EXP", "direction": "EXPORT", "declarant": "seller", "transport_document": "$BL",
+ "lines": [{"hs_code": "640399", "description": "Leather shoes", "origin_country": "CN",
+            "value": "125000.00", "currency": "USD"}]}
+JSON
+GATE_IN=$(date -u -d "-2 hours" +%FT%TZ)
 printf 'Commercial invoice INV-%s: 4,000 cartons of leather shoes, USD 125,000.00\n' "$N" > "$W/invoice.txt"
 
 run status
@@ -56,6 +63,19 @@ as advising-bank lc advise "$LC"
 echo "== 2. The carrier issues the eBL to order; the seller holds it"
 as carrier bl issue --file "$W/bl.json"
 run bl show "$BL"
+echo "== 2a. Export side at the port of loading: export declaration, gate-in, load (which confirms exit)"
+as seller customs declare --file "$W/export.json"
+as customs customs accept "$EXP"
+as port track event "$BL" --container "$CTR" --code GTIN --at CNSHA --time "$GATE_IN"
+echo "   (loading before customs releases the export declaration is refused:)"
+! as port track event "$BL" --container "$CTR" --code LOAD --at CNSHA
+as customs customs release "$EXP"
+as port track event "$BL" --container "$CTR" --code LOAD --at CNSHA
+run customs show "$EXP"
+echo "== 2b. The voyage: departure from Shanghai, arrival and discharge at Rotterdam"
+as carrier track event "$BL" --container "$CTR" --code DEPA --at CNSHA
+as carrier track event "$BL" --container "$CTR" --code ARRI --at NLRTM
+as port track event "$BL" --container "$CTR" --code DISC --at NLRTM
 echo "== 3. The seller anchors the invoice and presents it with the eBL: the eBL passes to the issuing bank"
 as seller doc anchor "$W/invoice.txt" --type commercial_invoice --ref "$BL" --ref "$LC"
 INVOICE=$(sha256sum "$W/invoice.txt" | cut -d' ' -f1)
@@ -72,8 +92,10 @@ echo "== 6. The buyer surrenders the eBL; the carrier accepts and issues the del
 as buyer bl surrender "$BL"
 as carrier bl accept-surrender "$BL"
 as carrier delivery-order issue "$BL" --to buyer
-echo "== 7. The port releases the cargo at the gate"
+echo "== 7. The port releases the cargo at the gate (recording the container's gate-out, GTOT)"
 as port port release "$BL"
+run track show "$BL"
+run track show --container "$CTR"
 echo "== 8. Customs reads the bill of lading's history and verifies it against genesis"
 as customs bl history "$BL"
 run proof "$BL" --out "$W/$BL.proof"

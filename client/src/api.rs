@@ -322,15 +322,31 @@ impl NodeClient {
         &self,
         reference: Option<&str>,
         party: Option<&str>,
-        mut on_event: impl FnMut(Value) -> bool,
+        on_event: impl FnMut(Value) -> bool,
     ) -> Result<()> {
-        let mut query = Vec::new();
+        let mut filters = Vec::new();
         if let Some(r) = reference {
-            query.push(format!("reference={}", encode_segment(r)));
+            filters.push(("reference", r));
         }
         if let Some(p) = party {
-            query.push(format!("party={}", encode_segment(p)));
+            filters.push(("party", p));
         }
+        self.follow_events_where(&filters, || {}, on_event).await
+    }
+
+    /// Like [`NodeClient::follow_events`] with any of the stream's filters as (name, value)
+    /// pairs (`reference`, `party`, `container`); `on_open` is called once the node has accepted
+    /// the subscription, before any event.
+    pub async fn follow_events_where(
+        &self,
+        filters: &[(&str, &str)],
+        on_open: impl FnOnce(),
+        mut on_event: impl FnMut(Value) -> bool,
+    ) -> Result<()> {
+        let query: Vec<String> = filters
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode_segment(v)))
+            .collect();
         let url = format!("{}/v1/events?{}", self.base, query.join("&"));
         // No total timeout: the stream is meant to stay open.
         let http = reqwest::Client::builder()
@@ -345,6 +361,7 @@ impl NodeClient {
         if !resp.status().is_success() {
             return self.answer(&url, resp).await.map(|_| ());
         }
+        on_open();
         let mut buf = String::new();
         while let Some(chunk) = resp
             .chunk()

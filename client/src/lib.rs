@@ -7,6 +7,7 @@
 //! - [`dcsa`]: DCSA eBL 3.0 transport documents mapped to the ledger's fields.
 //! - [`load`]: the fixed-rate load generator of `portledger load`.
 //! - [`output`]: human output of the `portledger` binary.
+//! - [`tracking`]: shipment tracking: event times, the `track show` timeline, `track follow` lines.
 //! - [`verify`]: `verify-chain` and self-contained document proofs.
 #![forbid(unsafe_code)]
 
@@ -17,6 +18,7 @@ pub mod inputs;
 pub mod load;
 pub mod output;
 pub mod parties;
+pub mod tracking;
 pub mod verify;
 
 pub use api::NodeClient;

@@ -16,8 +16,10 @@ use portledger_client::inputs::{self, CreditAmendmentInput, CreditApplication, D
 use portledger_client::load::LoadConfig;
 use portledger_client::output;
 use portledger_client::parties::Directory;
+use portledger_client::tracking;
 use portledger_client::verify;
 use portledger_ledger::documents::anchor::DocumentType;
+use portledger_ledger::documents::tracking::TrackingCode;
 use portledger_ledger::documents::transport::AmendmentReason;
 use portledger_ledger::transaction::Endorsement;
 use portledger_ledger::{keyfile, DocumentKey, Genesis, Hash, Keypair, Payload};
@@ -86,6 +88,9 @@ enum Command {
     /// Cargo release at the gate (port operator).
     #[command(subcommand)]
     Port(Port),
+    /// Shipment tracking events: record, show a container's or a document's journey, follow.
+    #[command(subcommand)]
+    Track(Track),
     /// Anchored commercial documents.
     #[command(subcommand)]
     Doc(Doc),
@@ -401,6 +406,51 @@ enum Port {
         /// One container (default: all).
         #[arg(long)]
         container: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum Track {
+    /// Records a tracking event you saw: GTIN (port operator), LOAD (port operator or carrier),
+    /// DEPA / ARRI (carrier), DISC (port operator or carrier). GTOT comes only from `port
+    /// release`.
+    Event {
+        /// Transport document reference.
+        reference: String,
+        /// The container (ISO 6346), listed on the document.
+        #[arg(long)]
+        container: String,
+        /// GTIN, LOAD, DEPA, ARRI or DISC.
+        #[arg(long)]
+        code: TrackingCode,
+        /// Where it happened (UN/LOCODE).
+        #[arg(long = "at")]
+        location: String,
+        /// When it happened: ISO 8601 date-time (UTC unless an offset is given) or date;
+        /// default now. Never later than the block that records it.
+        #[arg(long)]
+        time: Option<String>,
+    },
+    /// Where the goods are: a document's containers (BLREF) or one container (--container):
+    /// the current position, then every event.
+    Show {
+        /// Transport document reference.
+        reference: Option<String>,
+        /// A container (ISO 6346), over all documents.
+        #[arg(long)]
+        container: Option<String>,
+    },
+    /// Prints each new tracking event of a document (or one of its containers) as it is
+    /// committed, until interrupted; one JSON object per line with --json.
+    Follow {
+        /// Transport document reference.
+        reference: String,
+        /// Only this container.
+        #[arg(long)]
+        container: Option<String>,
+        /// Stop after this many events.
+        #[arg(long)]
+        count: Option<u64>,
     },
 }
 
@@ -929,6 +979,79 @@ async fn customs(ctx: &Ctx, cmd: Customs) -> anyhow::Result<()> {
     }
 }
 
+async fn track(ctx: &Ctx, cmd: Track) -> anyhow::Result<()> {
+    match cmd {
+        Track::Event {
+            reference,
+            container,
+            code,
+            location,
+            time,
+        } => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            let event_time_ms = tracking::event_time_ms(time.as_deref(), now).map_err(input_err)?;
+            ctx.submit(
+                Payload::RecordTrackingEvent {
+                    reference,
+                    container,
+                    code,
+                    location,
+                    event_time_ms,
+                },
+                json!({}),
+            )
+            .await
+        }
+        Track::Show {
+            reference,
+            container,
+        } => {
+            let path = match (reference, container) {
+                (Some(r), None) => format!("/v1/bl/{}/tracking", encode_segment(&r)),
+                (None, Some(c)) => format!("/v1/containers/{}", encode_segment(&c)),
+                _ => {
+                    return Err(input_err(
+                        "give a transport document BLREF or --container ID",
+                    ))
+                }
+            };
+            ctx.show(&path, tracking::timeline).await
+        }
+        Track::Follow {
+            reference,
+            container,
+            count,
+        } => {
+            let mut filters = vec![("reference", reference.as_str())];
+            if let Some(c) = &container {
+                filters.push(("container", c.as_str()));
+            }
+            let mut seen = 0u64;
+            let json_lines = ctx.json;
+            ctx.node
+                .follow_events_where(
+                    &filters,
+                    || eprintln!("following tracking events of {reference} (Ctrl-C to stop)"),
+                    |committed| {
+                        for e in tracking::followed_events(&committed, container.as_deref()) {
+                            if json_lines {
+                                println!("{e}");
+                            } else {
+                                println!("{}", tracking::follow_line(&e));
+                            }
+                            seen += 1;
+                        }
+                        count.is_none_or(|c| seen < c)
+                    },
+                )
+                .await?;
+            Ok(())
+        }
+    }
+}
+
 async fn doc(ctx: &Ctx, cmd: Doc) -> anyhow::Result<()> {
     match cmd {
         Doc::Anchor {
@@ -1054,6 +1177,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
         }
+        Command::Track(c) => track(&ctx, c).await,
         Command::Doc(c) => doc(&ctx, c).await,
         Command::Block(BlockCmd::Show { height }) => {
             let path = if height == "latest" {

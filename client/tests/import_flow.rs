@@ -297,6 +297,9 @@ async fn flow(net: &Net, f: &Path) {
     )
     .await;
 
+    // The export side at the port of loading, before the import side.
+    export_side(net, f).await;
+
     // 3. The seller anchors the invoice and presents it with the eBL.
     let invoice = f.join("invoice.pdf");
     std::fs::write(&invoice, b"%PDF-1.4 commercial invoice INV-1 USD 125000.00").expect("write");
@@ -423,6 +426,43 @@ async fn flow(net: &Net, f: &Path) {
     ok(net, "port", &["port", "release", "BL-1"]).await;
     let bl = ok(net, "customs", &["bl", "show", "BL-1"]).await;
     assert_eq!(bl["state"], "SURRENDERED_FOR_DELIVERY");
+
+    // The gate release recorded the container's GTOT: the journey is complete.
+    let t = ok(net, "buyer", &["track", "show", "BL-1"]).await;
+    assert_eq!(t["position"]["code"], "GTOT", "{t}");
+    assert_eq!(t["position"]["location"], "NLRTM");
+    let codes: Vec<&str> = t["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["GTIN", "LOAD", "DEPA", "ARRI", "DISC", "GTOT"]);
+    assert_eq!(t["events"][5]["recorded_by"], "port");
+    let c = ok(
+        net,
+        "customs",
+        &["track", "show", "--container", "MSCU1234566"],
+    )
+    .await;
+    assert_eq!(c["position"]["code"], "GTOT");
+    assert_eq!(c["events"].as_array().map(Vec::len), Some(6));
+    let human = pl(net, 0, None, &["track", "show", "BL-1"]).await;
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    assert!(
+        human.stdout.starts_with("position  GTOT") && human.stdout.contains("EVENT TIME"),
+        "{}",
+        human.stdout
+    );
+    let o = pl(
+        net,
+        0,
+        None,
+        &["track", "show", "--container", "CSQU3054383"],
+    )
+    .await;
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.contains("not_found"), "{}", o.stderr);
 
     // 8. Customs reads the full history: every step, with signer, height and time.
     let h = ok(net, "customs", &["bl", "history", "BL-1"]).await;
@@ -633,6 +673,299 @@ async fn flow(net: &Net, f: &Path) {
         tried += 1;
     }
     assert!(tried > 10);
+}
+
+/// The seller's export declaration, released by customs before the container is loaded; the
+/// container's journey from gate-in at Shanghai to discharge at Rotterdam.
+async fn export_side(net: &Net, f: &Path) {
+    let track = |code: &'static str, at: &'static str| {
+        vec![
+            "track",
+            "event",
+            "BL-1",
+            "--container",
+            "MSCU1234566",
+            "--code",
+            code,
+            "--at",
+            at,
+        ]
+    };
+    let export = json!({
+        "number": "EXP-1", "direction": "EXPORT", "declarant": "seller", "transport_document": "BL-1",
+        "lines": [{"hs_code": "640399", "description": "Leather shoes", "origin_country": "CN",
+                   "value": "125000.00", "currency": "USD"}]
+    });
+    let export_file = write(f, "export.json", &export);
+    let d = ok(
+        net,
+        "seller",
+        &["customs", "declare", "--file", &export_file],
+    )
+    .await;
+    assert_eq!(d["number"], "EXP-1");
+    ok(net, "customs", &["customs", "accept", "EXP-1"]).await;
+
+    // Gate-in an hour ago; a time in the future, a stranger container, the wrong role are refused.
+    let an_hour_ago = portledger_ledger::date::format_ms(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock")
+            .as_millis() as u64
+            - 3_600_000,
+    );
+    let mut gtin = track("GTIN", "CNSHA");
+    gtin.extend(["--time", &an_hour_ago]);
+    refused(net, "carrier", &gtin, "role_not_permitted").await;
+    let tomorrow = today().plus_days(1).to_string();
+    let mut future = track("GTIN", "CNSHA");
+    future.extend(["--time", tomorrow.as_str()]);
+    refused(net, "port", &future, "event_in_future").await;
+    let mut stranger = track("GTIN", "CNSHA");
+    stranger[4] = "CSQU3054383";
+    refused(net, "port", &stranger, "unknown_container").await;
+    let e = ok(net, "port", &gtin).await;
+    assert_eq!(e["action"], "track.gtin");
+
+    // LOAD before customs releases the export declaration is refused; after, it confirms exit.
+    let e = refused(net, "port", &track("LOAD", "CNSHA"), "export_not_released").await;
+    assert!(e.contains("EXP-1 is ACCEPTED"), "{e}");
+    ok(net, "customs", &["customs", "release", "EXP-1"]).await;
+    // Out of order: no DISC before ARRI.
+    refused(
+        net,
+        "carrier",
+        &track("DISC", "NLRTM"),
+        "tracking_out_of_order",
+    )
+    .await;
+    ok(net, "carrier", &track("LOAD", "CNSHA")).await;
+    assert_eq!(
+        ok(net, "customs", &["customs", "show", "EXP-1"]).await["state"],
+        "EXIT_CONFIRMED"
+    );
+    ok(net, "carrier", &track("DEPA", "CNSHA")).await;
+    ok(net, "carrier", &track("ARRI", "NLRTM")).await;
+    ok(net, "port", &track("DISC", "NLRTM")).await;
+    let t = ok(net, "buyer", &["track", "show", "BL-1"]).await;
+    assert_eq!(t["position"]["code"], "DISC", "{t}");
+    assert_eq!(t["events"][0]["event_time"], json!(an_hour_ago));
+}
+
+/// A `portledger track follow` child process on node `node`, with its stdout lines.
+struct Follower {
+    child: tokio::process::Child,
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+impl Follower {
+    async fn start(net: &Net, node: usize, args: &[&str]) -> Follower {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_portledger"))
+            .arg("--node")
+            .arg(net.api(node))
+            .args(args)
+            .env_remove("PORTLEDGER_NODE")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn track follow");
+        // It says on stderr when the node has accepted the subscription.
+        let stderr = child.stderr.take().expect("stderr");
+        let mut err_lines = tokio::io::BufReader::new(stderr).lines();
+        let first = tokio::time::timeout(Duration::from_secs(20), err_lines.next_line())
+            .await
+            .expect("track follow subscribed in time")
+            .expect("stderr");
+        assert!(
+            first.as_deref().is_some_and(|l| l.contains("following")),
+            "{first:?}"
+        );
+        let stdout = child.stdout.take().expect("stdout");
+        Follower {
+            child,
+            lines: tokio::io::BufReader::new(stdout).lines(),
+        }
+    }
+
+    async fn next(&mut self, within: Duration) -> String {
+        tokio::time::timeout(within, self.lines.next_line())
+            .await
+            .expect("a line in time")
+            .expect("read")
+            .expect("track follow still running")
+    }
+
+    async fn stop(mut self) {
+        self.child.kill().await.expect("kill track follow");
+    }
+}
+
+/// Issues BL-F, lodges and releases its export declaration, and gates its container in, so
+/// that it can be loaded and sail.
+async fn follow_setup(net: &Net, f: &Path) {
+    let bl_file = write(f, "bl-f.json", &native_bl("BL-F"));
+    ok(net, "carrier", &["bl", "issue", "--file", &bl_file]).await;
+    let export = json!({
+        "number": "EXP-F", "direction": "EXPORT", "declarant": "seller", "transport_document": "BL-F",
+        "lines": [{"hs_code": "640399", "description": "Leather shoes", "origin_country": "CN",
+                   "value": "125000.00", "currency": "USD"}]
+    });
+    let export_file = write(f, "export-f.json", &export);
+    ok(
+        net,
+        "seller",
+        &["customs", "declare", "--file", &export_file],
+    )
+    .await;
+    ok(net, "customs", &["customs", "accept", "EXP-F"]).await;
+    ok(net, "customs", &["customs", "release", "EXP-F"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn track_follow_prints_events_committed_through_another_node() {
+    let net = Net::start().await;
+    let files = tempfile::tempdir().expect("tmp");
+    follow_setup(&net, files.path()).await;
+    let mut follower = Follower::start(
+        &net,
+        1,
+        &[
+            "--json",
+            "track",
+            "follow",
+            "BL-F",
+            "--container",
+            "MSCU1234566",
+        ],
+    )
+    .await;
+    let gtin = ok(
+        &net,
+        "port",
+        &[
+            "track",
+            "event",
+            "BL-F",
+            "--container",
+            "MSCU1234566",
+            "--code",
+            "GTIN",
+            "--at",
+            "CNSHA",
+        ],
+    )
+    .await;
+    let line = follower.next(Duration::from_secs(30)).await;
+    let seen: Value = serde_json::from_str(&line).expect("one JSON object per line");
+    assert_eq!(seen["code"], "GTIN");
+    assert_eq!(seen["container"], "MSCU1234566");
+    assert_eq!(seen["reference"], "BL-F");
+    assert_eq!(seen["location"], "CNSHA");
+    assert_eq!(seen["recorded_by"], "port");
+    assert_eq!(seen["tx_hash"], gtin["tx_hash"]);
+    assert_eq!(seen["height"], gtin["height"]);
+    follower.stop().await;
+
+    // Human lines, on yet another node.
+    let mut follower = Follower::start(&net, 2, &["track", "follow", "BL-F"]).await;
+    ok(
+        &net,
+        "carrier",
+        &[
+            "track",
+            "event",
+            "BL-F",
+            "--container",
+            "MSCU1234566",
+            "--code",
+            "LOAD",
+            "--at",
+            "CNSHA",
+        ],
+    )
+    .await;
+    let line = follower.next(Duration::from_secs(30)).await;
+    assert!(
+        line.contains("LOAD  BL-F  MSCU1234566  at CNSHA  by carrier"),
+        "{line}"
+    );
+    follower.stop().await;
+    net.stop().await;
+}
+
+/// Measures, over 20 events, the time from submitting a tracking event through node 0 to
+/// `portledger track follow` on node 1 printing it; prints the median.
+/// `cargo test -p portledger-client --test import_flow -- --ignored --nocapture measure`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check; run with --ignored --nocapture"]
+async fn measure_track_follow_latency() {
+    use portledger_client::NodeClient;
+    use portledger_ledger::documents::tracking::TrackingCode;
+    use portledger_ledger::{keyfile, Payload};
+
+    let net = Net::start().await;
+    let files = tempfile::tempdir().expect("tmp");
+    follow_setup(&net, files.path()).await;
+    let node0 = NodeClient::new(&net.api(0)).expect("client");
+    let chain_id = node0.chain_id().await.expect("chain id");
+    let port = keyfile::read(&net.key("port")).expect("key");
+    let carrier = keyfile::read(&net.key("carrier")).expect("key");
+    let mut follower = Follower::start(&net, 1, &["--json", "track", "follow", "BL-F"]).await;
+    // GTIN, LOAD, DEPA from Shanghai, then port calls back and forth: ARRI/DEPA at Singapore and
+    // Port Klang, as many as needed.
+    let mut plan = vec![
+        (TrackingCode::GateIn, "CNSHA"),
+        (TrackingCode::Load, "CNSHA"),
+        (TrackingCode::Depart, "CNSHA"),
+    ];
+    while plan.len() < 20 {
+        let at = if (plan.len() / 2) % 2 == 0 {
+            "SGSIN"
+        } else {
+            "MYPKG"
+        };
+        plan.push((TrackingCode::Arrive, at));
+        plan.push((TrackingCode::Depart, at));
+    }
+    plan.truncate(20);
+    let mut latencies = Vec::new();
+    for (code, at) in plan {
+        let key = if code == TrackingCode::GateIn {
+            &port
+        } else {
+            &carrier
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock")
+            .as_millis() as u64;
+        let payload = Payload::RecordTrackingEvent {
+            reference: "BL-F".into(),
+            container: "MSCU1234566".into(),
+            code,
+            location: at.into(),
+            event_time_ms: now - 1000,
+        };
+        let started = Instant::now();
+        node0
+            .submit_payload(key, &chain_id, payload)
+            .await
+            .expect("submitted");
+        let line = follower.next(Duration::from_secs(30)).await;
+        latencies.push(started.elapsed());
+        let seen: Value = serde_json::from_str(&line).expect("json");
+        assert_eq!(seen["code"], code.as_str());
+    }
+    latencies.sort();
+    let median = (latencies[9] + latencies[10]) / 2;
+    println!(
+        "track follow latency over 20 events (submit via node 0, printed by track follow on node 1): median {median:?}, min {:?}, max {:?}",
+        latencies[0], latencies[19]
+    );
+    follower.stop().await;
+    net.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

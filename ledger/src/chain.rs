@@ -8,6 +8,7 @@ use crate::block::{Block, BlockHeader};
 use crate::certificate::{CertificateError, CommitCertificate};
 use crate::codec;
 use crate::crypto::{self, Hash, PublicKey};
+use crate::documents::tracking::TrackingRecord;
 use crate::error::RuleError;
 use crate::genesis::{Genesis, ValidatorSet};
 use crate::history::HistoryEntry;
@@ -365,6 +366,7 @@ impl<S: Store> Chain<S> {
             .map_err(BlockError::Certificate)?;
         let mut history = Vec::new();
         let mut parties = Vec::new();
+        let mut tracking = Vec::new();
         for (i, (tx, fx)) in block.transactions.iter().zip(&exec.effects).enumerate() {
             let entry = HistoryEntry {
                 height: h.height,
@@ -380,6 +382,14 @@ impl<S: Store> Chain<S> {
                     parties.push((*p, doc.clone()));
                 }
             }
+            tracking.extend(fx.tracking.iter().map(|event| TrackingRecord {
+                event: event.clone(),
+                height: h.height,
+                time_ms: h.time_ms,
+                index: i as u32,
+                tx_hash: entry.tx_hash,
+                signer: entry.signer,
+            }));
         }
         let tip = Tip {
             height: h.height,
@@ -393,6 +403,7 @@ impl<S: Store> Chain<S> {
             changes: &exec.changes,
             history,
             parties,
+            tracking,
             tip,
         })?;
         self.state.apply(&exec.changes);

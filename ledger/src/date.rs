@@ -143,6 +143,48 @@ pub fn format_ms(ms: u64) -> String {
     format!("{day}T{h:02}:{m:02}:{s:02}.{milli:03}Z")
 }
 
+/// Parses an ISO 8601 date-time in UTC or with an offset (`2026-11-22T04:06:21Z`,
+/// `2026-11-22T04:06:21.5+08:00`, `2026-11-22T04:06`), or a date (midnight UTC), into
+/// milliseconds since the Unix epoch.
+pub fn parse_datetime_ms(s: &str) -> Result<u64, DateError> {
+    let err = || DateError(s.to_string());
+    let (date, rest) = match s.split_once(['T', ' ']) {
+        Some((d, r)) => (d, Some(r)),
+        None => (s, None),
+    };
+    let day = i64::from(Date::parse(date).map_err(|_| err())?.0);
+    let mut ms = day * DAY_MS as i64;
+    if let Some(rest) = rest {
+        let (clock, offset_min) = if let Some(c) = rest.strip_suffix(['Z', 'z']) {
+            (c, 0i64)
+        } else if let Some(i) = rest.rfind(['+', '-']) {
+            let (c, o) = rest.split_at(i);
+            let sign = if o.starts_with('-') { -1 } else { 1 };
+            let (oh, om) = o[1..].split_once(':').unwrap_or((&o[1..], "0"));
+            let oh: i64 = oh.parse().map_err(|_| err())?;
+            let om: i64 = om.parse().map_err(|_| err())?;
+            if oh > 23 || om > 59 {
+                return Err(err());
+            }
+            (c, sign * (oh * 60 + om))
+        } else {
+            (rest, 0)
+        };
+        let mut parts = clock.split(':');
+        let h: i64 = parts.next().ok_or_else(err)?.parse().map_err(|_| err())?;
+        let m: i64 = parts.next().ok_or_else(err)?.parse().map_err(|_| err())?;
+        let sec: f64 = match parts.next() {
+            Some(x) => x.parse().map_err(|_| err())?,
+            None => 0.0,
+        };
+        if parts.next().is_some() || h > 23 || m > 59 || !(0.0..60.0).contains(&sec) {
+            return Err(err());
+        }
+        ms += (h * 3600 + m * 60 - offset_min * 60) * 1000 + (sec * 1000.0).round() as i64;
+    }
+    u64::try_from(ms).map_err(|_| err())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,5 +212,23 @@ mod tests {
             Date::parse("1971-01-01").expect("d")
         );
         assert_eq!(format_ms(DAY_MS + 3_723_004), "1970-01-02T01:02:03.004Z");
+        assert_eq!(parse_datetime_ms("1970-01-02"), Ok(DAY_MS));
+        assert_eq!(
+            parse_datetime_ms("1970-01-02T01:02:03.004Z"),
+            Ok(DAY_MS + 3_723_004)
+        );
+        assert_eq!(
+            parse_datetime_ms("1970-01-02T03:02+02:00"),
+            Ok(DAY_MS + 3_720_000)
+        );
+        assert_eq!(parse_datetime_ms("1970-01-01T23:00-01:00"), Ok(DAY_MS));
+        for bad in [
+            "1970-01-02T25:00Z",
+            "yesterday",
+            "1970-01-02T01",
+            "1969-12-31",
+        ] {
+            assert!(parse_datetime_ms(bad).is_err(), "{bad}");
+        }
     }
 }

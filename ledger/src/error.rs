@@ -95,6 +95,28 @@ pub enum RuleError {
     /// Port release refused: a condition is not met.
     #[error("release refused: {0}")]
     ReleaseCondition(String),
+    /// A tracking event does not follow the container's latest event in the plausible order.
+    #[error("tracking out of order: {0}")]
+    TrackingOutOfOrder(String),
+    /// The container is not listed on the transport document.
+    #[error("unknown container: {container} is not listed on transport document {reference}")]
+    UnknownContainer {
+        /// The container.
+        container: String,
+        /// The transport document.
+        reference: String,
+    },
+    /// An event is dated after the block that records it.
+    #[error("event in the future: event time {event_time} is after the block time {block_time}")]
+    EventInFuture {
+        /// The event's time (ISO 8601).
+        event_time: String,
+        /// The block's time (ISO 8601).
+        block_time: String,
+    },
+    /// Loading refused: the export declaration is not released.
+    #[error("export not released: {0}")]
+    ExportNotReleased(String),
     /// Any other rule of the documents, stated in words.
     #[error("{0}")]
     Rule(String),
@@ -117,6 +139,10 @@ impl RuleError {
             RuleError::InvalidField { .. } => "invalid_field",
             RuleError::Deadline(_) => "deadline",
             RuleError::ReleaseCondition(_) => "release_condition",
+            RuleError::TrackingOutOfOrder(_) => "tracking_out_of_order",
+            RuleError::UnknownContainer { .. } => "unknown_container",
+            RuleError::EventInFuture { .. } => "event_in_future",
+            RuleError::ExportNotReleased(_) => "export_not_released",
             RuleError::Rule(_) => "rule",
         }
     }

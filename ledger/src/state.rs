@@ -14,6 +14,7 @@ use crate::crypto::{Hash, PublicKey};
 use crate::documents::anchor::AnchoredDocument;
 use crate::documents::credit::LetterOfCredit;
 use crate::documents::customs::CustomsDeclaration;
+use crate::documents::tracking::ContainerPosition;
 use crate::documents::transport::TransportDocument;
 use crate::genesis::{Genesis, Role};
 
@@ -63,6 +64,8 @@ pub struct Changes {
     pub declarations: BTreeMap<String, CustomsDeclaration>,
     /// New or updated anchored documents.
     pub anchors: BTreeMap<Hash, AnchoredDocument>,
+    /// New container positions, by (transport document reference, container).
+    pub positions: BTreeMap<(String, String), ContainerPosition>,
 }
 
 impl Changes {
@@ -75,6 +78,7 @@ impl Changes {
         self.credits.extend(later.credits);
         self.declarations.extend(later.declarations);
         self.anchors.extend(later.anchors);
+        self.positions.extend(later.positions);
     }
 
     /// Whether nothing is written.
@@ -86,6 +90,7 @@ impl Changes {
             && self.credits.is_empty()
             && self.declarations.is_empty()
             && self.anchors.is_empty()
+            && self.positions.is_empty()
     }
 }
 
@@ -116,6 +121,8 @@ pub trait StateView {
     fn declarations_for(&self, reference: &str) -> Vec<CustomsDeclaration>;
     /// An anchored document.
     fn anchor(&self, hash: &Hash) -> Option<AnchoredDocument>;
+    /// The latest tracking event of a container on a transport document.
+    fn container_position(&self, reference: &str, container: &str) -> Option<ContainerPosition>;
 }
 
 /// The committed state, held in memory and persisted by the store.
@@ -141,6 +148,8 @@ pub struct State {
     pub declarations_by_document: BTreeMap<String, Vec<String>>,
     /// Anchored documents by hash.
     pub anchors: BTreeMap<Hash, AnchoredDocument>,
+    /// Latest tracking event by (transport document reference, container).
+    pub positions: BTreeMap<(String, String), ContainerPosition>,
 }
 
 impl State {
@@ -199,6 +208,9 @@ impl State {
         for (k, v) in &c.anchors {
             self.anchors.insert(*k, v.clone());
         }
+        for (k, v) in &c.positions {
+            self.positions.insert(k.clone(), v.clone());
+        }
     }
 }
 
@@ -240,6 +252,11 @@ impl StateView for State {
     }
     fn anchor(&self, hash: &Hash) -> Option<AnchoredDocument> {
         self.anchors.get(hash).cloned()
+    }
+    fn container_position(&self, reference: &str, container: &str) -> Option<ContainerPosition> {
+        self.positions
+            .get(&(reference.to_string(), container.to_string()))
+            .cloned()
     }
 }
 
@@ -338,5 +355,12 @@ impl StateView for Overlay<'_> {
             .get(hash)
             .cloned()
             .or_else(|| self.base.anchor(hash))
+    }
+    fn container_position(&self, reference: &str, container: &str) -> Option<ContainerPosition> {
+        self.pending
+            .positions
+            .get(&(reference.to_string(), container.to_string()))
+            .cloned()
+            .or_else(|| self.base.container_position(reference, container))
     }
 }

@@ -7,6 +7,7 @@ use crate::crypto::{Domain, Hash, Keypair, PublicKey, Signature, SignatureError}
 use crate::documents::anchor::DocumentType;
 use crate::documents::credit::{CreditAmendment, CreditTerms};
 use crate::documents::customs::DeclarationData;
+use crate::documents::tracking::TrackingCode;
 use crate::documents::transport::{AmendmentReason, TransportDocumentData};
 use crate::genesis::Role;
 
@@ -259,6 +260,22 @@ pub enum Payload {
         container: Option<String>,
     },
 
+    // --- shipment tracking ---
+    /// A party records a tracking event it saw (GTIN, LOAD, DEPA, ARRI, DISC; GTOT only comes
+    /// from [`Payload::ReleaseCargo`]).
+    RecordTrackingEvent {
+        /// Transport document reference.
+        reference: String,
+        /// The container (ISO 6346), listed on the document.
+        container: String,
+        /// What happened.
+        code: TrackingCode,
+        /// Where (UN/LOCODE).
+        location: String,
+        /// When, milliseconds since the Unix epoch; never after the block time.
+        event_time_ms: u64,
+    },
+
     // --- commercial documents ---
     /// Anchor a document's hash.
     AnchorDocument {
@@ -300,7 +317,8 @@ impl Payload {
             | Payload::VoidTransportDocument { reference }
             | Payload::ConfirmFreightPaid { reference }
             | Payload::IssueDeliveryOrder { reference, .. }
-            | Payload::ReleaseCargo { reference, .. } => vec![td(reference)],
+            | Payload::ReleaseCargo { reference, .. }
+            | Payload::RecordTrackingEvent { reference, .. } => vec![td(reference)],
             Payload::ApplyCredit(t) => vec![lc(&t.number)],
             Payload::PresentDocuments {
                 number,
@@ -385,6 +403,14 @@ impl Payload {
             Payload::ConfirmFreightPaid { .. } => "freight.paid",
             Payload::IssueDeliveryOrder { .. } => "delivery_order.issue",
             Payload::ReleaseCargo { .. } => "port.release",
+            Payload::RecordTrackingEvent { code, .. } => match code {
+                TrackingCode::GateIn => "track.gtin",
+                TrackingCode::Load => "track.load",
+                TrackingCode::Depart => "track.depa",
+                TrackingCode::Arrive => "track.arri",
+                TrackingCode::Discharge => "track.disc",
+                TrackingCode::GateOut => "track.gtot",
+            },
             Payload::AnchorDocument { .. } => "doc.anchor",
             Payload::RevokeDocument { .. } => "doc.revoke",
         }

@@ -630,6 +630,7 @@ impl Driver {
                 action: tx.body.payload.action().to_string(),
                 documents: fx.touched.clone(),
                 parties: fx.parties.clone(),
+                tracking: fx.tracking.clone(),
             });
         }
         let m = &self.shared.metrics;

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, RwLock};
 
 use portledger_ledger::chain::Chain;
+use portledger_ledger::documents::tracking::TrackingEvent;
 use portledger_ledger::{
     BlockContext, DocumentKey, Genesis, Hash, PublicKey, SledStore, Store, Transaction,
 };
@@ -38,6 +39,9 @@ pub struct CommittedEvent {
     pub documents: Vec<DocumentKey>,
     /// Parties involved.
     pub parties: Vec<PublicKey>,
+    /// Shipment tracking events it recorded (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tracking: Vec<TrackingEvent>,
 }
 
 /// Live consensus and network facts for `/v1/status`.

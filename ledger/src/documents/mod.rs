@@ -6,6 +6,7 @@
 pub mod anchor;
 pub mod credit;
 pub mod customs;
+pub mod tracking;
 pub mod transport;
 
 use crate::error::RuleError;

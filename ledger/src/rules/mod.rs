@@ -10,6 +10,7 @@ mod credit;
 mod customs;
 mod governance;
 mod release;
+mod tracking;
 mod transport;
 
 use crate::crypto::PublicKey;
@@ -41,6 +42,8 @@ pub struct Effects {
     pub touched: Vec<DocumentKey>,
     /// Parties involved (signer, counterparties), for the party -> documents index.
     pub parties: Vec<PublicKey>,
+    /// Tracking events recorded, for the container and document tracking indexes.
+    pub tracking: Vec<crate::documents::tracking::TrackingEvent>,
 }
 
 /// Applies a transaction: checks its signature and every rule, and returns its effects.
@@ -128,6 +131,7 @@ pub fn apply_verified(
         Payload::ConfirmFreightPaid { .. }
         | Payload::IssueDeliveryOrder { .. }
         | Payload::ReleaseCargo { .. } => release::apply(&mut t, &body.payload)?,
+        Payload::RecordTrackingEvent { .. } => tracking::apply(&mut t, &body.payload)?,
         Payload::AnchorDocument { .. } | Payload::RevokeDocument { .. } => {
             anchor::apply(&mut t, &body.payload)?
         }

@@ -6,7 +6,7 @@ use crate::documents::customs::{DeclarationState, Direction};
 use crate::documents::transport::{FreightTerm, TransportDocumentKind, TransportDocumentState};
 use crate::error::RuleError;
 use crate::genesis::Role;
-use crate::rules::{wrong_state, Tx};
+use crate::rules::{tracking, wrong_state, Tx};
 use crate::state::StateView;
 use crate::transaction::Payload;
 
@@ -176,6 +176,7 @@ fn release<V: StateView>(
             "the cargo of {reference} has already been released"
         )));
     }
+    tracking::record_gate_out(t, &doc, &fresh)?;
     doc.released_containers.extend(fresh);
     t.put_transport_document(doc);
     Ok(())

@@ -47,6 +47,30 @@ pub fn party_prefix(p: &PublicKey) -> Vec<u8> {
 pub fn party(p: &PublicKey, doc: &DocumentKey) -> Vec<u8> {
     key(&party_prefix(p), &[&codec::encode(doc)])
 }
+/// A length-prefixed text, so that one name's prefix is never a prefix of another's.
+fn framed(prefix: &[u8], text: &str) -> Vec<u8> {
+    key(
+        prefix,
+        &[&(text.len() as u32).to_be_bytes(), text.as_bytes()],
+    )
+}
+pub fn container_tracking_prefix(container: &str) -> Vec<u8> {
+    framed(b"k/c/", container)
+}
+pub fn document_tracking_prefix(reference: &str) -> Vec<u8> {
+    framed(b"k/d/", reference)
+}
+/// One tracking record under an index prefix: ordered by height, transaction and event.
+pub fn tracking(prefix: Vec<u8>, height: u64, index: u32, seq: u32) -> Vec<u8> {
+    key(
+        &prefix,
+        &[
+            &height.to_be_bytes(),
+            &index.to_be_bytes(),
+            &seq.to_be_bytes(),
+        ],
+    )
+}
 pub fn wal_prefix(h: u64) -> Vec<u8> {
     key(WAL, &[&h.to_be_bytes()])
 }
@@ -66,6 +90,7 @@ const TD: &[u8] = b"s/t/";
 const LC: &[u8] = b"s/l/";
 const CD: &[u8] = b"s/d/";
 const ANCHOR: &[u8] = b"s/a/";
+const POSITION: &[u8] = b"s/k/";
 
 /// The writes that persist a block's changes.
 pub fn state_writes(c: &Changes, w: &mut Vec<Write>) {
@@ -89,6 +114,13 @@ pub fn state_writes(c: &Changes, w: &mut Vec<Write>) {
     }
     for (k, v) in &c.anchors {
         w.push((key(ANCHOR, &[k.as_bytes()]), Some(codec::encode(v))));
+    }
+    for (k, v) in &c.positions {
+        // The value carries its key, so reading needs no key parsing.
+        w.push((
+            key(POSITION, &[&codec::encode(k)]),
+            Some(codec::encode(&(k, v))),
+        ));
     }
 }
 
@@ -140,6 +172,10 @@ pub fn read_state<S: Store + ?Sized>(s: &S, c: &mut Changes) -> Result<(), Store
             Hash(fixed_key(ANCHOR, &k)?),
             decode("anchored document", &v)?,
         );
+    }
+    for (_, v) in s.scan_prefix(POSITION)? {
+        let (k, p) = decode("container position", &v)?;
+        c.positions.insert(k, p);
     }
     Ok(())
 }

@@ -19,6 +19,7 @@ use crate::block::Block;
 use crate::certificate::CommitCertificate;
 use crate::codec::{self, CodecError};
 use crate::crypto::{Hash, PublicKey};
+use crate::documents::tracking::TrackingRecord;
 use crate::history::{HistoryEntry, TxLocation};
 use crate::state::{Changes, DocumentKey, State};
 
@@ -75,6 +76,8 @@ pub struct CommitBatch<'a> {
     pub history: Vec<(DocumentKey, HistoryEntry)>,
     /// Party index entries.
     pub parties: Vec<(PublicKey, DocumentKey)>,
+    /// Tracking events recorded, in block order, for the container and document indexes.
+    pub tracking: Vec<TrackingRecord>,
     /// The new tip.
     pub tip: Tip,
 }
@@ -150,6 +153,23 @@ pub trait Store: Send + Sync {
         for (party, doc) in &c.parties {
             w.push((keys::party(party, doc), Some(Vec::new())));
         }
+        // A transaction may record several events (port release: one GTOT per container).
+        let mut seq = 0u32;
+        let mut last = None;
+        for r in &c.tracking {
+            seq = if last == Some(r.index) { seq + 1 } else { 0 };
+            last = Some(r.index);
+            let value = codec::encode(r);
+            for prefix in [
+                keys::container_tracking_prefix(&r.event.container),
+                keys::document_tracking_prefix(&r.event.reference),
+            ] {
+                w.push((
+                    keys::tracking(prefix, r.height, r.index, seq),
+                    Some(value.clone()),
+                ));
+            }
+        }
         w.push((keys::TIP.to_vec(), Some(codec::encode(&c.tip))));
         self.write_batch(w)
     }
@@ -205,6 +225,22 @@ pub trait Store: Send + Sync {
         self.scan_prefix(&prefix)?
             .into_iter()
             .map(|(k, _)| decode("party index key", &k[prefix.len()..]))
+            .collect()
+    }
+
+    /// Every tracking event of a container (over all transport documents), oldest first.
+    fn container_tracking(&self, container: &str) -> Result<Vec<TrackingRecord>, StoreError> {
+        self.scan_prefix(&keys::container_tracking_prefix(container))?
+            .into_iter()
+            .map(|(_, v)| decode("tracking record", &v))
+            .collect()
+    }
+
+    /// Every tracking event of a transport document's containers, oldest first.
+    fn document_tracking(&self, reference: &str) -> Result<Vec<TrackingRecord>, StoreError> {
+        self.scan_prefix(&keys::document_tracking_prefix(reference))?
+            .into_iter()
+            .map(|(_, v)| decode("tracking record", &v))
             .collect()
     }
 

@@ -1,5 +1,6 @@
 //! `GET /v1/events`: committed transactions as server-sent events, optionally filtered by
-//! document reference (`?reference=`) or party (`?party=`, alias or key).
+//! document reference (`?reference=`), party (`?party=`, alias or key) or container
+//! (`?container=`: only transactions that recorded a tracking event of that container).
 
 use std::convert::Infallible;
 
@@ -20,6 +21,8 @@ pub struct EventFilter {
     pub reference: Option<String>,
     /// A party, by alias or public key hex.
     pub party: Option<String>,
+    /// A container (ISO 6346): only tracking events of that container.
+    pub container: Option<String>,
 }
 
 fn mentions(doc: &DocumentKey, reference: &str) -> bool {
@@ -43,9 +46,11 @@ pub async fn stream(
         None => None,
     };
     let reference = f.reference.clone();
+    let container = f.container.clone();
     let rx = s.shared.events.subscribe();
     let stream = BroadcastStream::new(rx).filter_map(move |item| {
         let reference = reference.clone();
+        let container = container.clone();
         async move {
             let ev: CommittedEvent = match item {
                 Ok(ev) => ev,
@@ -58,6 +63,11 @@ pub async fn stream(
             };
             if let Some(r) = &reference {
                 if !ev.documents.iter().any(|d| mentions(d, r)) {
+                    return None;
+                }
+            }
+            if let Some(c) = &container {
+                if !ev.tracking.iter().any(|t| &t.container == c) {
                     return None;
                 }
             }

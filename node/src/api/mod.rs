@@ -7,6 +7,7 @@ mod chain;
 mod documents;
 mod events;
 mod openapi;
+mod tracking;
 
 use std::sync::Arc;
 
@@ -98,6 +99,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/bl/{reference}", get(documents::bl))
         .route("/v1/bl/{reference}/history", get(documents::bl_history))
         .route("/v1/bl/{reference}/proof", get(documents::bl_proof))
+        .route("/v1/bl/{reference}/tracking", get(tracking::bl_tracking))
+        .route("/v1/containers/{container}", get(tracking::container))
         .route("/v1/lc/{number}/proof", get(documents::lc_proof))
         .route(
             "/v1/customs/{number}/proof",

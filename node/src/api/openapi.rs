@@ -48,6 +48,8 @@ pub async fn document() -> Json<Value> {
             "/v1/bl/{reference}": get("A transport document's state, possessor and fields", Some(("reference", "transport document reference"))),
             "/v1/bl/{reference}/history": get("Every transaction of a transport document: signer, action, height, time", Some(("reference", "transport document reference"))),
             "/v1/bl/{reference}/proof": get("A self-contained proof of the transport document's history (transactions, Merkle inclusion proofs, block headers, commit certificates), checkable offline against genesis", Some(("reference", "transport document reference"))),
+            "/v1/bl/{reference}/tracking": get("The shipment tracking events of a transport document's containers: the current position (latest event: code, location, time, height), each container's position, and every event (code, container, location, event time, recorded by, height, block time, tx hash), oldest first", Some(("reference", "transport document reference"))),
+            "/v1/containers/{container}": get("Where a container is: its current position (latest event) and every tracking event recorded for it, over all transport documents, oldest first; 404 when none", Some(("container", "container number, ISO 6346"))),
             "/v1/lc/{number}/proof": get("A self-contained proof of the credit's history", Some(("number", "credit number"))),
             "/v1/customs/{number}/proof": get("A self-contained proof of the declaration's history", Some(("number", "declaration number"))),
             "/v1/documents/{hash}/proof": get("A self-contained proof of the anchored document's history", Some(("hash", "SHA-256 of the file, hex"))),
@@ -59,10 +61,11 @@ pub async fn document() -> Json<Value> {
             "/v1/documents/{hash}/history": get("An anchored document's history", Some(("hash", "SHA-256 of the file, hex"))),
             "/v1/parties/{party}/documents": get("The documents a party is involved in", Some(("party", "alias or public key hex"))),
             "/v1/events": {"get": {
-                "summary": "Committed transactions as server-sent events (event: committed)",
+                "summary": "Committed transactions as server-sent events (event: committed); those that record shipment tracking events carry them in `tracking` (reference, container, code, location, event_time_ms)",
                 "parameters": [
                     {"name": "reference", "in": "query", "required": false, "schema": {"type": "string"}, "description": "only events touching this document"},
-                    {"name": "party", "in": "query", "required": false, "schema": {"type": "string"}, "description": "only events involving this party (alias or key)"}
+                    {"name": "party", "in": "query", "required": false, "schema": {"type": "string"}, "description": "only events involving this party (alias or key)"},
+                    {"name": "container", "in": "query", "required": false, "schema": {"type": "string"}, "description": "only transactions that recorded a tracking event (field tracking) of this container (ISO 6346)"}
                 ],
                 "responses": {"200": {"description": "text/event-stream", "content": {"text/event-stream": {}}}}
             }},

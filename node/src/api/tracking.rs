@@ -1,0 +1,116 @@
+//! Shipment tracking: where a container is, and the journey of a transport document's
+//! containers (`GET /v1/containers/{container}`, `GET /v1/bl/{reference}/tracking`).
+
+use axum::extract::{Path, State};
+use axum::Json;
+use portledger_ledger::date::format_ms;
+use portledger_ledger::documents::tracking::TrackingRecord;
+use portledger_ledger::Store;
+use serde_json::{json, Value};
+
+use super::{show_party, ApiError, ApiResult, ApiState};
+use crate::shared::read;
+
+/// One committed event as the API shows it.
+fn event_json(s: &ApiState, r: &TrackingRecord) -> Value {
+    json!({
+        "code": r.event.code,
+        "description": r.event.code.describe(),
+        "container": r.event.container,
+        "reference": r.event.reference,
+        "location": r.event.location,
+        "event_time": format_ms(r.event.event_time_ms),
+        "event_time_ms": r.event.event_time_ms,
+        "recorded_by": show_party(&s.shared, &r.signer),
+        "recorded_by_key": r.signer,
+        "height": r.height,
+        "block_time": format_ms(r.time_ms),
+        "block_time_ms": r.time_ms,
+        "tx_hash": r.tx_hash,
+        "index": r.index,
+    })
+}
+
+/// The current position: the latest event (records are oldest first).
+fn position_json(s: &ApiState, records: &[TrackingRecord]) -> Value {
+    records.last().map_or(Value::Null, |r| {
+        json!({
+            "code": r.event.code,
+            "description": r.event.code.describe(),
+            "container": r.event.container,
+            "reference": r.event.reference,
+            "location": r.event.location,
+            "event_time": format_ms(r.event.event_time_ms),
+            "event_time_ms": r.event.event_time_ms,
+            "height": r.height,
+            "recorded_by": show_party(&s.shared, &r.signer),
+        })
+    })
+}
+
+/// `GET /v1/containers/{container}`: the container's position and every event, over all
+/// transport documents; 404 when no event names it.
+pub async fn container(
+    State(s): State<ApiState>,
+    Path(container): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let records = s
+        .shared
+        .store
+        .container_tracking(&container)
+        .map_err(ApiError::internal)?;
+    if records.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "no tracking events for container {container}"
+        )));
+    }
+    let events: Vec<Value> = records.iter().map(|r| event_json(&s, r)).collect();
+    Ok(Json(json!({
+        "container": container,
+        "position": position_json(&s, &records),
+        "events": events,
+    })))
+}
+
+/// `GET /v1/bl/{reference}/tracking`: the document's latest event, each container's position
+/// (`null` before its first event) and every event; 404 for an unknown document.
+pub async fn bl_tracking(
+    State(s): State<ApiState>,
+    Path(reference): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let doc = read(&s.shared.chain)
+        .state()
+        .transport_documents
+        .get(&reference)
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::not_found(format!("no transport document with reference {reference}"))
+        })?;
+    let records = s
+        .shared
+        .store
+        .document_tracking(&reference)
+        .map_err(ApiError::internal)?;
+    let containers: Vec<Value> = doc
+        .data
+        .equipment
+        .iter()
+        .map(|e| {
+            let own: Vec<TrackingRecord> = records
+                .iter()
+                .filter(|r| r.event.container == e.container)
+                .cloned()
+                .collect();
+            json!({"container": e.container, "position": position_json(&s, &own)})
+        })
+        .collect();
+    let events: Vec<Value> = records.iter().map(|r| event_json(&s, r)).collect();
+    Ok(Json(json!({
+        "reference": reference,
+        "port_of_loading": doc.data.port_of_loading,
+        "port_of_discharge": doc.data.port_of_discharge,
+        "position": position_json(&s, &records),
+        "containers": containers,
+        "events": events,
+    })))
+}

@@ -1,0 +1,352 @@
+//! Shipment tracking over the API of four real nodes in one process: events submitted through
+//! node 0 are listed per container and per transport document by the others, with the current
+//! position; `/v1/events?container=` streams exactly that container's tracking events; unknown
+//! containers and documents are 404 with a JSON error.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use portledger_ledger::documents::customs::{DeclarationData, DeclarationLine, Direction};
+use portledger_ledger::documents::tracking::TrackingCode;
+use portledger_ledger::documents::transport::{
+    Equipment, FreightTerm, GoodsLine, TransportDocumentData, TransportDocumentKind,
+};
+use portledger_ledger::genesis::ConsensusParams;
+use portledger_ledger::{keyfile, Genesis, Hash, Keypair, Payload, Store, Transaction};
+use portledger_node::config::NodeConfig;
+use portledger_node::node::{self, RunningNode};
+use portledger_node::testnet::{self, TestnetOptions};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+const BL: &str = "TRK-1";
+const C1: &str = "MSCU1234566";
+const C2: &str = "TGHU7654320";
+
+fn free_port_base(n: u16) -> u16 {
+    'outer: for _ in 0..200 {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = l.local_addr().expect("addr").port();
+        drop(l);
+        if base > 65000 {
+            continue;
+        }
+        for i in 0..n {
+            if TcpListener::bind(("127.0.0.1", base + i)).is_err() {
+                continue 'outer;
+            }
+        }
+        return base;
+    }
+    panic!("no free ports");
+}
+
+struct Net {
+    _dir: tempfile::TempDir,
+    dir: std::path::PathBuf,
+    chain_id: String,
+    nodes: Vec<RunningNode>,
+    http: reqwest::Client,
+    nonces: std::collections::HashMap<String, u64>,
+}
+
+impl Net {
+    async fn start() -> Net {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().to_path_buf();
+        let opts = TestnetOptions {
+            validators: 4,
+            p2p_port: free_port_base(4),
+            api_port: free_port_base(4),
+            chain_id: "portledger-tracking".into(),
+            consensus: ConsensusParams {
+                timeout_base_ms: 300,
+                timeout_delta_ms: 200,
+                timeout_max_ms: 2000,
+                heartbeat_ms: 60_000,
+                ..ConsensusParams::default()
+            },
+        };
+        testnet::create(&path, &opts).expect("testnet");
+        let genesis =
+            Genesis::from_json(&std::fs::read_to_string(path.join("genesis.json")).expect("g"))
+                .expect("genesis");
+        let mut nodes = Vec::new();
+        for i in 0..4 {
+            let cfg = NodeConfig::load(&path.join(format!("node-{i}")), Vec::new()).expect("cfg");
+            nodes.push(node::start(cfg).await.expect("start"));
+        }
+        Net {
+            _dir: dir,
+            dir: path,
+            chain_id: genesis.chain_id,
+            nodes,
+            http: reqwest::Client::new(),
+            nonces: Default::default(),
+        }
+    }
+
+    fn key(&self, alias: &str) -> Keypair {
+        keyfile::read(&self.dir.join("keys").join(format!("{alias}.key"))).expect("key")
+    }
+
+    fn api(&self, i: usize) -> String {
+        format!("http://{}", self.nodes[i].api_addr)
+    }
+
+    /// Signs as `alias`, submits through node 0 and waits until node 1 has committed it.
+    async fn run(&mut self, alias: &str, payload: Payload) -> Hash {
+        let nonce = self.nonces.entry(alias.to_string()).or_insert(0);
+        *nonce += 1;
+        let nonce = *nonce;
+        let tx = Transaction::sign(&self.key(alias), &self.chain_id, nonce, payload);
+        let r = self
+            .http
+            .post(format!("{}/v1/transactions", self.api(0)))
+            .json(&tx)
+            .send()
+            .await
+            .expect("send");
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, 202, "{alias} {}: {body}", tx.body.payload.action());
+        let hash = tx.hash();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.nodes[1]
+            .shared
+            .store
+            .transaction_location(&hash)
+            .expect("store")
+            .is_none()
+        {
+            assert!(Instant::now() < deadline, "{hash} not committed in time");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        hash
+    }
+
+    async fn get(&self, i: usize, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.api(i)))
+            .send()
+            .await
+            .expect("get");
+        (r.status().as_u16(), r.json().await.expect("json"))
+    }
+}
+
+fn bl_data(net: &Net) -> TransportDocumentData {
+    TransportDocumentData {
+        reference: BL.into(),
+        kind: TransportDocumentKind::BillOfLading,
+        to_order: true,
+        shipper: net.key("seller").public(),
+        consignee: None,
+        endorsee: None,
+        notify_parties: vec![],
+        vessel_name: "MAERSK ESSEN".into(),
+        voyage: "123W".into(),
+        port_of_loading: "CNSHA".into(),
+        port_of_discharge: "NLRTM".into(),
+        shipped_on_board_date: None,
+        goods: vec![GoodsLine {
+            description: "Transformers".into(),
+            hs_code: "850440".into(),
+            packages: 20,
+            gross_weight_kg: 12_000,
+        }],
+        equipment: vec![
+            Equipment {
+                container: C1.into(),
+                seals: vec![],
+            },
+            Equipment {
+                container: C2.into(),
+                seals: vec![],
+            },
+        ],
+        freight_term: FreightTerm::Prepaid,
+        document_hash: Hash::of(BL.as_bytes()),
+        replaces: None,
+    }
+}
+
+fn track(container: &str, code: TrackingCode, location: &str) -> Payload {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64;
+    Payload::RecordTrackingEvent {
+        reference: BL.into(),
+        container: container.into(),
+        code,
+        location: location.into(),
+        event_time_ms: now - 60_000,
+    }
+}
+
+/// Reads `/v1/events` with a query, sending each committed event's JSON down the channel.
+fn follow(api: String, query: &'static str) -> mpsc::UnboundedReceiver<Value> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut resp = reqwest::get(format!("{api}/v1/events?{query}"))
+            .await
+            .expect("events");
+        let mut buf = String::new();
+        while let Ok(Some(chunk)) = resp.chunk().await {
+            buf.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buf.find("\n\n") {
+                let block: String = buf.drain(..end + 2).collect();
+                for line in block.lines() {
+                    if let Some(data) = line.strip_prefix("data:") {
+                        if let Ok(v) = serde_json::from_str::<Value>(data.trim()) {
+                            let _ = tx.send(v);
+                        }
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tracking_is_listed_per_container_and_document_and_streamed() {
+    let mut net = Net::start().await;
+    let mut c1_events = follow(net.api(1), "container=MSCU1234566");
+    // Let the stream subscribe before anything is committed.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let data = bl_data(&net);
+    net.run(
+        "carrier",
+        Payload::IssueTransportDocument {
+            reference: BL.into(),
+            document: Some(Box::new(data)),
+            issue_to: None,
+        },
+    )
+    .await;
+    // Before any event: the document has no position; the container is unknown.
+    let (status, v) = net.get(2, &format!("/v1/bl/{BL}/tracking")).await;
+    assert_eq!(status, 200, "{v}");
+    assert!(v["position"].is_null() && v["events"].as_array().expect("events").is_empty());
+    let (status, v) = net.get(2, &format!("/v1/containers/{C1}")).await;
+    assert_eq!(status, 404, "{v}");
+    assert_eq!(v["error"]["code"], "not_found");
+    let (status, v) = net.get(2, "/v1/bl/NO-SUCH-BL/tracking").await;
+    assert_eq!(status, 404, "{v}");
+    assert_eq!(v["error"]["code"], "not_found");
+
+    net.run(
+        "seller",
+        Payload::LodgeDeclaration(Box::new(DeclarationData {
+            number: "EX-1".into(),
+            direction: Direction::Export,
+            transport_document: BL.into(),
+            lines: vec![DeclarationLine {
+                hs_code: "850440".into(),
+                description: "Transformers".into(),
+                origin_country: "CN".into(),
+                value_minor: 1_000_000,
+                currency: "USD".into(),
+            }],
+        })),
+    )
+    .await;
+    net.run(
+        "customs",
+        Payload::AcceptDeclaration {
+            number: "EX-1".into(),
+        },
+    )
+    .await;
+    net.run(
+        "customs",
+        Payload::ReleaseDeclaration {
+            number: "EX-1".into(),
+        },
+    )
+    .await;
+    let gtin = net
+        .run("port", track(C1, TrackingCode::GateIn, "CNSHA"))
+        .await;
+    net.run("port", track(C2, TrackingCode::GateIn, "CNSHA"))
+        .await;
+    let load = net
+        .run("carrier", track(C1, TrackingCode::Load, "CNSHA"))
+        .await;
+
+    // Per container, on another node: position LOAD, both events in order with who and where.
+    let (status, v) = net.get(3, &format!("/v1/containers/{C1}")).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["position"]["code"], "LOAD");
+    assert_eq!(v["position"]["location"], "CNSHA");
+    let events = v["events"].as_array().expect("events");
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["code"], "GTIN");
+    assert_eq!(events[0]["recorded_by"], "port");
+    assert_eq!(events[0]["tx_hash"], gtin.to_hex());
+    assert_eq!(events[1]["recorded_by"], "carrier");
+    assert_eq!(events[1]["tx_hash"], load.to_hex());
+    assert!(events[0]["height"].as_u64() < events[1]["height"].as_u64());
+    for key in [
+        "event_time",
+        "block_time",
+        "container",
+        "location",
+        "reference",
+    ] {
+        assert!(events[1][key].is_string(), "{key} in {}", events[1]);
+    }
+    // Per document: three events; each container's own position; the export exit confirmed.
+    let (_, v) = net.get(2, &format!("/v1/bl/{BL}/tracking")).await;
+    assert_eq!(v["events"].as_array().expect("events").len(), 3);
+    assert_eq!(v["position"]["code"], "LOAD");
+    assert_eq!(v["containers"][0]["position"]["code"], "LOAD");
+    assert_eq!(v["containers"][1]["position"]["code"], "GTIN");
+    let (_, d) = net.get(1, "/v1/customs/EX-1").await;
+    assert_eq!(d["state"], "EXIT_CONFIRMED", "{d}");
+    // The history shows the events.
+    let (_, h) = net.get(1, &format!("/v1/bl/{BL}/history")).await;
+    let actions: Vec<&str> = h["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(
+        actions.contains(&"track.gtin") && actions.contains(&"track.load"),
+        "{actions:?}"
+    );
+
+    // The stream filtered by container saw exactly C1's GTIN and LOAD, nothing else.
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let ev = tokio::time::timeout(Duration::from_secs(10), c1_events.recv())
+            .await
+            .expect("an event in time")
+            .expect("stream open");
+        seen.push(ev);
+    }
+    assert_eq!(seen[0]["tx_hash"], gtin.to_hex());
+    assert_eq!(seen[0]["tracking"][0]["code"], "GTIN");
+    assert_eq!(seen[0]["tracking"][0]["container"], C1);
+    assert_eq!(seen[1]["tracking"][0]["code"], "LOAD");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), c1_events.recv())
+            .await
+            .is_err(),
+        "nothing else is streamed for the container"
+    );
+    // The OpenAPI document lists the new endpoints.
+    let (_, api) = net.get(0, "/v1/openapi.json").await;
+    assert!(api["paths"]["/v1/containers/{container}"].is_object());
+    assert!(api["paths"]["/v1/bl/{reference}/tracking"].is_object());
+
+    for n in net.nodes.drain(..) {
+        n.stop().await.expect("stop");
+    }
+}
