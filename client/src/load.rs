@@ -137,7 +137,8 @@ pub async fn run(config: &LoadConfig, port: &Keypair) -> Result<LoadReport> {
     if config.nodes.is_empty() {
         return Err(ClientError::Input("load needs at least one node".into()));
     }
-    if !(config.rate > 0.0) || !(config.duration > 0.0) {
+    let positive = |x: f64| x.is_finite() && x > 0.0;
+    if !positive(config.rate) || !positive(config.duration) {
         return Err(ClientError::Input(
             "--rate and --duration must be positive".into(),
         ));
@@ -261,11 +262,13 @@ pub async fn run(config: &LoadConfig, port: &Keypair) -> Result<LoadReport> {
     // Wait for the outstanding commitments.
     let drain_until = submit_end + Duration::from_secs_f64(config.drain);
     while Instant::now() < drain_until {
-        let s = lock(&seen);
-        if accepted.iter().all(|(h, _)| s.contains_key(h)) {
+        let done = {
+            let s = lock(&seen);
+            accepted.iter().all(|(h, _)| s.contains_key(h))
+        };
+        if done {
             break;
         }
-        drop(s);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     follower.abort();

@@ -1293,3 +1293,57 @@ async fn lifecycle(net: &Net, f: &Path) {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown_signer"));
 }
+
+/// `portledger load`: registers its parties, submits at a fixed rate to two nodes, sees every
+/// accepted transaction committed and reports latency; a refused key is named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_generator_commits_everything_it_submits() {
+    let net = Net::start().await;
+    let also = net.api(2);
+    let r = ok(
+        &net,
+        "port",
+        &[
+            "load",
+            "--rate",
+            "200",
+            "--duration",
+            "2",
+            "--parties",
+            "8",
+            "--also",
+            &also,
+            "--drain",
+            "20",
+        ],
+    )
+    .await;
+    let n = |k: &str| r[k].as_u64().unwrap_or_else(|| panic!("{k} in {r}"));
+    assert_eq!(n("planned"), 400, "{r}");
+    assert_eq!(n("submitted"), 400, "{r}");
+    assert_eq!(n("accepted"), 400, "{r}");
+    assert_eq!(n("rejected") + n("errors"), 0, "{r}");
+    assert_eq!(n("committed"), 400, "{r}");
+    assert_eq!(r["parties"], 8);
+    assert_eq!(r["nodes"].as_array().map(Vec::len), Some(2));
+    let l = &r["latency_ms"];
+    let p50 = l["p50"].as_f64().expect("p50");
+    assert!(p50 > 0.0 && p50 <= l["p99"].as_f64().expect("p99"), "{r}");
+    assert!(r["throughput_tps"].as_f64().expect("tps") > 0.0, "{r}");
+
+    // Only the port operator may register parties: the rule is named.
+    let out = pl(
+        &net,
+        0,
+        Some("seller"),
+        &["load", "--rate", "10", "--duration", "1", "--parties", "2"],
+    )
+    .await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("role_not_permitted") || out.stderr.contains("port_operator"),
+        "{}",
+        out.stderr
+    );
+    net.stop().await;
+}

@@ -203,12 +203,35 @@ impl PublicKey {
 
     /// Verifies a signature over already-built message bytes (tag included).
     pub fn verify_raw(&self, message: &[u8], sig: &Signature) -> Result<(), SignatureError> {
-        let key = ed25519_dalek::VerifyingKey::from_bytes(&self.0)
-            .map_err(|_| SignatureError::BadKey(*self))?;
+        let key = verifying_key(self).ok_or(SignatureError::BadKey(*self))?;
         let sig = ed25519_dalek::Signature::from_bytes(&sig.0);
         key.verify_strict(message, &sig)
             .map_err(|_| SignatureError::Invalid(*self))
     }
+}
+
+/// Most decompressed keys kept by [`verifying_key`]. A permissioned chain has few signers; the
+/// bound only stops strangers' keys from growing the cache.
+const KEY_CACHE_MAX: usize = 65_536;
+
+/// The decompressed form of a public key, cached: decompressing a point costs about a third of
+/// checking a signature in a batch, and the same few participants sign everything.
+fn verifying_key(k: &PublicKey) -> Option<ed25519_dalek::VerifyingKey> {
+    use std::collections::HashMap;
+    use std::sync::{OnceLock, RwLock};
+    static CACHE: OnceLock<RwLock<HashMap<[u8; 32], ed25519_dalek::VerifyingKey>>> =
+        OnceLock::new();
+    let cache = CACHE.get_or_init(|| RwLock::new(HashMap::new()));
+    if let Some(vk) = cache.read().ok().and_then(|c| c.get(&k.0).copied()) {
+        return Some(vk);
+    }
+    let vk = ed25519_dalek::VerifyingKey::from_bytes(&k.0).ok()?;
+    if let Ok(mut c) = cache.write() {
+        if c.len() < KEY_CACHE_MAX {
+            c.insert(k.0, vk);
+        }
+    }
+    Some(vk)
 }
 
 /// Verifies many (key, message, signature) triples at once; faster than one by one. On failure
@@ -221,9 +244,9 @@ pub fn verify_batch(items: &[(PublicKey, Vec<u8>, Signature)]) -> bool {
     let mut sigs = Vec::with_capacity(items.len());
     let mut msgs: Vec<&[u8]> = Vec::with_capacity(items.len());
     for (k, m, s) in items {
-        match ed25519_dalek::VerifyingKey::from_bytes(&k.0) {
-            Ok(vk) => keys.push(vk),
-            Err(_) => return false,
+        match verifying_key(k) {
+            Some(vk) => keys.push(vk),
+            None => return false,
         }
         sigs.push(ed25519_dalek::Signature::from_bytes(&s.0));
         msgs.push(m.as_slice());

@@ -463,3 +463,21 @@ fn client_binary() -> anyhow::Result<PathBuf> {
     }
     Ok(path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ceiling_verifies_and_commits_every_transaction() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let c = ceiling(2_000, 8, dir.path()).expect("ceiling");
+        assert_eq!(c.txs, 2_000);
+        assert_eq!(c.blocks, 1);
+        assert!(c.tps > 0.0 && c.verify_ms > 0.0 && c.commit_ms > 0.0);
+        // The chain holds them: registrations in block 1, the workload in block 2.
+        let store = SledStore::open(dir.path()).expect("reopen");
+        let block = store.block(2).expect("read").expect("block 2");
+        assert_eq!(block.transactions.len(), 2_000);
+    }
+}

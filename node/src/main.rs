@@ -69,8 +69,9 @@ enum Command {
         /// Seconds of load per load run (at least).
         #[arg(long, default_value_t = 10.0)]
         duration: f64,
-        /// Parties of the load generator (two per lane).
-        #[arg(long, default_value_t = 64)]
+        /// Parties of the load generator (two per lane; each lane sends one request at a
+        /// time, so enough lanes are needed to offer more than the network commits).
+        #[arg(long, default_value_t = 256)]
         parties: usize,
         /// Keep the testnets and node logs in this folder.
         #[arg(long)]

@@ -77,7 +77,12 @@ pub struct Mempool {
     next_seq: u64,
     pending: Changes,
     verified: VerifiedSignatures,
+    commits_since_recheck: u32,
 }
+
+/// After this many commits the waiting transactions are re-checked even when every committed
+/// transaction came from this mempool (see [`Mempool::on_commit`]).
+pub const RECHECK_EVERY: u32 = 8;
 
 impl Mempool {
     /// An empty mempool holding at most `max` transactions.
@@ -89,6 +94,7 @@ impl Mempool {
             next_seq: 0,
             pending: Changes::default(),
             verified: VerifiedSignatures::new(max.saturating_mul(4).max(10_000)),
+            commits_since_recheck: 0,
         }
     }
 
@@ -166,18 +172,35 @@ impl Mempool {
 
     /// After a commit: removes the included transactions and re-checks the rest against the
     /// new state; returns the hashes dropped as no longer valid, with the rule they now break.
+    ///
+    /// When every included transaction was waiting here, the rest were admitted on top of them
+    /// and the pending writes still describe the state they will see, so the re-check (which
+    /// re-applies every waiting transaction, costly when thousands wait) is done only every
+    /// [`RECHECK_EVERY`] commits. A transaction that a differently ordered block made invalid in
+    /// between is left out of proposals by block building and dropped at the next re-check.
     pub fn on_commit(
         &mut self,
         included: &[Hash],
         state: &State,
         ctx: &BlockContext,
     ) -> Vec<(Hash, RuleError)> {
+        let all_ours = included.iter().all(|h| self.by_hash.contains_key(h));
+        self.commits_since_recheck += 1;
         for h in included {
             if let Some(seq) = self.by_hash.remove(h) {
                 self.order.remove(&seq);
             }
             self.verified.insert(*h);
         }
+        if self.order.is_empty() {
+            self.pending = Changes::default();
+            self.commits_since_recheck = 0;
+            return Vec::new();
+        }
+        if all_ours && self.commits_since_recheck < RECHECK_EVERY {
+            return Vec::new();
+        }
+        self.commits_since_recheck = 0;
         let waiting = std::mem::take(&mut self.order);
         self.by_hash.clear();
         let mut overlay = Overlay::new(state);
@@ -286,5 +309,49 @@ mod tests {
         assert_eq!(dropped.len(), 1);
         assert_eq!(dropped[0].0, t2.hash());
         assert_eq!(m.len(), 1);
+    }
+
+    #[test]
+    fn commits_of_own_transactions_recheck_only_periodically() {
+        let (g, _, parts) = demo::testing(4);
+        let mut state = State::from_genesis(&g);
+        let seller = &parts[5].1;
+        let buyer = &parts[6].1;
+        let ctx = BlockContext {
+            height: 1,
+            time_ms: g.genesis_time_ms + 1,
+        };
+        let mut m = Mempool::new(100);
+        let mut own = Vec::new();
+        for n in 1..=RECHECK_EVERY as u64 {
+            let t = anchor(seller, &g.chain_id, n, &format!("own-{n}"));
+            m.insert(t.clone(), &state, &ctx).expect("admitted");
+            own.push(t);
+        }
+        // Waiting: the buyer anchors "x". Then the state changes behind the mempool's back (as a
+        // block ordering transactions differently could do): "x" is anchored by someone else,
+        // and only the periodic re-check can notice.
+        let doomed = anchor(buyer, &g.chain_id, 1, "x");
+        m.insert(doomed.clone(), &state, &ctx).expect("admitted");
+        let commit = |state: &mut State, t: &Transaction| {
+            let fx = apply_verified(&*state, t, &ctx).expect("valid");
+            state.apply(&fx.changes);
+        };
+        // Own transactions, one per block: no re-check until the RECHECK_EVERY-th commit.
+        for (i, t) in own.iter().enumerate() {
+            commit(&mut state, t);
+            if i == 0 {
+                let other = anchor(&parts[4].1, &g.chain_id, 1, "x");
+                commit(&mut state, &other);
+            }
+            let dropped = m.on_commit(&[t.hash()], &state, &ctx);
+            if i + 1 < RECHECK_EVERY as usize {
+                assert!(dropped.is_empty(), "commit {i} re-checked");
+            } else {
+                assert_eq!(dropped.len(), 1, "the periodic re-check drops it");
+                assert_eq!(dropped[0].0, doomed.hash());
+            }
+        }
+        assert!(m.is_empty());
     }
 }
