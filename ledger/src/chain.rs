@@ -353,6 +353,20 @@ impl<S: Store> Chain<S> {
         certificate: &CommitCertificate,
         exec: &Execution,
     ) -> Result<(), BlockError> {
+        let tip = self.persist(block, certificate, exec)?;
+        self.advance(tip, exec)
+    }
+
+    /// The first half of [`Chain::commit_executed`], which needs only shared access: checks the
+    /// block extends the tip and its certificate, and writes it to the store in one batch. The
+    /// in-memory state and tip move only with [`Chain::advance`], so readers of the chain are
+    /// not held up by the store write.
+    pub fn persist(
+        &self,
+        block: &Block,
+        certificate: &CommitCertificate,
+        exec: &Execution,
+    ) -> Result<Tip, BlockError> {
         let h = &block.header;
         if h.height != self.tip.height + 1 || h.previous_hash != self.tip.hash {
             return Err(BlockError::Header(format!(
@@ -406,6 +420,19 @@ impl<S: Store> Chain<S> {
             tracking,
             tip,
         })?;
+        Ok(tip)
+    }
+
+    /// The second half of [`Chain::commit_executed`]: applies a block persisted by
+    /// [`Chain::persist`] to the in-memory state. `tip` must be what `persist` returned for the
+    /// block following the current tip.
+    pub fn advance(&mut self, tip: Tip, exec: &Execution) -> Result<(), BlockError> {
+        if tip.height != self.tip.height + 1 {
+            return Err(BlockError::Header(format!(
+                "block {} persisted out of turn: the tip is {}",
+                tip.height, self.tip.height
+            )));
+        }
         self.state.apply(&exec.changes);
         self.tip = tip;
         Ok(())

@@ -567,21 +567,25 @@ impl Driver {
         exec: Option<Execution>,
     ) -> bool {
         let height = block.header.height;
-        let mut chain = write(&self.shared.chain);
-        let result = match exec {
-            Some(exec) => chain
-                .commit_executed(block, certificate, &exec)
-                .map(|_| exec),
-            None => {
-                let verified = |h: &Hash| lock(&self.shared.mempool).signature_verified(h);
-                match chain.validate_block(block, &verified) {
-                    Ok(exec) => chain
-                        .commit_executed(block, certificate, &exec)
-                        .map(|_| exec),
-                    Err(e) => Err(e),
+        // Validate and write the block under the shared lock (the API keeps admitting and
+        // reading meanwhile); take the exclusive lock only to move the in-memory state.
+        let persisted = {
+            let chain = read(&self.shared.chain);
+            let exec = match exec {
+                Some(exec) => Ok(exec),
+                None => {
+                    let verified = |h: &Hash| lock(&self.shared.mempool).signature_verified(h);
+                    chain.validate_block(block, &verified)
                 }
-            }
+            };
+            exec.and_then(|exec| {
+                chain
+                    .persist(block, certificate, &exec)
+                    .map(|tip| (tip, exec))
+            })
         };
+        let mut chain = write(&self.shared.chain);
+        let result = persisted.and_then(|(tip, exec)| chain.advance(tip, &exec).map(|_| exec));
         let exec = match result {
             Ok(exec) => exec,
             Err(e) => {
