@@ -311,13 +311,7 @@ async fn proposer_killed_every_few_seconds_under_load_loses_nothing() {
     // Drain: every participant's last transaction (hence all before it) on every node.
     let drain = Instant::now();
     for r in &reps {
-        let last = r
-            .known_unacked
-            .iter()
-            .chain(&r.acked)
-            .max_by_key(|_| 0)
-            .copied();
-        let Some(last) = r.acked.last().copied().or(last) else {
+        let Some(last) = r.last else {
             continue;
         };
         for i in 0..c.nodes.len() {
@@ -333,8 +327,10 @@ async fn proposer_killed_every_few_seconds_under_load_loses_nothing() {
     let resent: u64 = reps.iter().map(|r| r.resent).sum();
     let known: usize = reps.iter().map(|r| r.known_unacked.len()).sum();
     let missing: u64 = reps.iter().map(|r| r.acked_missing).sum();
+    let mut taken = acked.clone();
+    taken.extend(reps.iter().flat_map(|r| r.known_unacked.iter().copied()));
     let top = c
-        .check_committed(&acked)
+        .check_committed(&taken)
         .await
         .expect("every acked tx once, everywhere");
 
@@ -355,6 +351,12 @@ async fn proposer_killed_every_few_seconds_under_load_loses_nothing() {
         on_chain += b.transactions.len();
         times.push(b.header.time_ms);
     }
+    let worst_in_load = times
+        .windows(2)
+        .filter(|w| w[0] >= load_start_ms && w[1] <= load_start_ms + load_ms)
+        .map(|w| w[1] - w[0])
+        .max()
+        .unwrap_or(0);
     let mut worst_after_kill = 0u64;
     for (at, _) in &kills {
         // The stall a kill causes: the gap between consecutive commits that spans it or follows
@@ -370,7 +372,8 @@ async fn proposer_killed_every_few_seconds_under_load_loses_nothing() {
         "scenario 6: rate {rate} tx/s from {} parties; {} kills (victims {victims:?}); \
          submitted {submitted}, acked {}, committed {on_chain} ({} acked + {known} retried-unacked), \
          resent {resent}, acked-but-missing {missing}; {} blocks, {rounds} decided after round 0; \
-         throughput {:.0} tx/s during the load; longest stall after a kill {worst_after_kill} ms; \
+         throughput {:.0} tx/s during the load; longest stall after a kill {worst_after_kill} ms \
+         (longest gap between blocks during the load {worst_in_load} ms); \
          drain {drain_time:?}",
         PARTIES.len(),
         kills.len(),
