@@ -112,6 +112,16 @@ async fn a_partitioned_node_stalls_then_catches_up_after_the_heal() {
     let before = heights(&c).await;
     tokio::time::sleep(CUT_FOR).await;
     let during = heights(&c).await;
+    let peers = c.get(CUT, "/v1/status").await.expect("status")["peers"]
+        .as_array()
+        .map_or(0, Vec::len);
+    let up: Vec<bool> = c.get(0, "/v1/status").await.expect("status")["validators"]
+        .as_array()
+        .map(|v| v.iter().map(|v| v["up"] == true).collect())
+        .unwrap_or_default();
+    eprintln!(
+        "at the end of the cut node {CUT} lists {peers} peers; node 0 reports validators up: {up:?}"
+    );
     eprintln!("heights at the cut {before:?}, {CUT_FOR:?} later {during:?}");
     assert_eq!(during[CUT], frozen, "the cut node does not advance");
     for i in (0..4).filter(|i| *i != CUT) {
