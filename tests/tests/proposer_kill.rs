@@ -101,21 +101,28 @@ impl Submitter {
         }
     }
 
-    /// The next nonce the current node expects from this participant.
-    async fn next_nonce(&self) -> Option<u64> {
-        let v: Value = self
-            .http
-            .get(format!(
-                "{}/v1/accounts/{}",
-                self.urls[self.node], self.alias
-            ))
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        v["next_nonce"].as_u64()
+    /// The node that expects the highest next nonce from this participant, and that nonce.
+    async fn best_node(&self) -> Option<(usize, u64)> {
+        let mut best: Option<(usize, u64)> = None;
+        for (i, url) in self.urls.iter().enumerate() {
+            let Ok(r) = self
+                .http
+                .get(format!("{url}/v1/accounts/{}", self.alias))
+                .send()
+                .await
+            else {
+                continue;
+            };
+            let Ok(v) = r.json::<Value>().await else {
+                continue;
+            };
+            if let Some(n) = v["next_nonce"].as_u64() {
+                if best.is_none_or(|(_, b)| n > b) {
+                    best = Some((i, n));
+                }
+            }
+        }
+        best
     }
 
     fn next_node(&mut self) {
@@ -148,7 +155,6 @@ impl Submitter {
             rep.submitted += 1;
             let give_up = Instant::now() + Duration::from_secs(30);
             let mut gap_since: Option<Instant> = None;
-            let mut last_move = Instant::now();
             let mut last_resend = Instant::now();
             loop {
                 if Instant::now() > give_up {
@@ -176,27 +182,27 @@ impl Submitter {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                     Sent::Status(422, b) if b["error"]["code"] == "bad_nonce" => {
-                        let Some(next) = self.next_nonce().await else {
-                            self.next_node();
+                        // Go to the node that knows most of this participant's transactions
+                        // (the one asked may still be syncing after a restart).
+                        let Some((node, next)) = self.best_node().await else {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
                             continue;
                         };
+                        self.node = node;
                         if next > nonce {
-                            // The node already holds this one (a send whose answer was lost).
+                            // A node already holds this one (a send whose answer was lost).
                             rep.known_unacked.push(tx.hash());
                             rep.last = Some(tx.hash());
                             break;
                         }
-                        // The node lacks a predecessor: give gossip a moment; then try another
-                        // node (this one may still be syncing after a restart); then send the
-                        // missing ones again, the same signed bytes.
-                        let since = *gap_since.get_or_insert_with(Instant::now);
-                        if since.elapsed() > Duration::from_secs(2)
-                            && last_move.elapsed() > Duration::from_millis(500)
-                        {
-                            self.next_node();
-                            last_move = Instant::now();
+                        if next == nonce {
+                            continue;
                         }
-                        if since.elapsed() > Duration::from_secs(6)
+                        // No node knows an earlier transaction that was sent before this one.
+                        // Give gossip a moment; then count the acknowledged ones among them as
+                        // missing and send them again, the same signed bytes.
+                        let since = *gap_since.get_or_insert_with(Instant::now);
+                        if since.elapsed() > Duration::from_secs(3)
                             && last_resend.elapsed() > Duration::from_secs(2)
                         {
                             last_resend = Instant::now();
@@ -208,6 +214,12 @@ impl Submitter {
                             {
                                 if *acked && missing.insert(k) {
                                     rep.acked_missing += 1;
+                                    eprintln!(
+                                        "{}: acknowledged nonce {} ({}) is known to no node",
+                                        self.alias,
+                                        k + 1,
+                                        earlier.hash()
+                                    );
                                 }
                                 rep.resent += 1;
                                 let _ = self.post(earlier).await;
