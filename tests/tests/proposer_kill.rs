@@ -259,7 +259,8 @@ async fn proposer_killed_every_few_seconds_under_load_loses_nothing() {
     let rate = std::env::var("PORTLEDGER_E2E_RATE")
         .ok()
         .and_then(|r| r.parse().ok())
-        .unwrap_or(RATE);
+        .unwrap_or(RATE)
+        .max(1);
     let mut c = Cluster::start(4, 1000).await.expect("cluster");
     let chain = c.genesis.chain_id.clone();
     let node_keys: Vec<PublicKey> = c
