@@ -1,4 +1,5 @@
-//! Node processes on loopback.
+//! Node processes, on loopback by default, or each in its own network namespace
+//! ([`Cluster::start_with`] and [`crate::netns`]).
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -52,12 +53,25 @@ pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// Where a node listens and how it is launched, when not on loopback.
+#[derive(Debug, Clone)]
+pub struct NodeLayout {
+    /// A command prefix (for example `ip netns exec NS`); the node binary and its arguments
+    /// follow it. Empty: the binary runs directly.
+    pub prefix: Vec<String>,
+    /// Its libp2p address (its peers dial it there).
+    pub p2p: SocketAddr,
+    /// Its API address (the test reaches it there).
+    pub api: SocketAddr,
+}
+
 /// One node process.
 pub struct NodeProcess {
     /// Its folder.
     pub home: PathBuf,
     /// Its API address.
     pub api: SocketAddr,
+    prefix: Vec<String>,
     child: Option<Child>,
     log: PathBuf,
 }
@@ -80,6 +94,19 @@ impl Cluster {
     /// Writes an `n`-validator testnet with the real binary and starts every node. Timeouts
     /// are shortened for tests (300 ms base) and the heartbeat is `heartbeat_ms`.
     pub async fn start(n: usize, heartbeat_ms: u64) -> anyhow::Result<Cluster> {
+        Cluster::start_with(n, heartbeat_ms, None).await
+    }
+
+    /// As [`Cluster::start`]; with `layout`, node `i` listens on `layout[i]`'s addresses (its
+    /// config and its peers' are rewritten) and is launched behind `layout[i].prefix`.
+    pub async fn start_with(
+        n: usize,
+        heartbeat_ms: u64,
+        layout: Option<Vec<NodeLayout>>,
+    ) -> anyhow::Result<Cluster> {
+        if layout.as_ref().is_some_and(|l| l.len() != n) {
+            bail!("a layout for each of the {n} nodes");
+        }
         let bin = binary("portledger-node")?;
         let tmp = tempfile::tempdir()?;
         let dir = tmp.path().join("net");
@@ -99,12 +126,41 @@ impl Cluster {
             bail!("testnet failed: {}", String::from_utf8_lossy(&out.stderr));
         }
         let genesis = Genesis::from_json(&std::fs::read_to_string(dir.join("genesis.json"))?)?;
+        if let Some(layout) = &layout {
+            // The loopback addresses `testnet` wrote (quoted, so no port is a prefix of another)
+            // become the layout's, in every node's config: its own and its peers'.
+            for i in 0..n {
+                let path = dir.join(format!("node-{i}")).join("config.toml");
+                let mut text = std::fs::read_to_string(&path)?;
+                for (j, l) in layout.iter().enumerate() {
+                    let j16 = j as u16;
+                    text = text
+                        .replace(
+                            &format!("\"127.0.0.1:{}\"", p2p + j16),
+                            &format!("\"{}\"", l.p2p),
+                        )
+                        .replace(
+                            &format!("\"127.0.0.1:{}\"", api + j16),
+                            &format!("\"{}\"", l.api),
+                        );
+                }
+                std::fs::write(&path, text)?;
+            }
+        }
         let nodes = (0..n)
-            .map(|i| NodeProcess {
-                home: dir.join(format!("node-{i}")),
-                api: SocketAddr::from(([127, 0, 0, 1], api + i as u16)),
-                child: None,
-                log: tmp.path().join(format!("node-{i}.log")),
+            .map(|i| {
+                let l = layout.as_ref().map(|l| l[i].clone());
+                NodeProcess {
+                    home: dir.join(format!("node-{i}")),
+                    api: l
+                        .as_ref()
+                        .map_or(SocketAddr::from(([127, 0, 0, 1], api + i as u16)), |l| {
+                            l.api
+                        }),
+                    prefix: l.map(|l| l.prefix).unwrap_or_default(),
+                    child: None,
+                    log: tmp.path().join(format!("node-{i}.log")),
+                }
             })
             .collect();
         let mut c = Cluster {
@@ -122,6 +178,7 @@ impl Cluster {
             ],
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(5))
+                .no_proxy()
                 .build()?,
         };
         for i in 0..n {
@@ -139,7 +196,15 @@ impl Cluster {
             .create(true)
             .append(true)
             .open(&node.log)?;
-        let child = Command::new(&self.bin)
+        let mut cmd = match node.prefix.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(&self.bin);
+                c
+            }
+            None => Command::new(&self.bin),
+        };
+        let child = cmd
             .args(["start", "--home"])
             .arg(&node.home)
             .envs(self.env.iter().cloned())

@@ -8,5 +8,6 @@
 
 pub mod cluster;
 pub mod consistency;
+pub mod netns;
 
 pub use cluster::Cluster;

@@ -1,0 +1,357 @@
+//! Issue 6, scenario 1: the whole import flow of domain.md ("The end-to-end flow") through the
+//! real `portledger` CLI binary against four real node processes. Steps alternate between node 0
+//! and node 2; customs then reads the bill of lading's history, `verify-chain` passes against
+//! every node, and every transaction the CLI reported is committed once, at the same height, on
+//! every node.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use portledger_ledger::date::Date;
+use portledger_ledger::Hash;
+use portledger_tests::{cluster, Cluster};
+use serde_json::{json, Value};
+
+struct Cli {
+    bin: PathBuf,
+    keys: PathBuf,
+    genesis: String,
+    /// Every transaction the CLI reported as committed: (hash, height).
+    committed: Vec<(Hash, u64)>,
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Cli {
+    /// Runs `portledger --json --node URL [--key K] ARGS`.
+    async fn run(&self, c: &Cluster, node: usize, alias: Option<&str>, args: &[&str]) -> Out {
+        let mut cmd = tokio::process::Command::new(&self.bin);
+        cmd.arg("--json").arg("--node").arg(c.url(node));
+        if let Some(a) = alias {
+            cmd.arg("--key").arg(self.keys.join(format!("{a}.key")));
+        }
+        cmd.args(args)
+            .env_remove("PORTLEDGER_NODE")
+            .env_remove("PORTLEDGER_KEY")
+            .kill_on_drop(true);
+        let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+            .await
+            .unwrap_or_else(|_| panic!("portledger {args:?} did not finish within 60 s"))
+            .expect("run portledger");
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Runs a command that must succeed; returns its JSON output.
+    async fn ok(&self, c: &Cluster, node: usize, alias: Option<&str>, args: &[&str]) -> Value {
+        let o = self.run(c, node, alias, args).await;
+        assert_eq!(
+            o.code, 0,
+            "portledger {args:?} as {alias:?} via node {node}: {}{}",
+            o.stdout, o.stderr
+        );
+        serde_json::from_str(&o.stdout)
+            .unwrap_or_else(|e| panic!("portledger {args:?}: not JSON ({e}): {}", o.stdout))
+    }
+
+    /// Submits a transaction as `alias` through `node`; records its hash and height.
+    async fn step(&mut self, c: &Cluster, node: usize, alias: &str, args: &[&str]) -> Value {
+        let v = self.ok(c, node, Some(alias), args).await;
+        let hash = v["tx_hash"]
+            .as_str()
+            .and_then(|h| Hash::from_hex(h).ok())
+            .unwrap_or_else(|| panic!("{args:?}: no tx_hash in {v}"));
+        let height = v["height"]
+            .as_u64()
+            .filter(|h| *h > 0)
+            .unwrap_or_else(|| panic!("{args:?}: no height in {v}"));
+        self.committed.push((hash, height));
+        v
+    }
+}
+
+fn write(dir: &Path, name: &str, v: &Value) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, serde_json::to_vec_pretty(v).expect("json")).expect("write");
+    p.display().to_string()
+}
+
+fn today() -> Date {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64;
+    Date::of_ms(ms)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_flow_through_the_cli_against_node_processes() {
+    let started = Instant::now();
+    let c = Cluster::start(4, 60_000).await.expect("cluster");
+    let files = tempfile::tempdir().expect("tmp");
+    let mut cli = Cli {
+        bin: cluster::binary("portledger").expect("portledger binary"),
+        keys: c.dir.join("keys"),
+        genesis: c.dir.join("genesis.json").display().to_string(),
+        committed: Vec::new(),
+    };
+    tokio::time::timeout(Duration::from_secs(240), flow(&c, &mut cli, files.path()))
+        .await
+        .expect("the flow finished within 240 s");
+    eprintln!("scenario 1 took {:?}", started.elapsed());
+}
+
+async fn flow(c: &Cluster, cli: &mut Cli, f: &Path) {
+    const A: usize = 0;
+    const B: usize = 2;
+
+    // 1. The buyer applies for a credit; the issuing bank issues it; the advising bank advises.
+    let lc = json!({
+        "number": "LC-E2E-1", "applicant": "buyer", "beneficiary": "seller",
+        "issuing_bank": "issuing-bank", "advising_bank": "advising-bank",
+        "currency": "USD", "amount": "125000.00",
+        "expiry_date": today().plus_days(90).to_string(), "expiry_place": "NLRTM",
+        "latest_shipment_date": today().plus_days(30).to_string(), "presentation_days": 21,
+        "documents_required": ["transport_document", "commercial_invoice", "certificate_of_origin"],
+        "goods": "4,000 cartons of black leather shoes"
+    });
+    let lc_file = write(f, "lc.json", &lc);
+    let v = cli
+        .step(c, A, "buyer", &["lc", "apply", "--file", &lc_file])
+        .await;
+    assert_eq!(v["number"], "LC-E2E-1");
+    cli.step(c, B, "issuing-bank", &["lc", "issue", "LC-E2E-1"])
+        .await;
+    cli.step(c, A, "advising-bank", &["lc", "advise", "LC-E2E-1"])
+        .await;
+    let s = cli
+        .ok(c, B, Some("seller"), &["lc", "show", "LC-E2E-1"])
+        .await;
+    assert_eq!(s["state"], "ADVISED");
+
+    // 2. The carrier issues the eBL to order; the seller holds it.
+    let bl = json!({
+        "reference": "BL-E2E-1", "kind": "BOL", "to_order": true, "shipper": "seller",
+        "notify_parties": ["Buyer Co, Rotterdam"],
+        "vessel_name": "MV Harbour Star", "voyage": "042W",
+        "port_of_loading": "CNSHA", "port_of_discharge": "NLRTM",
+        "shipped_on_board_date": today().to_string(),
+        "goods": [{"description": "Leather shoes", "hs_code": "640399", "packages": 400, "gross_weight_kg": 12000}],
+        "equipment": [{"container": "MSCU1234566", "seals": ["SL-778899"]}],
+        "freight_term": "PRE"
+    });
+    let bl_file = write(f, "bl.json", &bl);
+    let v = cli
+        .step(c, B, "carrier", &["bl", "issue", "--file", &bl_file])
+        .await;
+    assert_eq!(v["reference"], "BL-E2E-1");
+    let s = cli
+        .ok(c, A, Some("seller"), &["bl", "show", "BL-E2E-1"])
+        .await;
+    assert_eq!(
+        (s["state"].as_str(), s["possessor"].as_str()),
+        (Some("ISSUED"), Some("seller"))
+    );
+
+    // 3. The seller anchors the invoice and the certificate of origin and presents them with
+    //    the eBL: possession passes to the issuing bank.
+    let mut hashes = Vec::new();
+    for (name, body, kind, node) in [
+        (
+            "invoice.pdf",
+            &b"%PDF-1.4 invoice INV-E2E-1 USD 125000.00"[..],
+            "commercial_invoice",
+            A,
+        ),
+        (
+            "origin.pdf",
+            &b"%PDF-1.4 certificate of origin CN"[..],
+            "certificate_of_origin",
+            B,
+        ),
+    ] {
+        let p = f.join(name);
+        std::fs::write(&p, body).expect("write");
+        let p = p.display().to_string();
+        let v = cli
+            .step(
+                c,
+                node,
+                "seller",
+                &[
+                    "doc", "anchor", &p, "--type", kind, "--ref", "BL-E2E-1", "--ref", "LC-E2E-1",
+                ],
+            )
+            .await;
+        hashes.push(v["hash"].as_str().expect("hash").to_string());
+        let o = cli.run(c, 3 - node, None, &["doc", "verify", &p]).await;
+        assert_eq!(o.code, 0, "{}", o.stderr);
+    }
+    cli.step(
+        c,
+        A,
+        "seller",
+        &[
+            "lc", "present", "LC-E2E-1", "--bl", "BL-E2E-1", "--doc", &hashes[0], "--doc",
+            &hashes[1],
+        ],
+    )
+    .await;
+    let s = cli
+        .ok(c, B, Some("seller"), &["bl", "show", "BL-E2E-1"])
+        .await;
+    assert_eq!(s["possessor"], "issuing-bank");
+
+    // 4. The bank examines and honours: the eBL passes to the buyer in the same transaction.
+    cli.step(
+        c,
+        B,
+        "issuing-bank",
+        &["lc", "examine", "LC-E2E-1", "--complying"],
+    )
+    .await;
+    cli.step(
+        c,
+        A,
+        "issuing-bank",
+        &["lc", "honour", "LC-E2E-1", "--payment-ref", "PAY-E2E-1"],
+    )
+    .await;
+    let s = cli
+        .ok(c, B, Some("buyer"), &["lc", "show", "LC-E2E-1"])
+        .await;
+    assert_eq!(s["state"], "HONOURED");
+    let s = cli
+        .ok(c, A, Some("buyer"), &["bl", "show", "BL-E2E-1"])
+        .await;
+    assert_eq!(s["possessor"], "buyer");
+
+    // 5. The buyer lodges the import declaration; customs accepts and releases.
+    let decl = json!({
+        "number": "IMP-E2E-1", "direction": "IMPORT", "declarant": "buyer",
+        "transport_document": "BL-E2E-1",
+        "lines": [{"hs_code": "640399", "description": "Leather shoes", "origin_country": "CN",
+                   "value": "125000.00", "currency": "USD"}]
+    });
+    let decl_file = write(f, "decl.json", &decl);
+    let v = cli
+        .step(c, B, "buyer", &["customs", "declare", "--file", &decl_file])
+        .await;
+    assert_eq!(v["number"], "IMP-E2E-1");
+    cli.step(c, A, "customs", &["customs", "accept", "IMP-E2E-1"])
+        .await;
+    cli.step(c, B, "customs", &["customs", "release", "IMP-E2E-1"])
+        .await;
+    let s = cli
+        .ok(c, A, Some("buyer"), &["customs", "show", "IMP-E2E-1"])
+        .await;
+    assert_eq!(s["state"], "RELEASED");
+
+    // 6. The buyer surrenders the eBL; the carrier accepts and issues the delivery order.
+    cli.step(c, A, "buyer", &["bl", "surrender", "BL-E2E-1"])
+        .await;
+    cli.step(c, B, "carrier", &["bl", "accept-surrender", "BL-E2E-1"])
+        .await;
+    cli.step(
+        c,
+        A,
+        "carrier",
+        &["delivery-order", "issue", "BL-E2E-1", "--to", "buyer"],
+    )
+    .await;
+
+    // 7. The port operator releases the cargo at the gate.
+    cli.step(c, B, "port", &["port", "release", "BL-E2E-1"])
+        .await;
+    let s = cli
+        .ok(c, A, Some("customs"), &["bl", "show", "BL-E2E-1"])
+        .await;
+    assert_eq!(s["state"], "SURRENDERED_FOR_DELIVERY");
+
+    // 8. Customs reads the bill of lading's full history: every step, in order, with height,
+    //    time and signer.
+    let h = cli
+        .ok(c, B, Some("customs"), &["bl", "history", "BL-E2E-1"])
+        .await;
+    let events = h["events"].as_array().expect("events");
+    let actions: Vec<&str> = events
+        .iter()
+        .map(|e| e["action"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "bl.issue",
+            "lc.present",
+            "lc.honour",
+            "bl.surrender",
+            "bl.accept_surrender",
+            "delivery_order.issue",
+            "port.release",
+        ],
+        "the history of BL-E2E-1: {h}"
+    );
+    let signers: Vec<&str> = events
+        .iter()
+        .map(|e| e["signer"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        signers,
+        [
+            "carrier",
+            "seller",
+            "issuing-bank",
+            "buyer",
+            "carrier",
+            "carrier",
+            "port"
+        ],
+        "{h}"
+    );
+    let mut last = 0;
+    for e in events {
+        let height = e["height"].as_u64().unwrap_or(0);
+        assert!(height > last, "heights rise through the history: {h}");
+        last = height;
+        assert!(
+            e["time"].as_str().is_some_and(|t| !t.is_empty()),
+            "time of {e}"
+        );
+    }
+
+    // verify-chain passes against every node; each verifies up to at least the last step.
+    let top = cli.committed.iter().map(|(_, h)| *h).max().unwrap_or(0);
+    for i in 0..4 {
+        let v = cli
+            .ok(c, i, None, &["verify-chain", "--genesis", &cli.genesis])
+            .await;
+        let vh = v["verified_height"].as_u64().unwrap_or(0);
+        assert!(vh >= top, "node {i}: verified {vh}, the flow reached {top}");
+    }
+
+    // Every step is committed exactly once, at the height the CLI printed, on every node.
+    let acked: Vec<Hash> = cli.committed.iter().map(|(h, _)| *h).collect();
+    assert_eq!(acked.len(), 16, "sixteen signed steps");
+    for i in 0..4 {
+        c.wait_height(i, top, Duration::from_secs(20))
+            .await
+            .expect("every node holds the flow");
+        for (tx, height) in &cli.committed {
+            let v = c
+                .get(i, &format!("/v1/transactions/{tx}"))
+                .await
+                .expect("tx");
+            assert_eq!(v["height"].as_u64(), Some(*height), "node {i}: {v}");
+        }
+    }
+    let common = c.check_committed(&acked).await.expect("consistent");
+    assert!(common >= top);
+}
