@@ -9,7 +9,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use portledger_ledger::{
-    apply_verified, BlockContext, Changes, Hash, Overlay, RuleError, State, Transaction,
+    apply_verified, BlockContext, Changes, Hash, Overlay, PublicKey, RuleError, State, StateView,
+    Transaction,
 };
 
 /// Why a transaction was not admitted.
@@ -30,7 +31,12 @@ pub enum Admission {
     Added(Hash),
     /// Already waiting; ignored.
     Duplicate(Hash),
+    /// Gossiped ahead of an earlier nonce of its signer: held until that one arrives.
+    Queued(Hash),
 }
+
+/// Most gossiped transactions held per signer while an earlier nonce is missing.
+pub const MAX_FUTURE_PER_SIGNER: u64 = 64;
 
 /// A bounded set of transaction hashes whose signatures verified.
 #[derive(Debug, Default)]
@@ -78,6 +84,9 @@ pub struct Mempool {
     pending: Changes,
     verified: VerifiedSignatures,
     commits_since_recheck: u32,
+    /// Gossiped transactions waiting for an earlier nonce of their signer, by signer and nonce.
+    future: HashMap<PublicKey, BTreeMap<u64, Transaction>>,
+    future_len: usize,
 }
 
 /// After this many commits the waiting transactions are re-checked even when every committed
@@ -95,6 +104,8 @@ impl Mempool {
             pending: Changes::default(),
             verified: VerifiedSignatures::new(max.saturating_mul(4).max(10_000)),
             commits_since_recheck: 0,
+            future: HashMap::new(),
+            future_len: 0,
         }
     }
 
@@ -119,7 +130,7 @@ impl Mempool {
     }
 
     /// The last nonce a signer uses among the waiting transactions, if any wait.
-    pub fn pending_nonce(&self, signer: &portledger_ledger::PublicKey) -> Option<u64> {
+    pub fn pending_nonce(&self, signer: &PublicKey) -> Option<u64> {
         self.pending.nonces.get(signer).copied()
     }
 
@@ -165,6 +176,84 @@ impl Mempool {
         Ok(Admission::Added(hash))
     }
 
+    /// Admits a transaction received from a peer. Unlike a submission, which must come in nonce
+    /// order, a gossiped one may overtake an earlier transaction of its signer that travels
+    /// through another node: it is held (up to [`MAX_FUTURE_PER_SIGNER`] nonces ahead) and
+    /// admitted once the gap closes, instead of being lost.
+    pub fn insert_gossiped(
+        &mut self,
+        tx: Transaction,
+        state: &State,
+        ctx: &BlockContext,
+    ) -> Result<Admission, MempoolError> {
+        let signer = tx.body.signer;
+        let nonce = tx.body.nonce;
+        let hash = tx.hash();
+        let expected = self
+            .pending_nonce(&signer)
+            .unwrap_or_else(|| state.nonce(&signer))
+            + 1;
+        if nonce > expected {
+            if nonce - expected > MAX_FUTURE_PER_SIGNER || self.future_len >= self.max {
+                return Err(RuleError::BadNonce {
+                    expected,
+                    found: nonce,
+                }
+                .into());
+            }
+            if !self.verified.contains(&hash) {
+                tx.verify_signature()
+                    .map_err(|_| RuleError::BadSignature(signer))?;
+                self.verified.insert(hash);
+            }
+            let held = self.future.entry(signer).or_default();
+            if held.insert(nonce, tx).is_none() {
+                self.future_len += 1;
+            }
+            return Ok(Admission::Queued(hash));
+        }
+        let result = self.insert(tx, state, ctx);
+        if let Ok(Admission::Added(_)) = result {
+            self.promote(&signer, state, ctx);
+        }
+        result
+    }
+
+    /// Admits held transactions of `signer` whose turn has come.
+    fn promote(&mut self, signer: &PublicKey, state: &State, ctx: &BlockContext) {
+        loop {
+            let expected = self
+                .pending_nonce(signer)
+                .unwrap_or_else(|| state.nonce(signer))
+                + 1;
+            let Some(held) = self.future.get_mut(signer) else {
+                return;
+            };
+            // Forget what the chain already passed.
+            let stale: Vec<u64> = held.range(..expected).map(|(n, _)| *n).collect();
+            for n in stale {
+                held.remove(&n);
+                self.future_len -= 1;
+            }
+            let next = held.remove(&expected);
+            if held.is_empty() {
+                self.future.remove(signer);
+            }
+            let Some(tx) = next else {
+                return;
+            };
+            self.future_len -= 1;
+            if !matches!(self.insert(tx, state, ctx), Ok(Admission::Added(_))) {
+                return;
+            }
+        }
+    }
+
+    /// Number of gossiped transactions held for an earlier nonce.
+    pub fn held(&self) -> usize {
+        self.future_len
+    }
+
     /// Up to `max_txs` waiting transactions in arrival order, for a proposal.
     pub fn candidates(&self, max_txs: usize) -> Vec<Transaction> {
         self.order.values().take(max_txs).cloned().collect()
@@ -186,6 +275,21 @@ impl Mempool {
     ) -> Vec<(Hash, RuleError)> {
         let all_ours = included.iter().all(|h| self.by_hash.contains_key(h));
         self.commits_since_recheck += 1;
+        let dropped = self.recheck_after_commit(included, all_ours, state, ctx);
+        let signers: Vec<PublicKey> = self.future.keys().copied().collect();
+        for signer in signers {
+            self.promote(&signer, state, ctx);
+        }
+        dropped
+    }
+
+    fn recheck_after_commit(
+        &mut self,
+        included: &[Hash],
+        all_ours: bool,
+        state: &State,
+        ctx: &BlockContext,
+    ) -> Vec<(Hash, RuleError)> {
         for h in included {
             if let Some(seq) = self.by_hash.remove(h) {
                 self.order.remove(&seq);
@@ -353,5 +457,59 @@ mod tests {
             }
         }
         assert!(m.is_empty());
+    }
+
+    #[test]
+    fn gossiped_transactions_ahead_of_their_nonce_wait_for_the_gap_to_close() {
+        let (g, _, parts) = demo::testing(4);
+        let mut state = State::from_genesis(&g);
+        let seller = &parts[5].1;
+        let ctx = BlockContext {
+            height: 1,
+            time_ms: g.genesis_time_ms + 1,
+        };
+        let t: Vec<Transaction> = (1..=4)
+            .map(|n| anchor(seller, &g.chain_id, n, &format!("g-{n}")))
+            .collect();
+        let mut m = Mempool::new(100);
+        // 3 and 2 overtake 1: held, not lost.
+        assert!(matches!(
+            m.insert_gossiped(t[2].clone(), &state, &ctx),
+            Ok(Admission::Queued(_))
+        ));
+        assert!(matches!(
+            m.insert_gossiped(t[1].clone(), &state, &ctx),
+            Ok(Admission::Queued(_))
+        ));
+        assert_eq!((m.len(), m.held()), (0, 2));
+        // 1 arrives: 1, 2 and 3 wait in nonce order.
+        assert!(matches!(
+            m.insert_gossiped(t[0].clone(), &state, &ctx),
+            Ok(Admission::Added(_))
+        ));
+        assert_eq!((m.len(), m.held()), (3, 0));
+        let nonces: Vec<u64> = m.candidates(10).iter().map(|t| t.body.nonce).collect();
+        assert_eq!(nonces, vec![1, 2, 3]);
+        // Far ahead is refused, naming the nonce rule.
+        let far = anchor(seller, &g.chain_id, 4 + MAX_FUTURE_PER_SIGNER + 1, "far");
+        assert!(matches!(
+            m.insert_gossiped(far, &state, &ctx),
+            Err(MempoolError::Rule(RuleError::BadNonce { .. }))
+        ));
+
+        // A gap closed by a block from elsewhere: the held one is admitted after the commit.
+        let buyer = &parts[6].1;
+        let b1 = anchor(buyer, &g.chain_id, 1, "b-1");
+        let b2 = anchor(buyer, &g.chain_id, 2, "b-2");
+        let mut m = Mempool::new(100);
+        assert!(matches!(
+            m.insert_gossiped(b2.clone(), &state, &ctx),
+            Ok(Admission::Queued(_))
+        ));
+        let fx = apply_verified(&state, &b1, &ctx).expect("b1");
+        state.apply(&fx.changes);
+        m.on_commit(&[b1.hash()], &state, &ctx);
+        assert_eq!((m.len(), m.held()), (1, 0));
+        assert!(m.contains(&b2.hash()));
     }
 }

@@ -125,7 +125,8 @@ impl Shared {
         result
     }
 
-    /// Admits gossiped transactions (as [`Shared::admit`], taking the locks once).
+    /// Admits gossiped transactions (as [`Shared::admit`], taking the locks once; one that
+    /// overtook an earlier nonce of its signer is held until that arrives).
     pub fn admit_all(&self, txs: Vec<Transaction>) -> Vec<Result<Admission, MempoolError>> {
         let chain = read(&self.chain);
         let tip = chain.tip();
@@ -136,7 +137,7 @@ impl Shared {
         let mut mempool = lock(&self.mempool);
         let results: Vec<_> = txs
             .into_iter()
-            .map(|tx| mempool.insert(tx, chain.state(), &ctx))
+            .map(|tx| mempool.insert_gossiped(tx, chain.state(), &ctx))
             .collect();
         let waiting = mempool.len();
         drop(mempool);

@@ -129,7 +129,7 @@ pub async fn submit(
                 Json(json!({"tx_hash": hash, "status": "pending"})),
             ))
         }
-        Ok(Admission::Duplicate(hash)) => Ok((
+        Ok(Admission::Duplicate(hash) | Admission::Queued(hash)) => Ok((
             StatusCode::ACCEPTED,
             Json(json!({"tx_hash": hash, "status": "duplicate"})),
         )),
