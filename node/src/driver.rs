@@ -612,9 +612,15 @@ impl Driver {
             })
             .collect();
         drop(chain);
-        for (h, e) in dropped {
+        for (h, e) in &dropped {
             debug!(tx = %h, error = %e, "dropped from the mempool after commit");
         }
+        let done: Vec<Hash> = hashes
+            .iter()
+            .copied()
+            .chain(dropped.iter().map(|(h, _)| *h))
+            .collect();
+        crate::tx_gossip::forget(&self.shared, &done);
         let block_hash = block.hash();
         for (i, ((tx, fx), alias)) in block
             .transactions

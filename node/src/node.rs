@@ -21,7 +21,7 @@ use crate::messages::{self, Limits};
 use crate::metrics::Metrics;
 use crate::network::{self, NetworkConfig, NetworkHandle};
 use crate::shared::{lock, read, LiveStatus, Shared, StoreSource};
-use crate::tx_gossip::TxGossip;
+use crate::tx_gossip::{self, TxGossip};
 
 /// A node that is running.
 pub struct RunningNode {
@@ -63,7 +63,10 @@ pub async fn start(cfg: NodeConfig) -> anyhow::Result<RunningNode> {
         live: Mutex::new(LiveStatus::default()),
         metrics,
         genesis: genesis.clone(),
+        accepted: Default::default(),
     });
+    // Transactions acknowledged before a crash wait again (and are gossiped again below).
+    let (restored, next_seq) = tx_gossip::restore(&shared);
     let limits = Limits::of(&genesis);
     let mut net_cfg = NetworkConfig::new(genesis.chain_id.clone(), cfg.p2p_listen);
     net_cfg.peers = cfg.peers.iter().map(|p| (p.key, p.address)).collect();
@@ -109,9 +112,13 @@ pub async fn start(cfg: NodeConfig) -> anyhow::Result<RunningNode> {
         .await
         .with_context(|| format!("binding the API on {}", cfg.api_listen))?;
     let api_addr = listener.local_addr()?;
+    let gossip = TxGossip::spawn(shared.clone(), net.clone(), next_seq);
+    for tx in restored {
+        gossip.regossip(tx);
+    }
     let app = api::router(ApiState {
         shared: shared.clone(),
-        gossip: TxGossip::spawn(net.clone()),
+        gossip,
     });
     let mut api_shutdown = shutdown_rx;
     tasks.push(tokio::spawn(async move {

@@ -76,6 +76,8 @@ pub struct Shared {
     pub live: Mutex<LiveStatus>,
     /// Metrics.
     pub metrics: Metrics,
+    /// Submitted transactions recorded in the store until committed (see [`crate::tx_gossip`]).
+    pub accepted: crate::tx_gossip::AcceptedLog,
 }
 
 /// A poisoned lock means a thread panicked while holding it; the node cannot go on safely.

@@ -418,3 +418,73 @@ async fn a_node_down_for_fifty_blocks_or_wiped_catches_up() {
     net.wait_height(2, h + 5, Duration::from_secs(30)).await;
     net.stop_all().await;
 }
+
+/// An acknowledged transaction survives its node's restart: with no quorum (three of four
+/// stopped) nothing commits; node 0 acknowledges two transactions, is stopped and started
+/// again, still holds them, and once the others return they are committed everywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_transactions_survive_a_restart_of_their_node() {
+    let mut net = Net::start(None).await;
+    let chain = net.genesis.chain_id.clone();
+    for i in 1..4 {
+        net.nodes[i]
+            .take()
+            .expect("running")
+            .stop()
+            .await
+            .expect("stop");
+    }
+    let seller = net.key("seller");
+    let client = reqwest::Client::new();
+    let txs = [
+        anchor_tx(&chain, &seller, 1, "kept-1"),
+        anchor_tx(&chain, &seller, 2, "kept-2"),
+    ];
+    for tx in &txs {
+        let (s, b) = post(&client, &net.api(0), tx.encode(), false).await;
+        assert_eq!(s, 202, "{b}");
+    }
+    net.nodes[0]
+        .take()
+        .expect("running")
+        .stop()
+        .await
+        .expect("stop");
+    net.nodes[0] = Some(start_node(&net.dir, 0, None).await);
+    for tx in &txs {
+        let v: Value = client
+            .get(format!("{}/v1/transactions/{}", net.api(0), tx.hash()))
+            .send()
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(v["status"], "pending", "{v}");
+    }
+    for i in 1..4 {
+        net.nodes[i] = Some(start_node(&net.dir, i, None).await);
+    }
+    net.wait_height(3, 1, Duration::from_secs(20)).await;
+    for tx in &txs {
+        let loc = net.nodes[3]
+            .as_ref()
+            .expect("running")
+            .shared
+            .store
+            .transaction_location(&tx.hash())
+            .expect("store");
+        assert!(loc.is_some(), "acknowledged transaction lost");
+    }
+    // Committed ones leave the record.
+    let n0 = net.nodes[0].as_ref().expect("running");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !n0.shared.store.accepted().expect("store").is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "committed transactions still recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    net.stop_all().await;
+}

@@ -9,6 +9,8 @@ use crate::store::{decode, Store, StoreError, Write};
 pub const GENESIS: &[u8] = b"m/genesis";
 pub const TIP: &[u8] = b"m/tip";
 pub const WAL: &[u8] = b"w/";
+/// Prefix of transactions a node accepted and has not yet seen committed.
+pub const ACCEPTED: &[u8] = b"a/";
 
 fn key(prefix: &[u8], rest: &[&[u8]]) -> Vec<u8> {
     let mut k = prefix.to_vec();
@@ -16,6 +18,11 @@ fn key(prefix: &[u8], rest: &[&[u8]]) -> Vec<u8> {
         k.extend_from_slice(r);
     }
     k
+}
+
+/// An accepted transaction, by acceptance sequence number.
+pub fn accepted(seq: u64) -> Vec<u8> {
+    key(ACCEPTED, &[&seq.to_be_bytes()])
 }
 
 pub fn block(h: u64) -> Vec<u8> {

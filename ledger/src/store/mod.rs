@@ -260,6 +260,37 @@ pub trait Store: Send + Sync {
             .collect())
     }
 
+    /// Records transactions this node accepted (one batch, one flush), by sequence number, so
+    /// that an acknowledged transaction survives a crash of the node until it is committed.
+    fn put_accepted(&self, entries: &[(u64, Vec<u8>)]) -> Result<(), StoreError> {
+        self.write_batch(
+            entries
+                .iter()
+                .map(|(seq, bytes)| (keys::accepted(*seq), Some(bytes.clone())))
+                .collect(),
+        )
+    }
+
+    /// The accepted transactions still recorded, in acceptance order: (sequence, bytes).
+    fn accepted(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        Ok(self
+            .scan_prefix(keys::ACCEPTED)?
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let seq: [u8; 8] = k.get(keys::ACCEPTED.len()..)?.try_into().ok()?;
+                Some((u64::from_be_bytes(seq), v))
+            })
+            .collect())
+    }
+
+    /// Forgets accepted transactions (committed, or no longer valid).
+    fn remove_accepted(&self, seqs: &[u64]) -> Result<(), StoreError> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        self.write_batch(seqs.iter().map(|s| (keys::accepted(*s), None)).collect())
+    }
+
     /// Drops write-ahead records of heights below `height`.
     fn prune_wal(&self, height: u64) -> Result<(), StoreError> {
         let writes: Vec<Write> = self

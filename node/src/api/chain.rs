@@ -123,7 +123,11 @@ pub async fn submit(
         .map_err(ApiError::internal)?;
     match admitted {
         Ok(Admission::Added(hash)) => {
-            s.gossip.send(gossiped);
+            // Answer only once the transaction is recorded (it survives a crash) and gossiped.
+            s.gossip
+                .accept(gossiped)
+                .await
+                .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_recorded", e))?;
             Ok((
                 StatusCode::ACCEPTED,
                 Json(json!({"tx_hash": hash, "status": "pending"})),
