@@ -53,6 +53,8 @@ pub struct Execution {
     pub effects: Vec<Effects>,
     /// State hash after the block.
     pub state_hash: Hash,
+    /// The transactions' hashes, in order (computed once, used by commit and its callers).
+    pub tx_hashes: Vec<Hash>,
 }
 
 /// A transaction the proposer left out, and why.
@@ -133,7 +135,22 @@ impl<S: Store> Chain<S> {
         ctx: &BlockContext,
         verified: &dyn Fn(&Hash) -> bool,
     ) -> Result<Execution, BlockError> {
-        let hashes: Vec<Hash> = txs.iter().map(Transaction::hash).collect();
+        self.execute_hashed(
+            txs,
+            txs.iter().map(Transaction::hash).collect(),
+            ctx,
+            verified,
+        )
+    }
+
+    /// [`Chain::execute`] with the transactions' hashes already computed.
+    fn execute_hashed(
+        &self,
+        txs: &[Transaction],
+        hashes: Vec<Hash>,
+        ctx: &BlockContext,
+        verified: &dyn Fn(&Hash) -> bool,
+    ) -> Result<Execution, BlockError> {
         let unchecked: Vec<usize> = (0..txs.len()).filter(|&i| !verified(&hashes[i])).collect();
         let items: Vec<_> = unchecked.iter().map(|&i| txs[i].signature_item()).collect();
         if !crypto::verify_batch(&items) {
@@ -166,6 +183,7 @@ impl<S: Store> Chain<S> {
             changes,
             effects,
             state_hash,
+            tx_hashes: hashes,
         })
     }
 
@@ -239,6 +257,7 @@ impl<S: Store> Chain<S> {
                 changes,
                 effects,
                 state_hash,
+                tx_hashes: hashes,
             },
             excluded,
         )
@@ -324,7 +343,7 @@ impl<S: Store> Chain<S> {
             height: h.height,
             time_ms: h.time_ms,
         };
-        let exec = self.execute(&block.transactions, &ctx, verified)?;
+        let exec = self.execute_hashed(&block.transactions, hashes, &ctx, verified)?;
         if exec.state_hash != h.state_hash {
             return bad(format!(
                 "state hash {} differs from this validator's {}",
@@ -378,22 +397,31 @@ impl<S: Store> Chain<S> {
         certificate
             .verify(&self.genesis.chain_id, &self.validators, h.height, &hash)
             .map_err(BlockError::Certificate)?;
+        if exec.tx_hashes.len() != block.transactions.len()
+            || exec.effects.len() != block.transactions.len()
+        {
+            return Err(BlockError::Header(format!(
+                "the execution given for block {} is not this block's",
+                h.height
+            )));
+        }
         let mut history = Vec::new();
-        let mut parties = Vec::new();
+        // The party index is a set: one write per (party, document) per block.
+        let mut parties = std::collections::BTreeSet::new();
         let mut tracking = Vec::new();
         for (i, (tx, fx)) in block.transactions.iter().zip(&exec.effects).enumerate() {
             let entry = HistoryEntry {
                 height: h.height,
                 time_ms: h.time_ms,
                 index: i as u32,
-                tx_hash: tx.hash(),
+                tx_hash: exec.tx_hashes[i],
                 signer: tx.body.signer,
                 action: tx.body.payload.action().to_string(),
             };
             for doc in &fx.touched {
                 history.push((doc.clone(), entry.clone()));
                 for p in &fx.parties {
-                    parties.push((*p, doc.clone()));
+                    parties.insert((*p, doc.clone()));
                 }
             }
             tracking.extend(fx.tracking.iter().map(|event| TrackingRecord {
@@ -413,10 +441,11 @@ impl<S: Store> Chain<S> {
         };
         self.store.commit(&CommitBatch {
             block,
+            tx_hashes: &exec.tx_hashes,
             certificate,
             changes: &exec.changes,
             history,
-            parties,
+            parties: parties.into_iter().collect(),
             tracking,
             tip,
         })?;

@@ -594,7 +594,7 @@ impl Driver {
             }
         };
         let tip = chain.tip();
-        let hashes = block.tx_hashes();
+        let hashes = exec.tx_hashes.clone();
         let ctx = BlockContext {
             height: tip.height + 1,
             time_ms: now_ms().max(tip.time_ms + 1),

@@ -149,10 +149,11 @@ fn anchor_tx(chain: &str, key: &Keypair, nonce: u64, name: &str) -> Transaction 
 
 /// Posts an oversized body and returns the status. The node answers 413 without reading the
 /// whole body and closes the connection, so a client still writing may see a broken pipe
-/// instead of the answer; such attempts are repeated (three at most).
-async fn post_oversized(client: &reqwest::Client, api: &str, len: usize) -> u16 {
+/// instead of the answer; such attempts are repeated (three at most). Each uses a client of its
+/// own, so no connection the server closed is reused by later requests.
+async fn post_oversized(api: &str, len: usize) -> u16 {
     for _ in 0..3 {
-        let sent = client
+        let sent = reqwest::Client::new()
             .post(format!("{api}/v1/transactions"))
             .header("content-type", "application/octet-stream")
             .body(vec![0u8; len])
@@ -283,7 +284,7 @@ async fn four_nodes_commit_the_same_chain_and_refuse_bad_input() {
     let (s, b) = post(&client, &net.api(1), b"{\"not\": \"a tx\"}".to_vec(), true).await;
     assert_eq!(s, 400, "{b}");
     assert_eq!(
-        post_oversized(&client, &net.api(1), 2 * 1024 * 1024).await,
+        post_oversized(&net.api(1), 2 * 1024 * 1024).await,
         413,
         "oversized body"
     );

@@ -68,6 +68,8 @@ pub struct Tip {
 pub struct CommitBatch<'a> {
     /// The block.
     pub block: &'a Block,
+    /// The block's transaction hashes, in order.
+    pub tx_hashes: &'a [Hash],
     /// Its commit certificate.
     pub certificate: &'a CommitCertificate,
     /// The merged changes of its transactions.
@@ -136,12 +138,12 @@ pub trait Store: Send + Sync {
             keys::block_hash(&c.tip.hash),
             Some(h.to_be_bytes().to_vec()),
         ));
-        for (i, tx) in c.block.transactions.iter().enumerate() {
+        for (i, hash) in c.tx_hashes.iter().enumerate() {
             let loc = TxLocation {
                 height: h,
                 index: i as u32,
             };
-            w.push((keys::tx(&tx.hash()), Some(codec::encode(&loc))));
+            w.push((keys::tx(hash), Some(codec::encode(&loc))));
         }
         keys::state_writes(c.changes, &mut w);
         for (doc, entry) in &c.history {
