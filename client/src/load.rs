@@ -195,7 +195,9 @@ pub async fn run(config: &LoadConfig, port: &Keypair) -> Result<LoadReport> {
         .map_err(|e| ClientError::Node(format!("cannot build the HTTP client: {e}")))?;
     let progress = Progress::new(config.progress, planned as u64);
     let start = Instant::now() + Duration::from_millis(20);
-    let deadline = start + Duration::from_secs_f64(config.duration + config.drain);
+    // Nothing is sent after the load's duration: lanes that fell behind (the node took less
+    // than offered) stop there, and the backlog already accepted drains.
+    let deadline = start + Duration::from_secs_f64(config.duration);
     let interval = 1.0 / config.rate;
     let mut tasks = Vec::new();
     for (i, txs) in lanes.into_iter().enumerate() {

@@ -130,6 +130,19 @@ impl Shared {
     /// Admits gossiped transactions (as [`Shared::admit`], taking the locks once; one that
     /// overtook an earlier nonce of its signer is held until that arrives).
     pub fn admit_all(&self, txs: Vec<Transaction>) -> Vec<Result<Admission, MempoolError>> {
+        self.admit_many(txs, true)
+    }
+
+    /// Admits submitted transactions in order (as [`Shared::admit`], taking the locks once).
+    pub fn admit_submitted(&self, txs: Vec<Transaction>) -> Vec<Result<Admission, MempoolError>> {
+        self.admit_many(txs, false)
+    }
+
+    fn admit_many(
+        &self,
+        txs: Vec<Transaction>,
+        gossiped: bool,
+    ) -> Vec<Result<Admission, MempoolError>> {
         let chain = read(&self.chain);
         let tip = chain.tip();
         let ctx = BlockContext {
@@ -139,7 +152,13 @@ impl Shared {
         let mut mempool = lock(&self.mempool);
         let results: Vec<_> = txs
             .into_iter()
-            .map(|tx| mempool.insert_gossiped(tx, chain.state(), &ctx))
+            .map(|tx| {
+                if gossiped {
+                    mempool.insert_gossiped(tx, chain.state(), &ctx)
+                } else {
+                    mempool.insert(tx, chain.state(), &ctx)
+                }
+            })
             .collect();
         let waiting = mempool.len();
         drop(mempool);

@@ -1,8 +1,10 @@
-//! Accepting submitted transactions: recorded durably, then gossiped in batches.
+//! Accepting submitted transactions: checked and recorded durably in batches, then gossiped.
 //!
-//! The API hands each admitted transaction to one task, which gathers those arriving within a
-//! few milliseconds, writes them to the store in one batch with one flush, publishes them as one
-//! gossip message, and only then lets the API answer 202 for each. So an acknowledged
+//! The API hands each submitted transaction to one task, which gathers those arriving within a
+//! few milliseconds, checks their signatures together (one batch verification instead of one
+//! check each), admits them to the mempool under one lock, writes the admitted ones to the store
+//! in one batch with one flush, publishes them as one gossip message, and only then lets the API
+//! answer for each: 202, or the rule it broke. So an acknowledged
 //! transaction survives a crash of the node that took it: on restart the node admits its
 //! recorded transactions again and re-gossips them ([`restore`]); they leave the record when
 //! committed or no longer valid ([`forget`]).
@@ -15,11 +17,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use portledger_ledger::{codec, Hash, Store, Transaction};
+use portledger_ledger::{codec, crypto, Hash, RuleError, Store, Transaction};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
-use crate::mempool::Admission;
+use crate::mempool::{Admission, MempoolError};
 use crate::network::{NetworkHandle, Topic};
 use crate::shared::{lock, Shared};
 
@@ -33,11 +35,25 @@ pub const MAX_BATCH_BYTES: usize = 512 * 1024;
 /// Sequence numbers of the recorded accepted transactions, by hash.
 pub type AcceptedLog = std::sync::Mutex<HashMap<Hash, u64>>;
 
-/// A transaction to gossip; `ack` (for a submission) is answered once it is recorded and sent.
+/// Why a submission was not accepted.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SubmitError {
+    /// The mempool refused it (a rule, or full).
+    #[error(transparent)]
+    Refused(#[from] MempoolError),
+    /// It could not be recorded, or the node is stopping.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// The answer to one submission.
+pub type Submitted = Result<Admission, SubmitError>;
+
+/// A transaction to gossip; `ack` (for a submission) is answered once it is admitted, recorded
+/// and sent.
 struct Item {
     tx: Transaction,
-    record: bool,
-    ack: Option<oneshot::Sender<Result<(), String>>>,
+    ack: Option<oneshot::Sender<Submitted>>,
 }
 
 /// Hands transactions to the batching task.
@@ -61,26 +77,19 @@ impl TxGossip {
         TxGossip { tx }
     }
 
-    /// Records and gossips a submitted transaction; resolves once both are done.
-    pub async fn accept(&self, tx: Transaction) -> Result<(), String> {
+    /// Checks, admits, records and gossips a submitted transaction; resolves once all is done.
+    pub async fn submit(&self, tx: Transaction) -> Submitted {
+        let stopping = || SubmitError::Unavailable("the node is stopping".into());
         let (ack, done) = oneshot::channel();
         self.tx
-            .send(Item {
-                tx,
-                record: true,
-                ack: Some(ack),
-            })
-            .map_err(|_| "the node is stopping".to_string())?;
-        done.await.map_err(|_| "the node is stopping".to_string())?
+            .send(Item { tx, ack: Some(ack) })
+            .map_err(|_| stopping())?;
+        done.await.map_err(|_| stopping())?
     }
 
-    /// Gossips a transaction already recorded (after a restart).
+    /// Gossips a transaction already admitted and recorded (after a restart).
     pub fn regossip(&self, tx: Transaction) {
-        let _ = self.tx.send(Item {
-            tx,
-            record: false,
-            ack: None,
-        });
+        let _ = self.tx.send(Item { tx, ack: None });
     }
 }
 
@@ -103,48 +112,122 @@ async fn run(
                 Ok(None) | Err(_) => break,
             }
         }
-        let records: Vec<(u64, Hash, Vec<u8>)> = batch
-            .iter()
-            .filter(|i| i.record)
-            .map(|i| {
-                next_seq += 1;
-                (next_seq, i.tx.hash(), i.tx.encode())
-            })
-            .collect();
-        let recorded = if records.is_empty() {
-            Ok(())
-        } else {
-            let s = shared.clone();
-            let entries: Vec<(u64, Vec<u8>)> =
-                records.iter().map(|(q, _, b)| (*q, b.clone())).collect();
-            match tokio::task::spawn_blocking(move || s.store.put_accepted(&entries)).await {
-                Ok(Ok(())) => {
-                    let mut log = lock(&shared.accepted);
-                    for (seq, hash, _) in &records {
-                        log.insert(*hash, *seq);
-                    }
-                    Ok(())
-                }
-                Ok(Err(e)) => Err(format!("could not record the transaction: {e}")),
-                Err(e) => Err(format!("could not record the transaction: {e}")),
+        let (submitted, regossip): (Vec<Item>, Vec<Item>) =
+            batch.into_iter().partition(|i| i.ack.is_some());
+        let txs: Vec<Transaction> = submitted.iter().map(|i| i.tx.clone()).collect();
+        let s = shared.clone();
+        let first_seq = next_seq;
+        let outcome = tokio::task::spawn_blocking(move || accept(&s, txs, first_seq)).await;
+        let (answers, recorded) = match outcome {
+            Ok(r) => r,
+            Err(e) => {
+                let why = SubmitError::Unavailable(format!("admission failed: {e}"));
+                (vec![Err(why); submitted.len()], 0)
             }
         };
-        if let Err(e) = &recorded {
-            warn!(error = %e, "accepted transactions not recorded");
+        next_seq += recorded;
+        let mut out: Vec<Transaction> = regossip.into_iter().map(|i| i.tx).collect();
+        for (item, answer) in submitted.iter().zip(&answers) {
+            if matches!(answer, Ok(Admission::Added(_))) {
+                out.push(item.tx.clone());
+            }
         }
-        let txs: Vec<Transaction> = batch.iter().map(|i| i.tx.clone()).collect();
-        if let Err(e) = network
-            .publish(Topic::Transactions, encode_batch(&txs))
-            .await
-        {
-            debug!(error = %e, txs = txs.len(), "gossip of a transaction batch failed");
+        if !out.is_empty() {
+            if let Err(e) = network
+                .publish(Topic::Transactions, encode_batch(&out))
+                .await
+            {
+                debug!(error = %e, txs = out.len(), "gossip of a transaction batch failed");
+            }
         }
-        for item in batch {
+        for (item, answer) in submitted.into_iter().zip(answers) {
             if let Some(ack) = item.ack {
-                let _ = ack.send(recorded.clone());
+                let _ = ack.send(answer);
             }
         }
     }
+}
+
+/// Checks the signatures of submitted transactions together, admits them in order, and records
+/// the admitted ones (sequence numbers from `first_seq + 1`). Returns each one's answer and how
+/// many were recorded.
+fn accept(shared: &Shared, txs: Vec<Transaction>, first_seq: u64) -> (Vec<Submitted>, u64) {
+    let hashes: Vec<Hash> = txs.iter().map(Transaction::hash).collect();
+    let unchecked: Vec<usize> = {
+        let mempool = lock(&shared.mempool);
+        (0..txs.len())
+            .filter(|&i| !mempool.signature_verified(&hashes[i]))
+            .collect()
+    };
+    let items: Vec<_> = unchecked.iter().map(|&i| txs[i].signature_item()).collect();
+    let mut bad = vec![false; txs.len()];
+    if !crypto::verify_batch(&items) {
+        // Someone's signature is wrong: find whose, one by one.
+        for &i in &unchecked {
+            bad[i] = txs[i].verify_signature().is_err();
+        }
+    }
+    {
+        let mut mempool = lock(&shared.mempool);
+        for &i in &unchecked {
+            if !bad[i] {
+                mempool.mark_verified(hashes[i]);
+            }
+        }
+    }
+    let mut to_admit = Vec::new();
+    let mut answers: Vec<Option<Submitted>> = Vec::with_capacity(txs.len());
+    for (i, tx) in txs.into_iter().enumerate() {
+        if bad[i] {
+            let e = RuleError::BadSignature(tx.body.signer);
+            answers.push(Some(Err(SubmitError::Refused(e.into()))));
+        } else {
+            answers.push(None);
+            to_admit.push((i, tx));
+        }
+    }
+    let (indexes, admit): (Vec<usize>, Vec<Transaction>) = to_admit.into_iter().unzip();
+    let encoded: Vec<Vec<u8>> = admit.iter().map(Transaction::encode).collect();
+    let results = shared.admit_submitted(admit);
+    let mut seq = first_seq;
+    let mut records = Vec::new();
+    for ((i, result), bytes) in indexes.iter().zip(results).zip(encoded) {
+        if let Ok(Admission::Added(h)) = &result {
+            seq += 1;
+            records.push((seq, *h, bytes));
+        }
+        answers[*i] = Some(result.map_err(SubmitError::from));
+    }
+    if !records.is_empty() {
+        let entries: Vec<(u64, Vec<u8>)> =
+            records.iter().map(|(q, _, b)| (*q, b.clone())).collect();
+        match shared.store.put_accepted(&entries) {
+            Ok(()) => {
+                let mut log = lock(&shared.accepted);
+                for (seq, hash, _) in &records {
+                    log.insert(*hash, *seq);
+                }
+            }
+            Err(e) => {
+                warn!(error = %e, "accepted transactions not recorded");
+                // Admitted but not durable: answer 503 so the client sends it again (a
+                // duplicate then), rather than promise what a crash could lose.
+                let why =
+                    SubmitError::Unavailable(format!("could not record the transaction: {e}"));
+                for a in answers.iter_mut() {
+                    if matches!(a, Some(Ok(Admission::Added(_)))) {
+                        *a = Some(Err(why.clone()));
+                    }
+                }
+                records.clear();
+            }
+        }
+    }
+    let answers = answers
+        .into_iter()
+        .map(|a| a.unwrap_or_else(|| Err(SubmitError::Unavailable("not admitted".into()))))
+        .collect();
+    (answers, records.len() as u64)
 }
 
 /// The gossip encoding of a batch.

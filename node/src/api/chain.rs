@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use super::{parse_hash, resolve_party, show_party, ApiError, ApiResult, ApiState};
 use crate::mempool::{Admission, MempoolError};
 use crate::shared::{lock, read};
+use crate::tx_gossip::SubmitError;
 
 /// `GET /v1/status`: the same object as `portledger status --json`.
 pub async fn status(State(s): State<ApiState>) -> Json<Value> {
@@ -116,36 +117,31 @@ pub async fn submit(
             ),
         ));
     }
-    let shared = s.shared.clone();
-    let gossiped = tx.clone();
-    let admitted = tokio::task::spawn_blocking(move || shared.admit(tx))
-        .await
-        .map_err(ApiError::internal)?;
-    match admitted {
-        Ok(Admission::Added(hash)) => {
-            // Answer only once the transaction is recorded (it survives a crash) and gossiped.
-            s.gossip
-                .accept(gossiped)
-                .await
-                .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_recorded", e))?;
-            Ok((
-                StatusCode::ACCEPTED,
-                Json(json!({"tx_hash": hash, "status": "pending"})),
-            ))
-        }
+    // Checked with others in one batch, admitted, recorded (it survives a crash) and gossiped
+    // before the answer.
+    match s.gossip.submit(tx).await {
+        Ok(Admission::Added(hash)) => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"tx_hash": hash, "status": "pending"})),
+        )),
         Ok(Admission::Duplicate(hash) | Admission::Queued(hash)) => Ok((
             StatusCode::ACCEPTED,
             Json(json!({"tx_hash": hash, "status": "duplicate"})),
         )),
-        Err(MempoolError::Full(n)) => Err(ApiError::new(
+        Err(SubmitError::Refused(MempoolError::Full(n))) => Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "mempool_full",
             format!("mempool full: {n} transactions are waiting; try again shortly"),
         )),
-        Err(MempoolError::Rule(e)) => Err(ApiError::new(
+        Err(SubmitError::Refused(MempoolError::Rule(e))) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             e.code(),
             e.to_string(),
+        )),
+        Err(SubmitError::Unavailable(why)) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_recorded",
+            why,
         )),
     }
 }
