@@ -1,12 +1,12 @@
 //! Accepting submitted transactions: checked and recorded durably in batches, then gossiped.
 //!
-//! The API hands each submitted transaction to one task, which gathers those arriving within a
-//! few milliseconds, checks their signatures together (one batch verification instead of one
-//! check each), admits them to the mempool under one lock, writes the admitted ones to the store
-//! in one batch with one flush, publishes them as one gossip message, and only then lets the API
-//! answer for each: 202, or the rule it broke. So an acknowledged
-//! transaction survives a crash of the node that took it: on restart the node admits its
-//! recorded transactions again and re-gossips them ([`restore`]); they leave the record when
+//! The API hands each submitted transaction to one task, which gathers those that queued up
+//! while it recorded the previous batch (a group commit), checks their signatures together (one
+//! batch verification instead of one check each), admits them to the mempool under one lock,
+//! writes the admitted ones to the store in one batch with one flush, publishes them as one
+//! gossip message, and only then lets the API answer for each: 202, or the rule it broke. So an
+//! acknowledged transaction survives a crash of the node that took it: on restart the node admits
+//! its recorded transactions again and re-gossips them ([`restore`]); they leave the record when
 //! committed or no longer valid ([`forget`]).
 //!
 //! One gossip message per batch instead of one per transaction keeps gossipsub's per-message
@@ -25,8 +25,10 @@ use crate::mempool::{Admission, MempoolError};
 use crate::network::{NetworkHandle, Topic};
 use crate::shared::{lock, Shared};
 
-/// How long the first transaction of a batch waits for company.
-pub const LINGER: Duration = Duration::from_millis(3);
+/// How long a small batch waits for company.
+pub const LINGER: Duration = Duration::from_millis(1);
+/// A batch smaller than this waits up to [`LINGER`] for more.
+pub const MIN_BATCH_TXS: usize = 16;
 /// Most transactions in one batch.
 pub const MAX_BATCH_TXS: usize = 1024;
 /// Most encoded bytes in one batch (well inside a gossip message).
@@ -100,17 +102,26 @@ async fn run(
     mut next_seq: u64,
 ) {
     while let Some(first) = rx.recv().await {
+        // Group commit: take what queued up while the previous batch was being recorded (no
+        // waiting at low load; batches grow by themselves under load), and at most LINGER more.
         let mut bytes = codec::encode(&first.tx).len();
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + LINGER;
         while batch.len() < MAX_BATCH_TXS && bytes < MAX_BATCH_BYTES {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(item)) => {
-                    bytes += codec::encode(&item.tx).len();
-                    batch.push(item);
+            let next = match rx.try_recv() {
+                Ok(item) => Some(item),
+                Err(mpsc::error::TryRecvError::Disconnected) => None,
+                Err(mpsc::error::TryRecvError::Empty) if batch.len() < MIN_BATCH_TXS => {
+                    tokio::time::timeout_at(deadline, rx.recv())
+                        .await
+                        .ok()
+                        .flatten()
                 }
-                Ok(None) | Err(_) => break,
-            }
+                Err(mpsc::error::TryRecvError::Empty) => None,
+            };
+            let Some(item) = next else { break };
+            bytes += codec::encode(&item.tx).len();
+            batch.push(item);
         }
         let (submitted, regossip): (Vec<Item>, Vec<Item>) =
             batch.into_iter().partition(|i| i.ack.is_some());

@@ -103,6 +103,12 @@ pub trait Store: Send + Sync {
     /// Applies writes atomically and durably (one flush).
     fn write_batch(&self, writes: Vec<Write>) -> Result<(), StoreError>;
 
+    /// Writes a batch atomically without waiting for it to reach the disk, for writes whose loss
+    /// in a crash is harmless (by default the same as [`Store::write_batch`]).
+    fn write_batch_lazy(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.write_batch(writes)
+    }
+
     /// Records the genesis hash on first use; refuses a store made for another genesis.
     fn check_genesis(&self, genesis_hash: &Hash) -> Result<(), StoreError> {
         match self.get(keys::GENESIS)? {
@@ -285,12 +291,13 @@ pub trait Store: Send + Sync {
             .collect())
     }
 
-    /// Forgets accepted transactions (committed, or no longer valid).
+    /// Forgets accepted transactions (committed, or no longer valid). Not flushed: one that
+    /// reappears after a crash is admitted again only if still valid, and forgotten then.
     fn remove_accepted(&self, seqs: &[u64]) -> Result<(), StoreError> {
         if seqs.is_empty() {
             return Ok(());
         }
-        self.write_batch(seqs.iter().map(|s| (keys::accepted(*s), None)).collect())
+        self.write_batch_lazy(seqs.iter().map(|s| (keys::accepted(*s), None)).collect())
     }
 
     /// Drops write-ahead records of heights below `height`.

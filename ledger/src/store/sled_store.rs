@@ -31,6 +31,17 @@ impl SledStore {
     }
 }
 
+fn batch_of(writes: Vec<Write>) -> sled::Batch {
+    let mut batch = sled::Batch::default();
+    for (k, v) in writes {
+        match v {
+            Some(v) => batch.insert(k, v),
+            None => batch.remove(k),
+        }
+    }
+    batch
+}
+
 impl Store for SledStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.db.get(key).map_err(backend)?.map(|v| v.to_vec()))
@@ -43,15 +54,12 @@ impl Store for SledStore {
             .collect()
     }
 
+    fn write_batch_lazy(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.db.apply_batch(batch_of(writes)).map_err(backend)
+    }
+
     fn write_batch(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
-        for (k, v) in writes {
-            match v {
-                Some(v) => batch.insert(k, v),
-                None => batch.remove(k),
-            }
-        }
-        self.db.apply_batch(batch).map_err(backend)?;
+        self.db.apply_batch(batch_of(writes)).map_err(backend)?;
         self.db.flush().map(|_| ()).map_err(backend)
     }
 }
