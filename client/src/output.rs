@@ -58,24 +58,24 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// A document's history (`{"events": [...]}`) as a table: height, time, signer, action, tx.
-pub fn history(v: &Value) -> String {
-    let rows: Vec<Vec<String>> = v["events"]
-        .as_array()
-        .map(|evs| {
-            evs.iter()
-                .map(|e| {
-                    vec![
-                        plain(&e["height"]),
-                        plain(&e["time"]),
-                        plain(&e["signer"]),
-                        plain(&e["action"]),
-                        plain(&e["tx_hash"]),
-                    ]
-                })
+/// The rows of a table: for each object of the JSON array `list`, its `keys` in plain text.
+pub fn rows(list: &Value, keys: &[&str]) -> Vec<Vec<String>> {
+    list.as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| keys.iter().map(|k| plain(&item[*k])).collect())
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// A document's history (`{"events": [...]}`) as a table: height, time, signer, action, tx.
+pub fn history(v: &Value) -> String {
+    let rows = rows(
+        &v["events"],
+        &["height", "time", "signer", "action", "tx_hash"],
+    );
     if rows.is_empty() {
         return "no events\n".into();
     }

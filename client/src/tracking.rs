@@ -4,7 +4,7 @@
 use portledger_ledger::date::{format_ms, parse_datetime_ms};
 use serde_json::{json, Value};
 
-use crate::output::{plain, table};
+use crate::output::{plain, rows, table};
 
 /// An event time from `--time`: an ISO 8601 date-time (`2026-11-20T08:30:00Z`, with an offset,
 /// or UTC when none) or a date (midnight UTC); `None` means now.
@@ -38,24 +38,18 @@ pub fn timeline(v: &Value) -> String {
             plain(&p["height"]),
         ));
     }
-    let rows: Vec<Vec<String>> = v["events"]
-        .as_array()
-        .map(|evs| {
-            evs.iter()
-                .map(|e| {
-                    vec![
-                        plain(&e["event_time"]),
-                        plain(&e["code"]),
-                        plain(&e["container"]),
-                        plain(&e["location"]),
-                        plain(&e["recorded_by"]),
-                        plain(&e["height"]),
-                        plain(&e["tx_hash"]),
-                    ]
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let rows = rows(
+        &v["events"],
+        &[
+            "event_time",
+            "code",
+            "container",
+            "location",
+            "recorded_by",
+            "height",
+            "tx_hash",
+        ],
+    );
     if !rows.is_empty() {
         out.push_str(&table(
             &[

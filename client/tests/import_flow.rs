@@ -4,7 +4,6 @@
 //! `verify-chain`, and a document proof checked offline and refused when tampered.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -16,21 +15,7 @@ use portledger_node::testnet::{self, TestnetOptions};
 use serde_json::{json, Value};
 
 fn free_port_base(n: u16) -> u16 {
-    'outer: for _ in 0..200 {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let base = l.local_addr().expect("addr").port();
-        drop(l);
-        if base > 65000 {
-            continue;
-        }
-        for i in 0..n {
-            if TcpListener::bind(("127.0.0.1", base + i)).is_err() {
-                continue 'outer;
-            }
-        }
-        return base;
-    }
-    panic!("no free ports");
+    testnet::free_ports(n).expect("free ports")
 }
 
 struct Net {

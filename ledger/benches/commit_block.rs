@@ -9,9 +9,7 @@ use std::time::{Duration, Instant};
 
 use portledger_ledger::chain::Chain;
 use portledger_ledger::documents::anchor::DocumentType;
-use portledger_ledger::documents::transport::{
-    Equipment, FreightTerm, GoodsLine, TransportDocumentData, TransportDocumentKind,
-};
+use portledger_ledger::workload;
 use portledger_ledger::{
     demo, BlockContext, CommitCertificate, Hash, Keypair, Payload, SledStore, StateView, Store,
     Transaction, Vote, VoteKind,
@@ -57,33 +55,7 @@ fn main() {
         for _ in 0..q {
             bl += 1;
             let reference = format!("BENCH{bl:08}");
-            let data = TransportDocumentData {
-                reference: reference.clone(),
-                kind: TransportDocumentKind::BillOfLading,
-                to_order: true,
-                shipper: seller,
-                consignee: None,
-                endorsee: None,
-                notify_parties: vec![],
-                vessel_name: "BENCH VESSEL".into(),
-                voyage: "001E".into(),
-                port_of_loading: "CNSHA".into(),
-                port_of_discharge: "NLRTM".into(),
-                shipped_on_board_date: None,
-                goods: vec![GoodsLine {
-                    description: "Goods".into(),
-                    hs_code: "850440".into(),
-                    packages: 1,
-                    gross_weight_kg: 1000,
-                }],
-                equipment: vec![Equipment {
-                    container: "MSCU1234566".into(),
-                    seals: vec![],
-                }],
-                freight_term: FreightTerm::Prepaid,
-                document_hash: Hash::of(reference.as_bytes()),
-                replaces: None,
-            };
+            let data = workload::bill_of_lading(&reference, seller);
             txs.push(sign(
                 "carrier",
                 Payload::IssueTransportDocument {

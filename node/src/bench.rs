@@ -14,7 +14,6 @@
 //! The processes are this executable (`start`) and the `portledger` client next to it (built
 //! with cargo when missing). Everything listens on 127.0.0.1 and is killed at the end.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -304,8 +303,8 @@ struct Network {
 impl Network {
     async fn start(dir: &Path, validators: usize) -> anyhow::Result<Network> {
         let n = u16::try_from(validators).context("too many validators")?;
-        let p2p = free_ports(n)?;
-        let api = free_ports(n)?;
+        let p2p = testnet::free_ports(n)?;
+        let api = testnet::free_ports(n)?;
         if dir.exists() {
             std::fs::remove_dir_all(dir)?;
         }
@@ -418,21 +417,6 @@ impl Drop for Network {
             let _ = c.wait();
         }
     }
-}
-
-/// `n` consecutive free TCP ports on 127.0.0.1.
-fn free_ports(n: u16) -> anyhow::Result<u16> {
-    for _ in 0..50 {
-        let base = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        if base.checked_add(n).is_none() {
-            continue;
-        }
-        let all_free = (0..n).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok());
-        if all_free {
-            return Ok(base);
-        }
-    }
-    bail!("no {n} consecutive free ports on 127.0.0.1")
 }
 
 /// The `portledger` client next to this executable, built with cargo when it is missing.

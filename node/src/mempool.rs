@@ -144,6 +144,16 @@ impl Mempool {
         self.verified.insert(h);
     }
 
+    /// Checks a transaction's signature unless it is known to verify, and remembers that it does.
+    fn check_signature(&mut self, tx: &Transaction, hash: Hash) -> Result<(), RuleError> {
+        if !self.verified.contains(&hash) {
+            tx.verify_signature()
+                .map_err(|_| RuleError::BadSignature(tx.body.signer))?;
+            self.verified.insert(hash);
+        }
+        Ok(())
+    }
+
     /// Admits a transaction after checking its signature and every rule against the committed
     /// `state` plus the pending transactions, in the context of the next block.
     pub fn insert(
@@ -159,11 +169,7 @@ impl Mempool {
         if self.order.len() >= self.max {
             return Err(MempoolError::Full(self.order.len()));
         }
-        if !self.verified.contains(&hash) {
-            tx.verify_signature()
-                .map_err(|_| RuleError::BadSignature(tx.body.signer))?;
-            self.verified.insert(hash);
-        }
+        self.check_signature(&tx, hash)?;
         let overlay = Overlay::with_pending(state, std::mem::take(&mut self.pending));
         let result = apply_verified(&overlay, &tx, ctx);
         self.pending = overlay.pending;
@@ -201,11 +207,7 @@ impl Mempool {
                 }
                 .into());
             }
-            if !self.verified.contains(&hash) {
-                tx.verify_signature()
-                    .map_err(|_| RuleError::BadSignature(signer))?;
-                self.verified.insert(hash);
-            }
+            self.check_signature(&tx, hash)?;
             let held = self.future.entry(signer).or_default();
             if held.insert(nonce, tx).is_none() {
                 self.future_len += 1;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use portledger_ledger::chain::Chain;
 use portledger_ledger::documents::tracking::TrackingEvent;
 use portledger_ledger::{
-    BlockContext, DocumentKey, Genesis, Hash, PublicKey, SledStore, Store, Transaction,
+    BlockContext, DocumentKey, Genesis, Hash, PublicKey, SledStore, State, Store, Transaction,
 };
 use serde::Serialize;
 use tokio::sync::{broadcast, Notify};
@@ -109,22 +109,11 @@ impl Shared {
     /// Admits a transaction to the mempool, checked against the committed state in the
     /// context of the next block.
     pub fn admit(&self, tx: Transaction) -> Result<Admission, MempoolError> {
-        let chain = read(&self.chain);
-        let tip = chain.tip();
-        let ctx = BlockContext {
-            height: tip.height + 1,
-            time_ms: now_ms().max(tip.time_ms + 1),
-        };
-        let mut mempool = lock(&self.mempool);
-        let result = mempool.insert(tx, chain.state(), &ctx);
-        let waiting = mempool.len();
-        drop(mempool);
-        drop(chain);
-        if let Ok(Admission::Added(_)) = result {
-            self.metrics.mempool_size.set(waiting as i64);
-            self.tx_arrived.notify_one();
-        }
-        result
+        self.with_mempool(|mempool, state, ctx| {
+            let result = mempool.insert(tx, state, ctx);
+            let added = matches!(result, Ok(Admission::Added(_)));
+            (result, added)
+        })
     }
 
     /// Admits gossiped transactions (as [`Shared::admit`], taking the locks once; one that
@@ -143,6 +132,29 @@ impl Shared {
         txs: Vec<Transaction>,
         gossiped: bool,
     ) -> Vec<Result<Admission, MempoolError>> {
+        self.with_mempool(|mempool, state, ctx| {
+            let results: Vec<_> = txs
+                .into_iter()
+                .map(|tx| {
+                    if gossiped {
+                        mempool.insert_gossiped(tx, state, ctx)
+                    } else {
+                        mempool.insert(tx, state, ctx)
+                    }
+                })
+                .collect();
+            let added = results.iter().any(|r| matches!(r, Ok(Admission::Added(_))));
+            (results, added)
+        })
+    }
+
+    /// Runs `admit` on the mempool with the committed state and the next block's context, under
+    /// the chain and mempool locks; when it says a transaction was added, updates the mempool
+    /// size metric and wakes the driver.
+    fn with_mempool<R>(
+        &self,
+        admit: impl FnOnce(&mut Mempool, &State, &BlockContext) -> (R, bool),
+    ) -> R {
         let chain = read(&self.chain);
         let tip = chain.tip();
         let ctx = BlockContext {
@@ -150,24 +162,15 @@ impl Shared {
             time_ms: now_ms().max(tip.time_ms + 1),
         };
         let mut mempool = lock(&self.mempool);
-        let results: Vec<_> = txs
-            .into_iter()
-            .map(|tx| {
-                if gossiped {
-                    mempool.insert_gossiped(tx, chain.state(), &ctx)
-                } else {
-                    mempool.insert(tx, chain.state(), &ctx)
-                }
-            })
-            .collect();
+        let (result, added) = admit(&mut mempool, chain.state(), &ctx);
         let waiting = mempool.len();
         drop(mempool);
         drop(chain);
-        if results.iter().any(|r| matches!(r, Ok(Admission::Added(_)))) {
+        if added {
             self.metrics.mempool_size.set(waiting as i64);
             self.tx_arrived.notify_one();
         }
-        results
+        result
     }
 
     /// A participant's alias.

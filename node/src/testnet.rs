@@ -56,6 +56,26 @@ impl Default for TestnetOptions {
     }
 }
 
+/// `n` consecutive free TCP ports on 127.0.0.1 (the first of them), for local networks in tests
+/// and benchmarks. Another process may still take one before it is bound.
+pub fn free_ports(n: u16) -> anyhow::Result<u16> {
+    'search: for _ in 0..500 {
+        let base = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        if base > 60_000 || base.checked_add(n).is_none() {
+            continue;
+        }
+        for i in 0..n {
+            if std::net::TcpListener::bind(("127.0.0.1", base + i)).is_err() {
+                continue 'search;
+            }
+        }
+        return Ok(base);
+    }
+    bail!("no {n} consecutive free ports on 127.0.0.1")
+}
+
 /// Writes a testnet into `dir` (which must not hold one already) and returns its nodes.
 pub fn create(dir: &Path, opts: &TestnetOptions) -> anyhow::Result<Vec<TestnetNode>> {
     if opts.validators == 0 {

@@ -55,6 +55,8 @@ pub type Submitted = Result<Admission, SubmitError>;
 /// and sent.
 struct Item {
     tx: Transaction,
+    /// Its canonical encoding (what is recorded, and its size in a batch).
+    bytes: Vec<u8>,
     ack: Option<oneshot::Sender<Submitted>>,
 }
 
@@ -79,19 +81,29 @@ impl TxGossip {
         TxGossip { tx }
     }
 
-    /// Checks, admits, records and gossips a submitted transaction; resolves once all is done.
-    pub async fn submit(&self, tx: Transaction) -> Submitted {
+    /// Checks, admits, records and gossips a submitted transaction (`bytes` is its canonical
+    /// encoding); resolves once all is done.
+    pub async fn submit(&self, tx: Transaction, bytes: Vec<u8>) -> Submitted {
         let stopping = || SubmitError::Unavailable("the node is stopping".into());
         let (ack, done) = oneshot::channel();
         self.tx
-            .send(Item { tx, ack: Some(ack) })
+            .send(Item {
+                tx,
+                bytes,
+                ack: Some(ack),
+            })
             .map_err(|_| stopping())?;
         done.await.map_err(|_| stopping())?
     }
 
     /// Gossips a transaction already admitted and recorded (after a restart).
     pub fn regossip(&self, tx: Transaction) {
-        let _ = self.tx.send(Item { tx, ack: None });
+        let bytes = tx.encode();
+        let _ = self.tx.send(Item {
+            tx,
+            bytes,
+            ack: None,
+        });
     }
 }
 
@@ -104,7 +116,7 @@ async fn run(
     while let Some(first) = rx.recv().await {
         // Group commit: take what queued up while the previous batch was being recorded (no
         // waiting at low load; batches grow by themselves under load), and at most LINGER more.
-        let mut bytes = codec::encode(&first.tx).len();
+        let mut bytes = first.bytes.len();
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + LINGER;
         while batch.len() < MAX_BATCH_TXS && bytes < MAX_BATCH_BYTES {
@@ -120,29 +132,31 @@ async fn run(
                 Err(mpsc::error::TryRecvError::Empty) => None,
             };
             let Some(item) = next else { break };
-            bytes += codec::encode(&item.tx).len();
+            bytes += item.bytes.len();
             batch.push(item);
         }
         let (submitted, regossip): (Vec<Item>, Vec<Item>) =
             batch.into_iter().partition(|i| i.ack.is_some());
-        let txs: Vec<Transaction> = submitted.iter().map(|i| i.tx.clone()).collect();
+        let mut acks = Vec::with_capacity(submitted.len());
+        let mut txs = Vec::with_capacity(submitted.len());
+        for item in submitted {
+            acks.push(item.ack);
+            txs.push((item.tx, item.bytes));
+        }
         let s = shared.clone();
         let first_seq = next_seq;
+        let count = txs.len();
         let outcome = tokio::task::spawn_blocking(move || accept(&s, txs, first_seq)).await;
-        let (answers, recorded) = match outcome {
+        let (answers, added, recorded) = match outcome {
             Ok(r) => r,
             Err(e) => {
                 let why = SubmitError::Unavailable(format!("admission failed: {e}"));
-                (vec![Err(why); submitted.len()], 0)
+                (vec![Err(why); count], Vec::new(), 0)
             }
         };
         next_seq += recorded;
         let mut out: Vec<Transaction> = regossip.into_iter().map(|i| i.tx).collect();
-        for (item, answer) in submitted.iter().zip(&answers) {
-            if matches!(answer, Ok(Admission::Added(_))) {
-                out.push(item.tx.clone());
-            }
-        }
+        out.extend(added);
         if !out.is_empty() {
             if let Err(e) = network
                 .publish(Topic::Transactions, encode_batch(&out))
@@ -151,31 +165,38 @@ async fn run(
                 debug!(error = %e, txs = out.len(), "gossip of a transaction batch failed");
             }
         }
-        for (item, answer) in submitted.into_iter().zip(answers) {
-            if let Some(ack) = item.ack {
+        for (ack, answer) in acks.into_iter().zip(answers) {
+            if let Some(ack) = ack {
                 let _ = ack.send(answer);
             }
         }
     }
 }
 
-/// Checks the signatures of submitted transactions together, admits them in order, and records
-/// the admitted ones (sequence numbers from `first_seq + 1`). Returns each one's answer and how
-/// many were recorded.
-fn accept(shared: &Shared, txs: Vec<Transaction>, first_seq: u64) -> (Vec<Submitted>, u64) {
-    let hashes: Vec<Hash> = txs.iter().map(Transaction::hash).collect();
+/// Checks the signatures of submitted transactions (with their encodings) together, admits
+/// them in order, and records the admitted ones (sequence numbers from `first_seq + 1`). Returns
+/// each one's answer, the admitted transactions (to gossip) and how many were recorded.
+fn accept(
+    shared: &Shared,
+    txs: Vec<(Transaction, Vec<u8>)>,
+    first_seq: u64,
+) -> (Vec<Submitted>, Vec<Transaction>, u64) {
+    let hashes: Vec<Hash> = txs.iter().map(|(tx, _)| tx.hash()).collect();
     let unchecked: Vec<usize> = {
         let mempool = lock(&shared.mempool);
         (0..txs.len())
             .filter(|&i| !mempool.signature_verified(&hashes[i]))
             .collect()
     };
-    let items: Vec<_> = unchecked.iter().map(|&i| txs[i].signature_item()).collect();
+    let items: Vec<_> = unchecked
+        .iter()
+        .map(|&i| txs[i].0.signature_item())
+        .collect();
     let mut bad = vec![false; txs.len()];
     if !crypto::verify_batch(&items) {
         // Someone's signature is wrong: find whose, one by one.
         for &i in &unchecked {
-            bad[i] = txs[i].verify_signature().is_err();
+            bad[i] = txs[i].0.verify_signature().is_err();
         }
     }
     {
@@ -186,38 +207,43 @@ fn accept(shared: &Shared, txs: Vec<Transaction>, first_seq: u64) -> (Vec<Submit
             }
         }
     }
-    let mut to_admit = Vec::new();
     let mut answers: Vec<Option<Submitted>> = Vec::with_capacity(txs.len());
-    for (i, tx) in txs.into_iter().enumerate() {
+    let mut indexes = Vec::new();
+    let mut admit = Vec::new();
+    let mut encoded = Vec::new();
+    for (i, (tx, bytes)) in txs.into_iter().enumerate() {
         if bad[i] {
             let e = RuleError::BadSignature(tx.body.signer);
             answers.push(Some(Err(SubmitError::Refused(e.into()))));
         } else {
             answers.push(None);
-            to_admit.push((i, tx));
+            indexes.push(i);
+            encoded.push(bytes);
+            admit.push(tx);
         }
     }
-    let (indexes, admit): (Vec<usize>, Vec<Transaction>) = to_admit.into_iter().unzip();
-    let encoded: Vec<Vec<u8>> = admit.iter().map(Transaction::encode).collect();
-    let results = shared.admit_submitted(admit);
+    // The mempool keeps its own copy; these go to gossip when admitted.
+    let results = shared.admit_submitted(admit.clone());
     let mut seq = first_seq;
-    let mut records = Vec::new();
-    for ((i, result), bytes) in indexes.iter().zip(results).zip(encoded) {
+    let mut entries = Vec::new();
+    let mut added = Vec::new();
+    for (((i, result), bytes), tx) in indexes.iter().zip(results).zip(encoded).zip(admit) {
         if let Ok(Admission::Added(h)) = &result {
             seq += 1;
-            records.push((seq, *h, bytes));
+            entries.push((seq, bytes));
+            added.push((*h, *i, tx));
         }
         answers[*i] = Some(result.map_err(SubmitError::from));
     }
-    if !records.is_empty() {
-        let entries: Vec<(u64, Vec<u8>)> =
-            records.iter().map(|(q, _, b)| (*q, b.clone())).collect();
+    let mut recorded = 0;
+    if !entries.is_empty() {
         match shared.store.put_accepted(&entries) {
             Ok(()) => {
                 let mut log = lock(&shared.accepted);
-                for (seq, hash, _) in &records {
+                for ((seq, _), (hash, _, _)) in entries.iter().zip(&added) {
                     log.insert(*hash, *seq);
                 }
+                recorded = entries.len() as u64;
             }
             Err(e) => {
                 warn!(error = %e, "accepted transactions not recorded");
@@ -225,12 +251,11 @@ fn accept(shared: &Shared, txs: Vec<Transaction>, first_seq: u64) -> (Vec<Submit
                 // duplicate then), rather than promise what a crash could lose.
                 let why =
                     SubmitError::Unavailable(format!("could not record the transaction: {e}"));
-                for a in answers.iter_mut() {
-                    if matches!(a, Some(Ok(Admission::Added(_)))) {
-                        *a = Some(Err(why.clone()));
-                    }
+                for (_, i, _) in &added {
+                    answers[*i] = Some(Err(why.clone()));
                 }
-                records.clear();
+                // Nor are they gossiped from here; the client's retry is.
+                added.clear();
             }
         }
     }
@@ -238,7 +263,11 @@ fn accept(shared: &Shared, txs: Vec<Transaction>, first_seq: u64) -> (Vec<Submit
         .into_iter()
         .map(|a| a.unwrap_or_else(|| Err(SubmitError::Unavailable("not admitted".into()))))
         .collect();
-    (answers, records.len() as u64)
+    (
+        answers,
+        added.into_iter().map(|(_, _, tx)| tx).collect(),
+        recorded,
+    )
 }
 
 /// The gossip encoding of a batch.

@@ -4,7 +4,6 @@
 //! node stopped for a while (or wiped) catches up from its peers.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -17,22 +16,7 @@ use portledger_node::testnet::{self, TestnetOptions};
 use serde_json::Value;
 
 fn free_port_base(n: u16) -> u16 {
-    // Find n consecutive free ports on loopback.
-    'outer: for _ in 0..200 {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let base = l.local_addr().expect("addr").port();
-        drop(l);
-        if base > 65000 {
-            continue;
-        }
-        for i in 0..n {
-            if TcpListener::bind(("127.0.0.1", base + i)).is_err() {
-                continue 'outer;
-            }
-        }
-        return base;
-    }
-    panic!("no free ports");
+    testnet::free_ports(n).expect("free ports")
 }
 
 struct Net {

@@ -4,7 +4,6 @@
 //! containers and documents are 404 with a JSON error.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use portledger_ledger::documents::customs::{DeclarationData, DeclarationLine, Direction};
@@ -25,21 +24,7 @@ const C1: &str = "MSCU1234566";
 const C2: &str = "TGHU7654320";
 
 fn free_port_base(n: u16) -> u16 {
-    'outer: for _ in 0..200 {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let base = l.local_addr().expect("addr").port();
-        drop(l);
-        if base > 65000 {
-            continue;
-        }
-        for i in 0..n {
-            if TcpListener::bind(("127.0.0.1", base + i)).is_err() {
-                continue 'outer;
-            }
-        }
-        return base;
-    }
-    panic!("no free ports");
+    testnet::free_ports(n).expect("free ports")
 }
 
 struct Net {

@@ -1,7 +1,7 @@
 //! Node processes, on loopback by default, or each in its own network namespace
 //! ([`Cluster::start_with`] and [`crate::netns`]).
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -10,24 +10,7 @@ use anyhow::{bail, Context};
 use portledger_ledger::{keyfile, Genesis, Keypair, Transaction};
 use serde_json::Value;
 
-/// Finds `n` consecutive free TCP ports on 127.0.0.1.
-pub fn free_ports(n: u16) -> anyhow::Result<u16> {
-    'outer: for _ in 0..500 {
-        let l = TcpListener::bind("127.0.0.1:0")?;
-        let base = l.local_addr()?.port();
-        drop(l);
-        if base > 60000 {
-            continue;
-        }
-        for i in 0..n {
-            if TcpListener::bind(("127.0.0.1", base + i)).is_err() {
-                continue 'outer;
-            }
-        }
-        return Ok(base);
-    }
-    bail!("no {n} consecutive free ports on 127.0.0.1")
-}
+pub use portledger_node::testnet::free_ports;
 
 /// The path of a workspace binary, building it when it is missing.
 pub fn binary(name: &str) -> anyhow::Result<PathBuf> {

@@ -119,7 +119,7 @@ pub async fn submit(
     }
     // Checked with others in one batch, admitted, recorded (it survives a crash) and gossiped
     // before the answer.
-    match s.gossip.submit(tx).await {
+    match s.gossip.submit(tx, bytes).await {
         Ok(Admission::Added(hash)) => Ok((
             StatusCode::ACCEPTED,
             Json(json!({"tx_hash": hash, "status": "pending"})),

@@ -33,19 +33,7 @@ fn event_json(s: &ApiState, r: &TrackingRecord) -> Value {
 
 /// The current position: the latest event (records are oldest first).
 fn position_json(s: &ApiState, records: &[TrackingRecord]) -> Value {
-    records.last().map_or(Value::Null, |r| {
-        json!({
-            "code": r.event.code,
-            "description": r.event.code.describe(),
-            "container": r.event.container,
-            "reference": r.event.reference,
-            "location": r.event.location,
-            "event_time": format_ms(r.event.event_time_ms),
-            "event_time_ms": r.event.event_time_ms,
-            "height": r.height,
-            "recorded_by": show_party(&s.shared, &r.signer),
-        })
-    })
+    records.last().map_or(Value::Null, |r| event_json(s, r))
 }
 
 /// `GET /v1/containers/{container}`: the container's position and every event, over all
