@@ -112,7 +112,9 @@ pub async fn start(cfg: NodeConfig) -> anyhow::Result<RunningNode> {
         .await
         .with_context(|| format!("binding the API on {}", cfg.api_listen))?;
     let api_addr = listener.local_addr()?;
-    let gossip = TxGossip::spawn(shared.clone(), net.clone(), next_seq);
+    let (gossip, batcher) =
+        TxGossip::spawn(shared.clone(), net.clone(), next_seq, shutdown_rx.clone());
+    tasks.push(batcher);
     for tx in restored {
         gossip.regossip(tx);
     }

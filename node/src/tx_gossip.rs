@@ -18,7 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portledger_ledger::{codec, crypto, Hash, RuleError, Store, Transaction};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use crate::mempool::{Admission, MempoolError};
@@ -74,11 +75,22 @@ impl std::fmt::Debug for Item {
 
 impl TxGossip {
     /// Starts the batching task, recording in `shared.store` from sequence `next_seq` on and
-    /// publishing on `network`.
-    pub fn spawn(shared: Arc<Shared>, network: NetworkHandle, next_seq: u64) -> TxGossip {
+    /// publishing on `network`, until `shutdown` turns true (so the node's store is released when
+    /// it stops).
+    pub fn spawn(
+        shared: Arc<Shared>,
+        network: NetworkHandle,
+        next_seq: u64,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> (TxGossip, JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(shared, network, rx, next_seq));
-        TxGossip { tx }
+        let task = tokio::spawn(async move {
+            tokio::select! {
+                _ = shutdown.wait_for(|stop| *stop) => {}
+                _ = run(shared, network, rx, next_seq) => {}
+            }
+        });
+        (TxGossip { tx }, task)
     }
 
     /// Checks, admits, records and gossips a submitted transaction (`bytes` is its canonical
