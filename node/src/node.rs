@@ -162,6 +162,16 @@ impl RunningNode {
         }
         self.network.shutdown().await;
         self.shared.store.flush()?;
+        // Tasks that finish on their own (connection handlers, blocking work in flight) may
+        // still hold the shared state, and with it the store's lock: wait for them, so that the
+        // data directory can be opened again as soon as `stop` returns.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while Arc::strong_count(&self.shared) > 1 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if Arc::strong_count(&self.shared) > 1 {
+            tracing::warn!("stopped, but something still holds the node's state and store");
+        }
         info!("node stopped");
         Ok(())
     }

@@ -450,16 +450,19 @@ async fn acknowledged_transactions_survive_a_restart_of_their_node() {
     for i in 1..4 {
         net.nodes[i] = Some(start_node(&net.dir, i, None).await);
     }
-    net.wait_height(3, 1, Duration::from_secs(20)).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
     for tx in &txs {
-        let loc = net.nodes[3]
-            .as_ref()
-            .expect("running")
+        let n3 = net.nodes[3].as_ref().expect("running");
+        while n3
             .shared
             .store
             .transaction_location(&tx.hash())
-            .expect("store");
-        assert!(loc.is_some(), "acknowledged transaction lost");
+            .expect("store")
+            .is_none()
+        {
+            assert!(Instant::now() < deadline, "acknowledged transaction lost");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
     // Committed ones leave the record.
     let n0 = net.nodes[0].as_ref().expect("running");
