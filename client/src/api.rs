@@ -4,7 +4,7 @@
 //! Nonces: [`NodeClient::submit_payload`] asks `GET /v1/accounts/{key}` for the signer's
 //! `next_nonce` (which counts its transactions still in the mempool); a node without that
 //! endpoint is handled by signing with nonce 1. Either way, when the node refuses with
-//! `bad_nonce` ("expected nonce N"), the client signs again once with N, so a race between two
+//! `bad_nonce`, the client signs again once with the error's `expected` field, so a race between two
 //! processes signing with one key costs one retry (and only a second lost race is an error).
 
 use std::time::{Duration, Instant};
@@ -65,13 +65,6 @@ pub fn encode_segment(s: &str) -> String {
         }
     }
     out
-}
-
-/// Reads "expected nonce N" out of a `bad_nonce` message.
-pub fn expected_nonce(message: &str) -> Option<u64> {
-    let rest = &message[message.find("expected nonce ")? + "expected nonce ".len()..];
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
 }
 
 impl NodeClient {
@@ -142,6 +135,7 @@ impl NodeClient {
             status,
             code,
             message,
+            fields: value["error"].clone(),
         })
     }
 
@@ -234,12 +228,20 @@ impl NodeClient {
         let guess = self.next_nonce(&key.public()).await?.unwrap_or(1);
         let first = Transaction::sign(key, chain_id, guess, payload.clone());
         match self.submit(&first).await {
-            Err(ClientError::Refused { code, message, .. }) if code == "bad_nonce" => {
-                let n = expected_nonce(&message).ok_or_else(|| ClientError::Refused {
-                    status: 422,
-                    code: code.clone(),
-                    message: message.clone(),
-                })?;
+            Err(ClientError::Refused {
+                code,
+                message,
+                fields,
+                ..
+            }) if code == "bad_nonce" => {
+                let Some(n) = fields["expected"].as_u64() else {
+                    return Err(ClientError::Refused {
+                        status: 422,
+                        code,
+                        message,
+                        fields,
+                    });
+                };
                 self.submit(&Transaction::sign(key, chain_id, n, payload))
                     .await
             }
@@ -273,6 +275,7 @@ impl NodeClient {
                             message: format!(
                                 "transaction {hash} left the mempool without being committed"
                             ),
+                            fields: serde_json::Value::Null,
                         });
                     }
                 }
@@ -402,13 +405,6 @@ mod tests {
             ]
         );
         assert_eq!(buf, "event: comm");
-    }
-
-    #[test]
-    fn parses_the_expected_nonce() {
-        let m = "bad nonce: expected nonce 7 for this signer, got 1 (replayed or out of order)";
-        assert_eq!(expected_nonce(m), Some(7));
-        assert_eq!(expected_nonce("something else"), None);
     }
 
     #[test]

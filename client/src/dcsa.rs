@@ -238,7 +238,11 @@ fn equipment(i: usize, e: &Value) -> Result<Equipment> {
                 .collect()
         })
         .unwrap_or_default();
-    Ok(Equipment { container, seals })
+    Ok(Equipment {
+        container,
+        seals,
+        shared: false,
+    })
 }
 
 /// Maps a DCSA `TransportDocument` to the ledger's fields, with the given document hash.

@@ -12,6 +12,9 @@ pub enum ClientError {
         code: String,
         /// The node's explanation.
         message: String,
+        /// The whole error object the node sent, with the refusal's structured fields (for
+        /// `bad_nonce`: `expected`; for `release_condition`: `unmet`); `Null` when none.
+        fields: serde_json::Value,
     },
     /// The node could not be reached.
     #[error("node unreachable at {url}: {reason}")]

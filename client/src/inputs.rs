@@ -300,6 +300,9 @@ pub struct DeclarationInput {
     pub declarant: String,
     /// Transport document reference.
     pub transport_document: String,
+    /// Containers of that document it covers (ISO 6346); none listed means all of them.
+    #[serde(default)]
+    pub containers: Vec<String>,
     /// Goods lines.
     pub lines: Vec<DeclarationLineInput>,
 }
@@ -339,6 +342,7 @@ impl DeclarationInput {
             number: self.number.clone(),
             direction: self.direction,
             transport_document: self.transport_document.clone(),
+            containers: self.containers.clone(),
             lines,
         })
     }

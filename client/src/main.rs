@@ -1087,6 +1087,7 @@ async fn doc(ctx: &Ctx, cmd: Doc) -> anyhow::Result<()> {
                                 "{} ({hash}) was revoked by its issuer",
                                 file.display()
                             ),
+                            fields: serde_json::Value::Null,
                         }
                         .into());
                     }
@@ -1103,6 +1104,7 @@ async fn doc(ctx: &Ctx, cmd: Doc) -> anyhow::Result<()> {
                             "{} ({hash}) is not anchored on the ledger",
                             file.display()
                         ),
+                        fields: serde_json::Value::Null,
                     }
                     .into())
                 }

@@ -104,6 +104,7 @@ pub async fn fetch_proof(node: &NodeClient, reference: &str) -> Result<DocumentP
             "no transport document, credit, declaration or anchored document {reference} has a \
              committed history"
         ),
+        fields: serde_json::Value::Null,
     })
 }
 

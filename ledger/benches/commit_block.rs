@@ -55,7 +55,9 @@ fn main() {
         for _ in 0..q {
             bl += 1;
             let reference = format!("BENCH{bl:08}");
-            let data = workload::bill_of_lading(&reference, seller);
+            let container = portledger_ledger::documents::container_number("BEN", bl as u32)
+                .expect("a valid owner code");
+            let data = workload::bill_of_lading(&reference, seller, &container);
             txs.push(sign(
                 "carrier",
                 Payload::IssueTransportDocument {

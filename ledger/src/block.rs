@@ -9,9 +9,15 @@ use crate::crypto::{Hash, PublicKey};
 use crate::merkle;
 use crate::transaction::Transaction;
 
+/// The block format this ledger reads and writes. Version 2 added this field; a header with
+/// another version is refused.
+pub const BLOCK_VERSION: u16 = 2;
+
 /// The header; its canonical encoding's SHA-256 is the block hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockHeader {
+    /// The format version, [`BLOCK_VERSION`].
+    pub version: u16,
     /// Chain id.
     pub chain_id: String,
     /// Height (1 for the first block after genesis).

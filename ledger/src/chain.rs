@@ -174,10 +174,10 @@ impl<S: Store> Chain<S> {
                     error: Box::new(error),
                 }
             })?;
-            overlay.pending.merge(fx.changes.clone());
+            overlay.merge(fx.changes.clone());
             effects.push(fx);
         }
-        let changes = overlay.pending;
+        let changes = overlay.into_changes();
         let state_hash = next_state_hash(&self.tip.state_hash, &changes);
         Ok(Execution {
             changes,
@@ -218,7 +218,7 @@ impl<S: Store> Chain<S> {
             }
             match rules::apply_verified(&overlay, &tx, &ctx) {
                 Ok(fx) => {
-                    overlay.pending.merge(fx.changes.clone());
+                    overlay.merge(fx.changes.clone());
                     effects.push(fx);
                     bytes += size;
                     included.push(tx);
@@ -229,10 +229,11 @@ impl<S: Store> Chain<S> {
                 }),
             }
         }
-        let changes = overlay.pending;
+        let changes = overlay.into_changes();
         let state_hash = next_state_hash(&self.tip.state_hash, &changes);
         let hashes: Vec<Hash> = included.iter().map(Transaction::hash).collect();
         let header = BlockHeader {
+            version: crate::block::BLOCK_VERSION,
             chain_id: self.genesis.chain_id.clone(),
             height: ctx.height,
             round,
@@ -272,6 +273,13 @@ impl<S: Store> Chain<S> {
     ) -> Result<Execution, BlockError> {
         let h = &block.header;
         let bad = |s: String| Err(BlockError::Header(s));
+        if h.version != crate::block::BLOCK_VERSION {
+            return bad(format!(
+                "block version {}, this ledger reads version {}",
+                h.version,
+                crate::block::BLOCK_VERSION
+            ));
+        }
         if h.chain_id != self.genesis.chain_id {
             return bad(format!(
                 "chain id {:?}, expected {:?}",

@@ -63,6 +63,7 @@ pub fn genesis(
         })
         .collect();
     Genesis {
+        version: crate::genesis::GENESIS_VERSION,
         chain_id: chain_id.to_string(),
         genesis_time_ms,
         organisations,

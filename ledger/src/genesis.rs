@@ -109,10 +109,21 @@ impl Default for ConsensusParams {
     }
 }
 
+/// The genesis format this ledger reads and writes. Version 2 added this field (a file without
+/// it is version 1, which this ledger refuses with a message that says to regenerate it).
+pub const GENESIS_VERSION: u16 = 2;
+
+fn version_one() -> u16 {
+    1
+}
+
 /// The genesis file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Genesis {
+    /// The format version, [`GENESIS_VERSION`].
+    #[serde(default = "version_one")]
+    pub version: u16,
     /// Chain identifier; every transaction and vote names it.
     pub chain_id: String,
     /// Genesis time (milliseconds since the Unix epoch); block 1 must be later.
@@ -177,6 +188,13 @@ impl Genesis {
     /// Checks every rule: unique names, aliases and keys, validators have keys, at least one
     /// validator, a port operator exists, participants name known organisations, sane parameters.
     pub fn validate(&self) -> Result<(), GenesisError> {
+        if self.version != GENESIS_VERSION {
+            return Err(GenesisError::Invalid(format!(
+                "genesis version {} is not supported: this build reads version {GENESIS_VERSION} \
+                 (regenerate it with `portledger-node testnet`, or remove the devnet folder for `dev`)",
+                self.version
+            )));
+        }
         check_name("chain_id", &self.chain_id)?;
         let mut org_names = BTreeSet::new();
         let mut node_keys = BTreeSet::new();
@@ -363,6 +381,7 @@ mod tests {
 
     fn sample() -> Genesis {
         Genesis {
+            version: GENESIS_VERSION,
             chain_id: "test-chain".into(),
             genesis_time_ms: 1,
             organisations: vec![
@@ -410,6 +429,10 @@ mod tests {
             Genesis::from_json(&unknown),
             Err(GenesisError::Parse(_))
         ));
+        let v1 = g.to_json().replacen("\"version\": 2,", "", 1);
+        assert_ne!(v1, g.to_json());
+        let e = Genesis::from_json(&v1).expect_err("version 1 is refused");
+        assert!(e.to_string().contains("genesis version 1"), "{e}");
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub use error::RuleError;
 pub use genesis::{Genesis, Role, ValidatorSet};
 pub use history::{HistoryEntry, TxLocation};
 pub use rules::{apply, apply_verified, BlockContext, Effects};
-pub use state::{Changes, DocumentKey, Overlay, State, StateView};
+pub use state::{Changes, DocumentKey, Overlay, Pending, State, StateView};
 pub use store::{MemStore, SledStore, Store, StoreError, Tip};
 pub use transaction::{Payload, Transaction, TransactionBody};
 pub use vote::{Vote, VoteBody, VoteKind};

@@ -6,7 +6,7 @@
 //! hash of the previous state hash and the canonical encoding of the block's changes, so that a
 //! validator whose state diverges notices at the next block.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -123,6 +123,9 @@ pub trait StateView {
     fn anchor(&self, hash: &Hash) -> Option<AnchoredDocument>;
     /// The latest tracking event of a container on a transport document.
     fn container_position(&self, reference: &str, container: &str) -> Option<ContainerPosition>;
+    /// The references of the live transport documents holding a container
+    /// ([`TransportDocument::holds_live`]), in order.
+    fn live_documents_on(&self, container: &str) -> Vec<String>;
 }
 
 /// The committed state, held in memory and persisted by the store.
@@ -150,6 +153,8 @@ pub struct State {
     pub anchors: BTreeMap<Hash, AnchoredDocument>,
     /// Latest tracking event by (transport document reference, container).
     pub positions: BTreeMap<(String, String), ContainerPosition>,
+    /// Container -> references of the live transport documents holding it.
+    pub live_by_container: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl State {
@@ -190,6 +195,20 @@ impl State {
             self.nonces.insert(*k, *v);
         }
         for (k, v) in &c.transport_documents {
+            for e in &v.data.equipment {
+                let holders = self
+                    .live_by_container
+                    .entry(e.container.clone())
+                    .or_default();
+                if v.holds_live(&e.container) {
+                    holders.insert(k.clone());
+                } else {
+                    holders.remove(k);
+                    if holders.is_empty() {
+                        self.live_by_container.remove(&e.container);
+                    }
+                }
+            }
             self.transport_documents.insert(k.clone(), v.clone());
         }
         for (k, v) in &c.credits {
@@ -258,6 +277,12 @@ impl StateView for State {
             .get(&(reference.to_string(), container.to_string()))
             .cloned()
     }
+    fn live_documents_on(&self, container: &str) -> Vec<String> {
+        self.live_by_container
+            .get(container)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
 }
 
 /// The committed state with pending changes on top: what a transaction sees while a block is
@@ -265,19 +290,71 @@ impl StateView for State {
 #[derive(Debug)]
 pub struct Overlay<'a> {
     base: &'a State,
-    /// The changes so far.
-    pub pending: Changes,
+    pending: Pending,
+}
+
+/// Changes not yet committed, indexed the way the rules read them.
+#[derive(Debug, Clone, Default)]
+pub struct Pending {
+    changes: Changes,
+    /// Container -> references of pending transport documents that list it (live or not).
+    by_container: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Pending {
+    /// Folds a transaction's changes over these.
+    pub fn merge(&mut self, later: Changes) {
+        for (reference, doc) in &later.transport_documents {
+            for e in &doc.data.equipment {
+                self.by_container
+                    .entry(e.container.clone())
+                    .or_default()
+                    .insert(reference.clone());
+            }
+        }
+        self.changes.merge(later);
+    }
+
+    /// The changes.
+    pub fn changes(&self) -> &Changes {
+        &self.changes
+    }
+
+    /// The changes, taken.
+    pub fn into_changes(self) -> Changes {
+        self.changes
+    }
 }
 
 impl<'a> Overlay<'a> {
     /// An overlay with no changes.
     pub fn new(base: &'a State) -> Overlay<'a> {
-        Overlay::with_pending(base, Changes::default())
+        Overlay::with_pending(base, Pending::default())
     }
 
     /// An overlay over changes made earlier (a mempool's pending transactions).
-    pub fn with_pending(base: &'a State, pending: Changes) -> Overlay<'a> {
+    pub fn with_pending(base: &'a State, pending: Pending) -> Overlay<'a> {
         Overlay { base, pending }
+    }
+
+    /// Folds a transaction's changes over the pending ones.
+    pub fn merge(&mut self, later: Changes) {
+        self.pending.merge(later);
+    }
+
+    /// The changes so far.
+    pub fn pending(&self) -> &Changes {
+        &self.pending.changes
+    }
+
+    /// The pending changes with their index, taken.
+    pub fn into_pending(self) -> Pending {
+        self.pending
+    }
+
+    /// The changes so far, taken.
+    pub fn into_changes(self) -> Changes {
+        self.pending.changes
     }
 }
 
@@ -287,6 +364,7 @@ impl StateView for Overlay<'_> {
     }
     fn organisation_role(&self, name: &str) -> Option<Role> {
         self.pending
+            .changes
             .organisations
             .get(name)
             .copied()
@@ -294,6 +372,7 @@ impl StateView for Overlay<'_> {
     }
     fn member(&self, key: &PublicKey) -> Option<Member> {
         self.pending
+            .changes
             .participants
             .get(key)
             .cloned()
@@ -301,6 +380,7 @@ impl StateView for Overlay<'_> {
     }
     fn alias(&self, alias: &str) -> Option<PublicKey> {
         self.pending
+            .changes
             .participants
             .iter()
             .find(|(_, m)| m.alias == alias)
@@ -309,6 +389,7 @@ impl StateView for Overlay<'_> {
     }
     fn nonce(&self, key: &PublicKey) -> u64 {
         self.pending
+            .changes
             .nonces
             .get(key)
             .copied()
@@ -316,6 +397,7 @@ impl StateView for Overlay<'_> {
     }
     fn transport_document(&self, reference: &str) -> Option<TransportDocument> {
         self.pending
+            .changes
             .transport_documents
             .get(reference)
             .cloned()
@@ -323,6 +405,7 @@ impl StateView for Overlay<'_> {
     }
     fn credit(&self, number: &str) -> Option<LetterOfCredit> {
         self.pending
+            .changes
             .credits
             .get(number)
             .cloned()
@@ -330,6 +413,7 @@ impl StateView for Overlay<'_> {
     }
     fn declaration(&self, number: &str) -> Option<CustomsDeclaration> {
         self.pending
+            .changes
             .declarations
             .get(number)
             .cloned()
@@ -342,7 +426,7 @@ impl StateView for Overlay<'_> {
             .into_iter()
             .map(|d| (d.data.number.clone(), d))
             .collect();
-        for (n, d) in &self.pending.declarations {
+        for (n, d) in &self.pending.changes.declarations {
             if d.data.transport_document == reference {
                 out.insert(n.clone(), d.clone());
             }
@@ -351,6 +435,7 @@ impl StateView for Overlay<'_> {
     }
     fn anchor(&self, hash: &Hash) -> Option<AnchoredDocument> {
         self.pending
+            .changes
             .anchors
             .get(hash)
             .cloned()
@@ -358,9 +443,36 @@ impl StateView for Overlay<'_> {
     }
     fn container_position(&self, reference: &str, container: &str) -> Option<ContainerPosition> {
         self.pending
+            .changes
             .positions
             .get(&(reference.to_string(), container.to_string()))
             .cloned()
             .or_else(|| self.base.container_position(reference, container))
+    }
+    fn live_documents_on(&self, container: &str) -> Vec<String> {
+        let mut out: BTreeSet<String> = self
+            .base
+            .live_documents_on(container)
+            .into_iter()
+            .filter(|r| !self.pending.changes.transport_documents.contains_key(r))
+            .collect();
+        for r in self
+            .pending
+            .by_container
+            .get(container)
+            .into_iter()
+            .flatten()
+        {
+            if self
+                .pending
+                .changes
+                .transport_documents
+                .get(r)
+                .is_some_and(|d| d.holds_live(container))
+            {
+                out.insert(r.clone());
+            }
+        }
+        out.into_iter().collect()
     }
 }

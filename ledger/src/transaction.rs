@@ -341,7 +341,7 @@ impl Payload {
             | Payload::RefusePresentation { number }
             | Payload::ConsentToCancel { number }
             | Payload::CancelCredit { number } => vec![lc(number)],
-            Payload::LodgeDeclaration(d) => vec![cd(&d.number)],
+            Payload::LodgeDeclaration(d) => vec![cd(&d.number), td(&d.transport_document)],
             Payload::AcceptDeclaration { number }
             | Payload::RejectDeclaration { number, .. }
             | Payload::HoldDeclaration { number, .. }
@@ -417,9 +417,15 @@ impl Payload {
     }
 }
 
+/// The transaction format this ledger reads and writes. Version 2 added this field; a body
+/// with another version is refused with `unsupported_version`.
+pub const TRANSACTION_VERSION: u16 = 2;
+
 /// The signed part of a transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransactionBody {
+    /// The format version, [`TRANSACTION_VERSION`].
+    pub version: u16,
     /// The chain it is meant for.
     pub chain_id: String,
     /// The participant who signs it.
@@ -443,6 +449,7 @@ impl Transaction {
     /// Builds and signs a transaction.
     pub fn sign(key: &Keypair, chain_id: &str, nonce: u64, payload: Payload) -> Transaction {
         let body = TransactionBody {
+            version: TRANSACTION_VERSION,
             chain_id: chain_id.to_string(),
             signer: key.public(),
             nonce,

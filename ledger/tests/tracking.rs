@@ -83,7 +83,7 @@ fn each_event_by_its_recorders_only() {
     w.ok("port", e);
     // GTOT: never directly, not even by the port operator.
     let e = ev(&w, CONTAINER, C::GateOut, POD);
-    let m = w.refused("port", e, "rule");
+    let m = w.refused("port", e, "gate_out_by_release");
     assert!(m.contains("port.release"), "{m}");
     let p = w.state.container_position(BL, CONTAINER).expect("position");
     assert_eq!((p.code, p.location.as_str()), (C::Discharge, POD));
@@ -187,9 +187,9 @@ fn load_needs_the_export_release_and_confirms_exit() {
     let e = ev(&w, CONTAINER, C::Load, POL);
     let m = w.refused("port", e, "export_not_released");
     assert!(m.contains("no export declaration"), "{m}");
-    // An import declaration does not count.
+    // An import declaration does not count (the seller holds the eBL and may lodge one).
     w.ok(
-        "buyer",
+        "seller",
         Payload::LodgeDeclaration(Box::new(declaration("IM-1", BL, Direction::Import))),
     );
     w.ok("customs", Payload::AcceptDeclaration { number: r("IM-1") });
@@ -294,9 +294,10 @@ fn port_release_records_gate_out_after_discharge() {
         (gtot.code, gtot.container.as_str(), gtot.location.as_str()),
         (C::GateOut, CONTAINER, POD)
     );
-    // An untracked container is released as before, with its GTOT.
-    let fx = w.ok("port", release(CONTAINER2));
-    assert_eq!(fx.tracking[0].container, CONTAINER2);
+    // An untracked container is never released: it was not discharged.
+    let m = w.refused("port", release(CONTAINER2), "release_condition");
+    assert!(m.contains("no tracking events"), "{m}");
+    assert!(!m.contains(CONTAINER), "only the container asked for: {m}");
     // Nothing follows GTOT.
     let e = ev(&w, CONTAINER, C::Discharge, POD);
     w.refused("port", e, "tracking_out_of_order");
@@ -307,22 +308,45 @@ fn port_release_records_gate_out_after_discharge() {
 }
 
 #[test]
-fn release_of_all_untracked_containers_records_a_gate_out_each() {
+fn release_of_all_containers_records_a_gate_out_each_once() {
     let mut w = World::new();
-    ready_for_release(&mut w, false);
-    let fx = w.ok(
-        "port",
-        Payload::ReleaseCargo {
-            reference: r(BL),
-            container: None,
-        },
-    );
+    ready_for_release(&mut w, true);
+    for c in [CONTAINER2] {
+        for (who, code, at) in [
+            ("port", C::GateIn, POL),
+            ("port", C::Load, POL),
+            ("carrier", C::Depart, POL),
+            ("carrier", C::Arrive, POD),
+        ] {
+            let e = ev(&w, c, code, at);
+            w.ok(who, e);
+        }
+    }
+    for c in [CONTAINER, CONTAINER2] {
+        let e = ev(&w, c, C::Discharge, POD);
+        w.ok("port", e);
+    }
+    let all = Payload::ReleaseCargo {
+        reference: r(BL),
+        container: None,
+    };
+    let fx = w.ok("port", all.clone());
     let got: Vec<_> = fx
         .tracking
         .iter()
         .map(|e| (e.code, e.container.as_str()))
         .collect();
     assert_eq!(got, vec![(C::GateOut, CONTAINER), (C::GateOut, CONTAINER2)]);
+    // Once per container: a second release of either is refused.
+    w.refused("port", all, "already_released");
+    w.refused(
+        "port",
+        Payload::ReleaseCargo {
+            reference: r(BL),
+            container: Some(r(CONTAINER2)),
+        },
+        "already_released",
+    );
 }
 
 #[test]

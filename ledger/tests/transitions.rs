@@ -257,7 +257,7 @@ fn endorsement_rules() {
             reference: r("BL-S"),
             to: Endorsement::To(buyer),
         },
-        "rule",
+        "not_to_order",
     );
     assert!(m.contains("straight"), "{m}");
     w.ok(
@@ -461,7 +461,7 @@ fn surrender_for_amendment_void_and_replace() {
             document: Some(Box::new(d)),
             issue_to: None,
         },
-        "rule",
+        "not_replaceable",
     );
 }
 
@@ -479,13 +479,17 @@ fn sea_waybill_is_never_transferred() {
         },
     );
     assert_eq!(w.bl("SWB-1").possessor, Some(w.key("buyer")));
-    w.refused("buyer", transfer("SWB-1", w.key("seller")), "rule");
+    w.refused(
+        "buyer",
+        transfer("SWB-1", w.key("seller")),
+        "not_transferable",
+    );
     w.refused(
         "buyer",
         Payload::SurrenderForDelivery {
             reference: r("SWB-1"),
         },
-        "rule",
+        "not_transferable",
     );
 }
 
@@ -557,7 +561,7 @@ fn credit_apply_issue_advise_confirm() {
     w.refused(
         "issuing-bank",
         Payload::ConfirmCredit { number: r("LC-1") },
-        "rule",
+        "own_credit",
     );
     w.refused(
         "seller",
@@ -595,7 +599,7 @@ fn credit_amendments_need_acceptance() {
         "invalid_field",
     );
     w.ok("issuing-bank", propose.clone());
-    w.refused("issuing-bank", propose.clone(), "rule");
+    w.refused("issuing-bank", propose.clone(), "amendment_pending");
     // Silence is not acceptance.
     assert_eq!(w.lc("LC-A").terms.amount_minor, 25_000_000);
     w.refused(
@@ -621,7 +625,7 @@ fn credit_amendments_need_acceptance() {
     w.refused(
         "seller",
         Payload::AcceptCreditAmendment { number: r("LC-A") },
-        "rule",
+        "no_pending_amendment",
     );
 }
 
@@ -722,8 +726,13 @@ fn discrepant_presentation_needs_a_waiver_before_honour() {
     let mut w = World::new();
     operative_credit(&mut w, "LC-D");
     issue_bl(&mut w, "BL-D", true);
-    let p = present("LC-D", "BL-D", vec![]);
-    w.ok("seller", p);
+    let inv = anchor(
+        &mut w,
+        "seller",
+        "invoice-D",
+        DocumentType::CommercialInvoice,
+    );
+    w.ok("seller", present("LC-D", "BL-D", vec![inv]));
     let examine = Payload::ExamineDocuments {
         number: r("LC-D"),
         discrepancies: vec!["commercial invoice not presented".into()],
@@ -735,7 +744,7 @@ fn discrepant_presentation_needs_a_waiver_before_honour() {
         number: r("LC-D"),
         payment_reference: r("PAY-1"),
     };
-    let m = w.refused("issuing-bank", honour.clone(), "rule");
+    let m = w.refused("issuing-bank", honour.clone(), "discrepancies_not_waived");
     assert!(m.contains("not waived"), "{m}");
     w.refused(
         "seller",
@@ -770,7 +779,37 @@ fn refusal_returns_the_ebl_to_the_beneficiary() {
     let mut w = World::new();
     operative_credit(&mut w, "LC-R");
     issue_bl(&mut w, "BL-R", true);
-    w.ok("seller", present("LC-R", "BL-R", vec![]));
+    // The credit requires a commercial invoice: anchored by the beneficiary, not by anyone.
+    let m = w.refused(
+        "seller",
+        present("LC-R", "BL-R", vec![]),
+        "missing_document",
+    );
+    assert!(m.contains("commercial_invoice"), "{m}");
+    let by_buyer = anchor(
+        &mut w,
+        "buyer",
+        "invoice-by-buyer",
+        DocumentType::CommercialInvoice,
+    );
+    w.refused(
+        "seller",
+        present("LC-R", "BL-R", vec![by_buyer]),
+        "missing_document",
+    );
+    let packing = anchor(&mut w, "seller", "packing-R", DocumentType::PackingList);
+    w.refused(
+        "seller",
+        present("LC-R", "BL-R", vec![packing]),
+        "missing_document",
+    );
+    let inv = anchor(
+        &mut w,
+        "seller",
+        "invoice-R",
+        DocumentType::CommercialInvoice,
+    );
+    w.ok("seller", present("LC-R", "BL-R", vec![inv]));
     w.refused(
         "buyer",
         Payload::RefusePresentation { number: r("LC-R") },
@@ -784,6 +823,38 @@ fn refusal_returns_the_ebl_to_the_beneficiary() {
     let bl = w.bl("BL-R");
     assert_eq!(bl.possessor, Some(w.key("seller")));
     assert_eq!(bl.endorsee, Some(w.key("seller")));
+    // Corrected and presented again before expiry (UCP 600 art. 16, eUCP art. e12), with the
+    // same eBL; and honoured.
+    let corrected = anchor(
+        &mut w,
+        "seller",
+        "invoice-R2",
+        DocumentType::CommercialInvoice,
+    );
+    issue_bl(&mut w, "BL-R2", true);
+    w.refused(
+        "seller",
+        present("LC-R", "BL-R2", vec![corrected]),
+        "invalid_field",
+    );
+    w.ok("seller", present("LC-R", "BL-R", vec![corrected]));
+    assert_eq!(w.lc("LC-R").state, CreditState::Presented);
+    assert_eq!(w.bl("BL-R").possessor, Some(w.key("issuing-bank")));
+    w.ok(
+        "issuing-bank",
+        Payload::ExamineDocuments {
+            number: r("LC-R"),
+            discrepancies: vec![],
+        },
+    );
+    w.ok(
+        "issuing-bank",
+        Payload::Honour {
+            number: r("LC-R"),
+            payment_reference: r("PAY-R"),
+        },
+    );
+    assert_eq!(w.bl("BL-R").possessor, Some(w.key("buyer")));
 }
 
 #[test]
@@ -793,7 +864,7 @@ fn cancellation_needs_consent() {
     let m = w.refused(
         "issuing-bank",
         Payload::CancelCredit { number: r("LC-X") },
-        "rule",
+        "consent_required",
     );
     assert!(m.contains("consent"), "{m}");
     w.refused(
@@ -822,12 +893,44 @@ fn cancellation_needs_consent() {
 fn customs_declaration_paths() {
     let mut w = World::new();
     let d = declaration("DEC-1", "BL-C", Direction::Import);
+    // A declaration names an existing, issued transport document.
+    w.refused(
+        "buyer",
+        Payload::LodgeDeclaration(Box::new(d.clone())),
+        "not_found",
+    );
+    // BL-C is straight to the buyer: the buyer (consignee) may declare the import, the seller
+    // (holder, shipper) the export; nobody else either.
+    issue_bl(&mut w, "BL-C", false);
     w.refused(
         "carrier",
         Payload::LodgeDeclaration(Box::new(d.clone())),
         "role_not_permitted",
     );
+    w.add_trader("stranger");
+    w.refused(
+        "stranger",
+        Payload::LodgeDeclaration(Box::new(d.clone())),
+        "not_entitled",
+    );
+    w.refused(
+        "buyer",
+        Payload::LodgeDeclaration(Box::new(declaration("EXP-C", "BL-C", Direction::Export))),
+        "not_entitled",
+    );
+    let mut elsewhere = d.clone();
+    elsewhere.containers = vec!["CSQU3054383".into()];
+    w.refused(
+        "buyer",
+        Payload::LodgeDeclaration(Box::new(elsewhere)),
+        "unknown_container",
+    );
     w.ok("buyer", Payload::LodgeDeclaration(Box::new(d.clone())));
+    assert_eq!(
+        w.state.declarations["DEC-1"].containers,
+        [CONTAINER, CONTAINER2],
+        "a declaration that lists no container covers all of the document's"
+    );
     w.refused(
         "buyer",
         Payload::LodgeDeclaration(Box::new(d)),
@@ -934,8 +1037,20 @@ fn port_release_names_each_missing_condition() {
         container: None,
     };
     w.refused("carrier", release.clone(), "role_not_permitted");
+    // Every unmet condition is listed at once, not only the first.
     let m = w.refused("port", release.clone(), "release_condition");
-    assert!(m.contains("SURRENDERED_FOR_DELIVERY"), "{m}");
+    for part in [
+        "SURRENDERED_FOR_DELIVERY",
+        "freight",
+        "delivery order",
+        "IMPORT declaration",
+        "not been discharged (DISC)",
+    ] {
+        assert!(m.contains(part), "{part} in {m}");
+    }
+    sail(&mut w, "BL-G", "EXP-G");
+    let m = w.refused("port", release.clone(), "release_condition");
+    assert!(!m.contains("DISC"), "{m}");
     w.ok("seller", transfer("BL-G", w.key("buyer")));
     w.ok(
         "buyer",
@@ -969,10 +1084,15 @@ fn port_release_names_each_missing_condition() {
         Payload::ConfirmFreightPaid {
             reference: r("BL-G"),
         },
-        "rule",
+        "freight_already_paid",
     );
     let m = w.refused("port", release.clone(), "release_condition");
-    assert!(m.contains("import declaration"), "{m}");
+    assert!(m.contains("IMPORT declaration"), "{m}");
+    assert_eq!(
+        m.matches("delivery order").count(),
+        1,
+        "a document's condition is listed once: {m}"
+    );
     w.ok(
         "buyer",
         Payload::LodgeDeclaration(Box::new(declaration("DEC-G", "BL-G", Direction::Import))),
@@ -991,7 +1111,7 @@ fn port_release_names_each_missing_condition() {
             reference: r("BL-G"),
             to: w.key("seller"),
         },
-        "rule",
+        "not_entitled",
     );
     w.ok(
         "carrier",
@@ -1006,7 +1126,7 @@ fn port_release_names_each_missing_condition() {
             reference: r("BL-G"),
             container: Some("CSQU3054383".into()),
         },
-        "not_found",
+        "unknown_container",
     );
     w.ok(
         "port",
@@ -1018,7 +1138,7 @@ fn port_release_names_each_missing_condition() {
     assert!(!w.bl("BL-G").fully_released());
     w.ok("port", release.clone());
     assert!(w.bl("BL-G").fully_released());
-    w.refused("port", release, "rule");
+    w.refused("port", release, "already_released");
 }
 
 // ---------------------------------------------------------------- anchored documents
@@ -1052,14 +1172,18 @@ fn anchoring_and_revocation() {
             hash: h,
             superseded_by: Some(coo),
         },
-        "rule",
+        "not_own_document",
     );
     w.ok("seller", revoke.clone());
     assert!(w.state.anchors[&h].revoked);
-    w.refused("seller", revoke, "rule");
+    w.refused("seller", revoke, "document_revoked");
     // A revoked document cannot be presented.
     operative_credit(&mut w, "LC-V");
     issue_bl(&mut w, "BL-V", true);
-    let m = w.refused("seller", present("LC-V", "BL-V", vec![h]), "rule");
+    let m = w.refused(
+        "seller",
+        present("LC-V", "BL-V", vec![h]),
+        "document_revoked",
+    );
     assert!(m.contains("revoked"), "{m}");
 }

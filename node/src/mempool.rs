@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use portledger_ledger::{
-    apply_verified, BlockContext, Changes, Hash, Overlay, PublicKey, RuleError, State, StateView,
+    apply_verified, BlockContext, Hash, Overlay, Pending, PublicKey, RuleError, State, StateView,
     Transaction,
 };
 
@@ -81,7 +81,7 @@ pub struct Mempool {
     order: BTreeMap<u64, Transaction>,
     by_hash: HashMap<Hash, u64>,
     next_seq: u64,
-    pending: Changes,
+    pending: Pending,
     verified: VerifiedSignatures,
     commits_since_recheck: u32,
     /// Gossiped transactions waiting for an earlier nonce of their signer, by signer and nonce.
@@ -101,7 +101,7 @@ impl Mempool {
             order: BTreeMap::new(),
             by_hash: HashMap::new(),
             next_seq: 0,
-            pending: Changes::default(),
+            pending: Pending::default(),
             verified: VerifiedSignatures::new(max.saturating_mul(4).max(10_000)),
             commits_since_recheck: 0,
             future: HashMap::new(),
@@ -131,7 +131,7 @@ impl Mempool {
 
     /// The last nonce a signer uses among the waiting transactions, if any wait.
     pub fn pending_nonce(&self, signer: &PublicKey) -> Option<u64> {
-        self.pending.nonces.get(signer).copied()
+        self.pending.changes().nonces.get(signer).copied()
     }
 
     /// Whether a transaction's signature is known to verify (checked on admission or in a block).
@@ -172,7 +172,7 @@ impl Mempool {
         self.check_signature(&tx, hash)?;
         let overlay = Overlay::with_pending(state, std::mem::take(&mut self.pending));
         let result = apply_verified(&overlay, &tx, ctx);
-        self.pending = overlay.pending;
+        self.pending = overlay.into_pending();
         let fx = result?;
         self.pending.merge(fx.changes);
         let seq = self.next_seq;
@@ -299,7 +299,7 @@ impl Mempool {
             self.verified.insert(*h);
         }
         if self.order.is_empty() {
-            self.pending = Changes::default();
+            self.pending = Pending::default();
             self.commits_since_recheck = 0;
             return Vec::new();
         }
@@ -315,14 +315,14 @@ impl Mempool {
             let hash = tx.hash();
             match apply_verified(&overlay, &tx, ctx) {
                 Ok(fx) => {
-                    overlay.pending.merge(fx.changes);
+                    overlay.merge(fx.changes);
                     self.order.insert(seq, tx);
                     self.by_hash.insert(hash, seq);
                 }
                 Err(e) => dropped.push((hash, e)),
             }
         }
-        self.pending = overlay.pending;
+        self.pending = overlay.into_pending();
         dropped
     }
 }

@@ -146,10 +146,12 @@ fn bl_data(net: &Net) -> TransportDocumentData {
             Equipment {
                 container: C1.into(),
                 seals: vec![],
+                shared: false,
             },
             Equipment {
                 container: C2.into(),
                 seals: vec![],
+                shared: false,
             },
         ],
         freight_term: FreightTerm::Prepaid,
@@ -231,6 +233,7 @@ async fn tracking_is_listed_per_container_and_document_and_streamed() {
             number: "EX-1".into(),
             direction: Direction::Export,
             transport_document: BL.into(),
+            containers: vec![],
             lines: vec![DeclarationLine {
                 hs_code: "850440".into(),
                 description: "Transformers".into(),

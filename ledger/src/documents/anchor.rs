@@ -40,6 +40,17 @@ impl DocumentType {
     }
 }
 
+impl DocumentType {
+    /// A certificate that an authority (a `customs` organisation) may issue for the
+    /// beneficiary: of origin, or of inspection.
+    pub fn is_certificate(self) -> bool {
+        matches!(
+            self,
+            Self::CertificateOfOrigin | Self::InspectionCertificate
+        )
+    }
+}
+
 impl fmt::Display for DocumentType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

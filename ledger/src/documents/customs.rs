@@ -22,6 +22,16 @@ pub enum Direction {
     Export,
 }
 
+impl Direction {
+    /// The name as in domain.md.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Import => "IMPORT",
+            Self::Export => "EXPORT",
+        }
+    }
+}
+
 /// One line of a declaration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,6 +58,9 @@ pub struct DeclarationData {
     pub direction: Direction,
     /// The transport document it covers.
     pub transport_document: String,
+    /// The containers of that document it covers; empty means all of them.
+    #[serde(default)]
+    pub containers: Vec<String>,
     /// Goods lines.
     pub lines: Vec<DeclarationLine>,
 }
@@ -66,6 +79,22 @@ impl DeclarationData {
                 field: "lines",
                 reason: "must list 1 to 1000 lines".into(),
             });
+        }
+        if self.containers.len() > 1000 {
+            return Err(RuleError::InvalidField {
+                field: "containers",
+                reason: "at most 1000 containers".into(),
+            });
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for c in &self.containers {
+            crate::documents::check_container("containers", c)?;
+            if !seen.insert(c.as_str()) {
+                return Err(RuleError::InvalidField {
+                    field: "containers",
+                    reason: format!("container {c} is listed twice"),
+                });
+            }
         }
         for l in &self.lines {
             check_hs_code("lines.hs_code", &l.hs_code)?;
@@ -102,6 +131,20 @@ pub enum DeclarationState {
 }
 
 impl DeclarationState {
+    /// Still being decided (or detained): an import declaration in one of these states on a
+    /// document or container blocks the container's release.
+    pub fn blocks_release(self) -> bool {
+        matches!(
+            self,
+            Self::Lodged
+                | Self::Accepted
+                | Self::Held
+                | Self::DutyAssessed
+                | Self::DutyPaid
+                | Self::Detained
+        )
+    }
+
     /// The name as in domain.md.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -131,6 +174,9 @@ pub struct CustomsDeclaration {
     pub data: DeclarationData,
     /// The declarant.
     pub declarant: PublicKey,
+    /// The containers it covers (those it lists, or every container of the document when it
+    /// lists none), fixed when lodged.
+    pub containers: Vec<String>,
     /// Current state.
     pub state: DeclarationState,
     /// Reason given with the last rejection, hold or detention.
@@ -139,6 +185,13 @@ pub struct CustomsDeclaration {
     pub duty: Option<(u64, String)>,
     /// Payment reference of the duty.
     pub duty_payment_reference: Option<String>,
+}
+
+impl CustomsDeclaration {
+    /// Whether it covers a container.
+    pub fn covers(&self, container: &str) -> bool {
+        self.containers.iter().any(|c| c == container)
+    }
 }
 
 /// Checks a reason text.

@@ -142,9 +142,36 @@ pub fn check_container(field: &'static str, value: &str) -> Result<(), RuleError
     Ok(())
 }
 
+/// The ISO 6346 number of a freight container (category `U`) from a three-letter owner code
+/// and a serial (taken modulo 1,000,000), with its check digit. `None` when the owner code is
+/// not three capital letters.
+pub fn container_number(owner: &str, serial: u32) -> Option<String> {
+    if owner.len() != 3 || !owner.bytes().all(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    let mut s = format!("{owner}U{:06}0", serial % 1_000_000);
+    let digit = iso6346_check_digit(s.as_bytes())?;
+    s.pop();
+    s.push(char::from_digit(digit, 10)?);
+    Some(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn made_container_numbers_pass_the_check() {
+        for serial in [0, 1, 123_456, 999_999, 1_000_001] {
+            let c = container_number("LDT", serial).expect("owner is valid");
+            assert!(check_container("c", &c).is_ok(), "{c}");
+        }
+        assert_eq!(
+            container_number("MSC", 123_456).as_deref(),
+            Some("MSCU1234566")
+        );
+        assert_eq!(container_number("ms", 1), None);
+    }
 
     #[test]
     fn container_numbers() {

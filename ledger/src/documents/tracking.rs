@@ -195,7 +195,6 @@ pub fn next_stage_allowed(
         (C::Arrive, _) => after("DEPA"),
         (C::Discharge, Some((C::Arrive, l))) if l == pod => at(pod, "port of discharge"),
         (C::Discharge, _) => after("ARRI at the port of discharge"),
-        (C::GateOut, None) => Ok(()),
         (C::GateOut, Some((C::Discharge, _))) => at(pod, "port of discharge"),
         (C::GateOut, _) => after("DISC at the port of discharge"),
     }
@@ -232,7 +231,7 @@ mod tests {
         assert!(ok(Some(pos(C::Arrive, "NLRTM")), C::Discharge, "NLRTM"));
         assert!(!ok(Some(pos(C::Depart, "CNSHA")), C::Discharge, "NLRTM"));
         assert!(ok(Some(pos(C::Discharge, "NLRTM")), C::GateOut, "NLRTM"));
-        assert!(ok(None, C::GateOut, "NLRTM"));
+        assert!(!ok(None, C::GateOut, "NLRTM"));
         assert!(!ok(Some(pos(C::Load, "CNSHA")), C::GateOut, "NLRTM"));
         assert!(!ok(Some(pos(C::GateOut, "NLRTM")), C::GateIn, "CNSHA"));
         assert_eq!("load".parse::<C>(), Ok(C::Load));

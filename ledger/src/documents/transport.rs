@@ -58,6 +58,10 @@ pub struct Equipment {
     /// Seal numbers.
     #[serde(default)]
     pub seals: Vec<String>,
+    /// Shared (LCL): the container may stand on several live documents, each of which must
+    /// declare it shared; it is released only when every one of them meets the release rule.
+    #[serde(default)]
+    pub shared: bool,
 }
 
 /// The fields of a transport document as the carrier drafts or issues it.
@@ -171,6 +175,11 @@ impl TransportDocumentData {
     pub fn has_container(&self, container: &str) -> bool {
         self.equipment.iter().any(|e| e.container == container)
     }
+
+    /// The document's entry for a container.
+    pub fn equipment_of(&self, container: &str) -> Option<&Equipment> {
+        self.equipment.iter().find(|e| e.container == container)
+    }
 }
 
 /// States of a transport document (domain.md).
@@ -261,8 +270,11 @@ pub struct TransportDocument {
     pub blank_endorsed: bool,
     /// The surrender being decided, if any.
     pub pending_surrender: Option<PendingSurrender>,
-    /// The party whose surrender for delivery was accepted.
+    /// The party whose surrender was accepted: for delivery (SURRENDERED_FOR_DELIVERY), or for
+    /// amendment (VOIDED; the replacement goes to this party).
     pub surrendered_by: Option<PublicKey>,
+    /// The one document that replaces this voided one, once issued.
+    pub replaced_by: Option<String>,
     /// Freight paid (always true for prepaid).
     pub freight_paid: bool,
     /// The party the carrier issued a delivery order to.
@@ -274,6 +286,33 @@ pub struct TransportDocument {
 }
 
 impl TransportDocument {
+    /// Whether the document holds the container live: issued (not a draft), not voided, and the
+    /// container not yet gated out. Singularity across documents is judged on live documents.
+    pub fn holds_live(&self, container: &str) -> bool {
+        !matches!(
+            self.state,
+            TransportDocumentState::Draft
+                | TransportDocumentState::Approved
+                | TransportDocumentState::Voided
+        ) && self.data.has_container(container)
+            && !self.released_containers.iter().any(|c| c == container)
+    }
+
+    /// The party entitled to take delivery, once the document is accomplished for delivery: the
+    /// party whose surrender of the eBL was accepted, or the consignee of an issued sea waybill.
+    pub fn accomplished_for(&self) -> Option<PublicKey> {
+        match (self.data.kind, self.state) {
+            (
+                TransportDocumentKind::BillOfLading,
+                TransportDocumentState::SurrenderedForDelivery,
+            ) => self.surrendered_by,
+            (TransportDocumentKind::SeaWaybill, TransportDocumentState::Issued) => {
+                self.data.consignee
+            }
+            _ => None,
+        }
+    }
+
     /// Whether every container has been released.
     pub fn fully_released(&self) -> bool {
         self.data

@@ -51,7 +51,7 @@ pub(super) fn apply<V: StateView>(t: &mut Tx<'_, V>, p: &Payload) -> Result<(), 
             })?;
             t.require_party(&a.issuer, "the issuer of the anchored document")?;
             if a.revoked {
-                return Err(RuleError::Rule(format!(
+                return Err(RuleError::DocumentRevoked(format!(
                     "anchored document {hash} is already revoked"
                 )));
             }
@@ -61,7 +61,7 @@ pub(super) fn apply<V: StateView>(t: &mut Tx<'_, V>, p: &Payload) -> Result<(), 
                     reference: new.to_hex(),
                 })?;
                 if replacement.issuer != t.signer {
-                    return Err(RuleError::Rule(
+                    return Err(RuleError::NotOwnDocument(
                         "a document may only be superseded by one its issuer anchored".into(),
                     ));
                 }

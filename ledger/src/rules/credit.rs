@@ -137,7 +137,7 @@ fn issue<V: StateView>(t: &mut Tx<'_, V>, number: &str) -> Result<(), RuleError>
 fn advise<V: StateView>(t: &mut Tx<'_, V>, number: &str) -> Result<(), RuleError> {
     let mut lc = t.credit(number)?;
     let Some(advising) = lc.terms.advising_bank else {
-        return Err(RuleError::Rule(format!(
+        return Err(RuleError::PartyNotNamed(format!(
             "credit {number} names no advising bank"
         )));
     };
@@ -155,7 +155,7 @@ fn confirm<V: StateView>(t: &mut Tx<'_, V>, number: &str) -> Result<(), RuleErro
         None => {
             t.require_role(Role::Bank)?;
             if t.signer == lc.terms.issuing_bank {
-                return Err(RuleError::Rule(
+                return Err(RuleError::OwnCredit(
                     "the issuing bank cannot confirm its own credit".into(),
                 ));
             }
@@ -182,7 +182,7 @@ fn propose_amendment<V: StateView>(
         "ISSUED, ADVISED or CONFIRMED",
     )?;
     if lc.pending_amendment.is_some() {
-        return Err(RuleError::Rule(format!(
+        return Err(RuleError::AmendmentPending(format!(
             "credit {number} already has an amendment awaiting acceptance"
         )));
     }
@@ -238,7 +238,7 @@ fn answer_amendment<V: StateView>(
 ) -> Result<(), RuleError> {
     let mut lc = t.credit(number)?;
     let Some(mut pending) = lc.pending_amendment.take() else {
-        return Err(RuleError::Rule(format!(
+        return Err(RuleError::NoPendingAmendment(format!(
             "credit {number} has no amendment awaiting acceptance"
         )));
     };
@@ -270,11 +270,13 @@ fn present<V: StateView>(
 ) -> Result<(), RuleError> {
     let mut lc = t.credit(number)?;
     t.require_party(&lc.terms.beneficiary, "the beneficiary")?;
+    // A refused presentation may be corrected and presented again before expiry (UCP 600
+    // art. 16, eUCP art. e12).
     in_state(
         t.action,
         &lc,
-        &[S::Issued, S::Advised, S::Confirmed],
-        "ISSUED, ADVISED or CONFIRMED",
+        &[S::Issued, S::Advised, S::Confirmed, S::Refused],
+        "ISSUED, ADVISED, CONFIRMED or REFUSED",
     )?;
     let now = t.ctx.time_ms;
     if now >= lc.terms.expiry_date.end_ms() {
@@ -285,6 +287,17 @@ fn present<V: StateView>(
         )));
     }
     let mut doc = t.transport_document(reference)?;
+    if let Some(p) = &lc.presentation {
+        if lc.state == S::Refused && p.transport_document != reference {
+            return Err(RuleError::InvalidField {
+                field: "transport_document",
+                reason: format!(
+                    "a re-presentation under {number} presents the same eBL, {}",
+                    p.transport_document
+                ),
+            });
+        }
+    }
     if doc.state != TransportDocumentState::Issued {
         return Err(wrong_state(
             t.action,
@@ -321,17 +334,35 @@ fn present<V: StateView>(
             reason: "at most 50 documents in one presentation".into(),
         });
     }
+    let mut anchored = Vec::with_capacity(documents.len());
     for h in documents {
         let a = t.view.anchor(h).ok_or_else(|| RuleError::NotFound {
             kind: "anchored document",
             reference: h.to_hex(),
         })?;
         if a.revoked {
-            return Err(RuleError::Rule(format!(
+            return Err(RuleError::DocumentRevoked(format!(
                 "anchored document {h} was revoked by its issuer and cannot be presented"
             )));
         }
         t.touch(DocumentKey::Anchor(*h));
+        anchored.push(a);
+    }
+    for required in &lc.terms.documents_required {
+        let Some(doc_type) = required.anchored_type() else {
+            continue;
+        };
+        let met = anchored.iter().any(|a| {
+            a.doc_type == doc_type
+                && (a.issuer == lc.terms.beneficiary
+                    || (doc_type.is_certificate() && a.by_authority()))
+        });
+        if !met {
+            return Err(RuleError::MissingDocument {
+                credit: number.to_string(),
+                doc_type: doc_type.as_str().to_string(),
+            });
+        }
     }
     hand_over(&mut doc, lc.terms.issuing_bank);
     doc.presented_under = Some(number.to_string());
@@ -402,11 +433,11 @@ fn presented_document<V: StateView>(
     lc: &LetterOfCredit,
 ) -> Result<crate::documents::transport::TransportDocument, RuleError> {
     let p = lc.presentation.as_ref().ok_or_else(|| {
-        RuleError::Rule(format!("credit {} has no presentation", lc.terms.number))
+        RuleError::PresentationNotHeld(format!("credit {} has no presentation", lc.terms.number))
     })?;
     let doc = t.transport_document(&p.transport_document)?;
     if doc.state != TransportDocumentState::Issued || doc.possessor != Some(lc.terms.issuing_bank) {
-        return Err(RuleError::Rule(format!(
+        return Err(RuleError::PresentationNotHeld(format!(
             "the presented transport document {} is no longer held by the issuing bank",
             p.transport_document
         )));
@@ -422,7 +453,7 @@ fn honour<V: StateView>(
     let mut lc = t.credit(number)?;
     t.require_party(&lc.terms.issuing_bank, "the issuing bank")?;
     if lc.state == S::Discrepant {
-        return Err(RuleError::Rule(format!(
+        return Err(RuleError::DiscrepanciesNotWaived(format!(
             "honour: credit {number} has discrepancies that the applicant has not waived"
         )));
     }
@@ -482,7 +513,7 @@ fn cancel<V: StateView>(t: &mut Tx<'_, V>, number: &str) -> Result<(), RuleError
         "APPLIED, ISSUED, ADVISED or CONFIRMED",
     )?;
     if lc.state != S::Applied && !lc.cancellation_consented {
-        return Err(RuleError::Rule(format!(
+        return Err(RuleError::ConsentRequired(format!(
             "cancel: credit {number} can only be cancelled after the beneficiary consents (lc.consent_cancel)"
         )));
     }

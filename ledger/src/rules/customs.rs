@@ -1,13 +1,15 @@
 //! Customs declaration transitions (domain.md, "Customs declaration").
 
+use crate::crypto::PublicKey;
 use crate::documents::customs::{
-    check_reason, CustomsDeclaration, DeclarationData, DeclarationState as S,
+    check_reason, CustomsDeclaration, DeclarationData, DeclarationState as S, Direction,
 };
+use crate::documents::transport::{TransportDocument, TransportDocumentState as TS};
 use crate::documents::{check_currency, check_reference};
 use crate::error::RuleError;
 use crate::genesis::Role;
 use crate::rules::{wrong_state, Tx};
-use crate::state::StateView;
+use crate::state::{DocumentKey, StateView};
 use crate::transaction::Payload;
 
 const KIND: &str = "customs declaration";
@@ -51,8 +53,15 @@ pub(super) fn apply<V: StateView>(t: &mut Tx<'_, V>, p: &Payload) -> Result<(), 
         Payload::DetainDeclaration { number, reason } => (
             number,
             S::Detained,
-            &[S::Lodged, S::Accepted, S::Held],
-            "LODGED, ACCEPTED or HELD",
+            &[
+                S::Lodged,
+                S::Accepted,
+                S::Held,
+                S::DutyAssessed,
+                S::DutyPaid,
+                S::Released,
+            ],
+            "LODGED, ACCEPTED, HELD, DUTY_ASSESSED, DUTY_PAID or RELEASED",
             Some(reason),
         ),
         _ => unreachable!("dispatched only customs payloads"),
@@ -94,15 +103,91 @@ fn lodge<V: StateView>(t: &mut Tx<'_, V>, data: &DeclarationData) -> Result<(), 
             reference: data.number.clone(),
         });
     }
+    let reference = &data.transport_document;
+    let doc = t.transport_document(reference)?;
+    if matches!(doc.state, TS::Draft | TS::Approved | TS::Voided) {
+        return Err(wrong_state(
+            t.action,
+            "transport document",
+            reference,
+            doc.state.as_str(),
+            "an issued state",
+        ));
+    }
+    for c in &data.containers {
+        if !doc.data.has_container(c) {
+            return Err(RuleError::UnknownContainer {
+                container: c.clone(),
+                reference: reference.clone(),
+            });
+        }
+    }
+    let entitled = match data.direction {
+        Direction::Import => may_declare_import(t.view, &doc, &t.signer),
+        Direction::Export => doc.data.shipper == t.signer,
+    };
+    if !entitled {
+        let who = match data.direction {
+            Direction::Import => "the party entitled to take delivery (the consignee, the holder or endorsee of the eBL, the party that surrendered it, or the applicant of a credit it was presented under)",
+            Direction::Export => "the shipper",
+        };
+        return Err(RuleError::NotEntitled(format!(
+            "an {} declaration for {reference} may only be lodged by {who}; {} is not",
+            data.direction.as_str(),
+            t.describe(&t.signer)
+        )));
+    }
+    let containers = if data.containers.is_empty() {
+        doc.data
+            .equipment
+            .iter()
+            .map(|e| e.container.clone())
+            .collect()
+    } else {
+        data.containers.clone()
+    };
+    t.touch(DocumentKey::TransportDocument(reference.clone()));
     t.put_declaration(CustomsDeclaration {
         data: data.clone(),
         declarant: t.signer,
+        containers,
         state: S::Lodged,
         reason: None,
         duty: None,
         duty_payment_reference: None,
     });
     Ok(())
+}
+
+/// Who may lodge an import declaration for a transport document: the party entitled to take
+/// delivery, or one who will be before arrival. The consignee of a straight document (or
+/// waybill); the current possessor and the endorsee of an eBL; the requester of a pending
+/// surrender for delivery and the party whose surrender was accepted; the applicant of the
+/// credit the eBL is presented under. Release still needs the declarant to be the party the
+/// document was accomplished for (`rules::release`).
+pub(crate) fn may_declare_import(
+    view: &impl StateView,
+    doc: &TransportDocument,
+    party: &PublicKey,
+) -> bool {
+    let p = Some(*party);
+    if doc.data.consignee == p || doc.endorsee == p || doc.surrendered_by == p {
+        return true;
+    }
+    if doc.possessor == p && *party != doc.carrier {
+        return true;
+    }
+    if doc
+        .pending_surrender
+        .as_ref()
+        .is_some_and(|s| s.amendment.is_none() && s.requester == *party)
+    {
+        return true;
+    }
+    doc.presented_under
+        .as_ref()
+        .and_then(|n| view.credit(n))
+        .is_some_and(|lc| lc.terms.applicant == *party)
 }
 
 fn pay<V: StateView>(

@@ -21,7 +21,7 @@ use crate::documents::transport::TransportDocument;
 use crate::error::RuleError;
 use crate::genesis::Role;
 use crate::state::{Changes, DocumentKey, Member, StateView};
-use crate::transaction::{Payload, Transaction};
+use crate::transaction::{Payload, Transaction, TRANSACTION_VERSION};
 
 /// The block a transaction is applied in: its height and its timestamp (milliseconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +65,13 @@ pub fn apply_verified(
     ctx: &BlockContext,
 ) -> Result<Effects, RuleError> {
     let body = &tx.body;
+    if body.version != TRANSACTION_VERSION {
+        return Err(RuleError::UnsupportedVersion {
+            what: "transaction",
+            found: body.version,
+            supported: TRANSACTION_VERSION,
+        });
+    }
     if body.chain_id != view.chain_id() {
         return Err(RuleError::WrongChain {
             expected: view.chain_id().to_string(),

@@ -77,7 +77,7 @@ fn require_recorder<V: StateView>(t: &Tx<'_, V>, code: TrackingCode) -> Result<(
         ),
         TrackingCode::Depart | TrackingCode::Arrive => (&[Role::Carrier], "carrier"),
         TrackingCode::GateOut => {
-            return Err(RuleError::Rule(format!(
+            return Err(RuleError::GateOutByRelease(format!(
             "{}: GTOT is recorded only by the port's cargo release (port.release), never directly",
             t.action
         )))
@@ -198,8 +198,8 @@ fn put_event<V: StateView>(t: &mut Tx<'_, V>, e: TrackingEvent) {
 }
 
 /// The port's cargo release gates containers out: a GTOT at the port of discharge, at the block
-/// time, for each. A container with tracking events must have been discharged (DISC) first; one
-/// with none (tracking is optional) is released as before.
+/// time, for each. The release rule has already required each to be discharged (DISC) there;
+/// the journey order is checked once more here.
 pub(super) fn record_gate_out<V: StateView>(
     t: &mut Tx<'_, V>,
     doc: &TransportDocument,
@@ -216,10 +216,11 @@ pub(super) fn record_gate_out<V: StateView>(
             &doc.data.port_of_loading,
             pod,
         )
-        .map_err(|why| {
-            RuleError::ReleaseCondition(format!(
+        .map_err(|why| RuleError::ReleaseCondition {
+            reference: reference.clone(),
+            unmet: vec![format!(
                 "container {c} of {reference} cannot gate out: {why}"
-            ))
+            )],
         })?;
         let event_time_ms = previous.map_or(t.ctx.time_ms, |p| p.event_time_ms.max(t.ctx.time_ms));
         put_event(

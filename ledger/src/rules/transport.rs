@@ -50,18 +50,63 @@ fn check_parties<V: StateView>(
         t.registered(e)?;
     }
     if let Some(old) = &data.replaces {
-        let replaced = t.transport_document(old)?;
-        if replaced.state != S::Voided {
-            return Err(RuleError::Rule(format!(
-                "a replacement may only name a VOIDED document; {old} is {}",
-                replaced.state
-            )));
-        }
-        if replaced.carrier != t.signer {
-            return Err(RuleError::NotParty {
-                action: t.action,
-                who: format!("the carrier of the replaced document {old}"),
-            });
+        replaced_document(t, old, &data.reference)?;
+    }
+    Ok(())
+}
+
+/// The voided document a new one replaces: VOIDED, by the same carrier, not yet replaced by
+/// another (a voided document has at most one replacement).
+fn replaced_document<V: StateView>(
+    t: &Tx<'_, V>,
+    old: &str,
+    new: &str,
+) -> Result<TransportDocument, RuleError> {
+    let replaced = t.transport_document(old)?;
+    if replaced.state != S::Voided {
+        return Err(RuleError::NotReplaceable(format!(
+            "a replacement may only name a VOIDED document; {old} is {}",
+            replaced.state
+        )));
+    }
+    if replaced.carrier != t.signer {
+        return Err(RuleError::NotReplaceable(format!(
+            "{old} was issued by {}; only that carrier may replace it",
+            t.describe(&replaced.carrier)
+        )));
+    }
+    match &replaced.replaced_by {
+        Some(r) if r != new => Err(RuleError::ReplacementExists {
+            replaced: old.to_string(),
+            replacement: r.clone(),
+        }),
+        _ => Ok(replaced),
+    }
+}
+
+/// Singularity across documents: each container of a document being issued may stand on no
+/// other live document, unless this document and every other live one holding it declare it
+/// shared (LCL).
+fn check_containers_free<V: StateView>(
+    t: &Tx<'_, V>,
+    data: &TransportDocumentData,
+) -> Result<(), RuleError> {
+    for e in &data.equipment {
+        for other in t.view.live_documents_on(&e.container) {
+            if other == data.reference {
+                continue;
+            }
+            let shared_there = t
+                .view
+                .transport_document(&other)
+                .and_then(|d| d.data.equipment_of(&e.container).map(|x| x.shared))
+                .unwrap_or(false);
+            if !(e.shared && shared_there) {
+                return Err(RuleError::ContainerOnLiveDocument {
+                    container: e.container.clone(),
+                    reference: other,
+                });
+            }
         }
     }
     Ok(())
@@ -78,6 +123,7 @@ fn new_record(data: TransportDocumentData, carrier: PublicKey, state: S) -> Tran
         blank_endorsed: false,
         pending_surrender: None,
         surrendered_by: None,
+        replaced_by: None,
         freight_paid,
         delivery_order_to: None,
         released_containers: Vec::new(),
@@ -164,6 +210,25 @@ fn issue<V: StateView>(
     };
     let first = issue_to.unwrap_or(doc.data.shipper);
     t.registered(&first)?;
+    check_containers_free(t, &doc.data)?;
+    if let Some(old) = doc.data.replaces.clone() {
+        let mut replaced = replaced_document(t, &old, reference)?;
+        // The replacement goes to the party that surrendered the voided one for amendment.
+        let holder = if doc.data.kind == TransportDocumentKind::SeaWaybill {
+            doc.data.consignee.unwrap_or(first)
+        } else {
+            first
+        };
+        if replaced.surrendered_by.is_some_and(|p| p != holder) {
+            return Err(RuleError::NotReplaceable(format!(
+                "the replacement of {old} must be issued to {}, who surrendered it for amendment, not {}",
+                replaced.surrendered_by.map(|p| t.describe(&p)).unwrap_or_default(),
+                t.describe(&holder)
+            )));
+        }
+        replaced.replaced_by = Some(reference.to_string());
+        t.put_transport_document(replaced);
+    }
     if doc.data.kind == TransportDocumentKind::SeaWaybill {
         // A sea waybill is issued straight; control sits with the consignee.
         doc.possessor = doc.data.consignee.or(Some(first));
@@ -197,9 +262,15 @@ fn possessed_issued<V: StateView>(
             "ISSUED",
         ));
     }
-    let possessor = doc.possessor.ok_or_else(|| {
-        RuleError::Rule(format!("transport document {reference} has no possessor"))
-    })?;
+    let Some(possessor) = doc.possessor else {
+        return Err(wrong_state(
+            t.action,
+            KIND,
+            reference,
+            doc.state.as_str(),
+            "ISSUED with a possessor",
+        ));
+    };
     if possessor != t.signer {
         return Err(RuleError::NotParty {
             action: t.action,
@@ -214,7 +285,7 @@ fn possessed_issued<V: StateView>(
 
 fn not_waybill(action: &'static str, doc: &TransportDocument) -> Result<(), RuleError> {
     if doc.data.kind == TransportDocumentKind::SeaWaybill {
-        return Err(RuleError::Rule(format!(
+        return Err(RuleError::NotTransferable(format!(
             "{action}: {} is a sea waybill, which is never transferred, endorsed or surrendered",
             doc.data.reference
         )));
@@ -231,7 +302,7 @@ fn transfer<V: StateView>(
     not_waybill(t.action, &doc)?;
     t.registered(&to)?;
     if to == t.signer {
-        return Err(RuleError::Rule(format!(
+        return Err(RuleError::AlreadyPossessor(format!(
             "transfer: the signer already possesses {reference}"
         )));
     }
@@ -249,7 +320,7 @@ fn endorse<V: StateView>(
     let mut doc = possessed_issued(t, reference)?;
     not_waybill(t.action, &doc)?;
     if !doc.data.to_order {
-        return Err(RuleError::Rule(format!(
+        return Err(RuleError::NotToOrder(format!(
             "endorse: {reference} is a straight bill of lading; only to-order documents are endorsed"
         )));
     }
@@ -352,12 +423,12 @@ fn accept_surrender<V: StateView>(t: &mut Tx<'_, V>, reference: &str) -> Result<
         ],
     )?;
     let requester = doc.pending_surrender.take().map(|p| p.requester);
-    if doc.state == S::PendingSurrenderForDelivery {
-        doc.state = S::SurrenderedForDelivery;
-        doc.surrendered_by = requester;
+    doc.surrendered_by = requester;
+    doc.state = if doc.state == S::PendingSurrenderForDelivery {
+        S::SurrenderedForDelivery
     } else {
-        doc.state = S::Voided;
-    }
+        S::Voided
+    };
     t.put_transport_document(doc);
     Ok(())
 }
@@ -377,10 +448,15 @@ fn reject_surrender<V: StateView>(
             S::PendingSurrenderForAmendment,
         ],
     )?;
-    let pending = doc
-        .pending_surrender
-        .take()
-        .ok_or_else(|| RuleError::Rule(format!("{reference} has no pending surrender")))?;
+    let Some(pending) = doc.pending_surrender.take() else {
+        return Err(wrong_state(
+            t.action,
+            KIND,
+            reference,
+            doc.state.as_str(),
+            "a pending surrender",
+        ));
+    };
     doc.possessor = Some(pending.requester);
     doc.endorsee = pending.endorsee_before;
     doc.blank_endorsed = pending.blank_before;
@@ -397,7 +473,7 @@ fn void<V: StateView>(t: &mut Tx<'_, V>, reference: &str) -> Result<(), RuleErro
         "PENDING_SURRENDER_FOR_AMENDMENT",
         &[S::PendingSurrenderForAmendment],
     )?;
-    doc.pending_surrender = None;
+    doc.surrendered_by = doc.pending_surrender.take().map(|p| p.requester);
     doc.state = S::Voided;
     t.put_transport_document(doc);
     Ok(())

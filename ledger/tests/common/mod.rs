@@ -139,7 +139,26 @@ impl World {
     }
 }
 
+/// The two containers of a new document: [`CONTAINER`] and [`CONTAINER2`] while no live
+/// document holds them, else two derived from the reference (a container stands on one live
+/// document at a time).
+pub fn containers_for(w: &World, reference: &str) -> [String; 2] {
+    use portledger_ledger::StateView;
+    if w.state.live_documents_on(CONTAINER).is_empty()
+        && w.state.live_documents_on(CONTAINER2).is_empty()
+    {
+        return [CONTAINER.into(), CONTAINER2.into()];
+    }
+    let h = Hash::of(reference.as_bytes());
+    let serial = u32::from_be_bytes([0, h.as_bytes()[0], h.as_bytes()[1], h.as_bytes()[2]]);
+    let make = |owner| {
+        portledger_ledger::documents::container_number(owner, serial).expect("valid owner code")
+    };
+    [make("TST"), make("TSU")]
+}
+
 pub fn bl_data(w: &World, reference: &str, to_order: bool) -> TransportDocumentData {
+    let [c1, c2] = containers_for(w, reference);
     TransportDocumentData {
         reference: reference.to_string(),
         kind: TransportDocumentKind::BillOfLading,
@@ -161,12 +180,14 @@ pub fn bl_data(w: &World, reference: &str, to_order: bool) -> TransportDocumentD
         }],
         equipment: vec![
             Equipment {
-                container: CONTAINER.into(),
+                container: c1,
                 seals: vec!["SEAL001".into()],
+                shared: false,
             },
             Equipment {
-                container: CONTAINER2.into(),
+                container: c2,
                 seals: vec![],
+                shared: false,
             },
         ],
         freight_term: FreightTerm::Prepaid,
@@ -205,6 +226,7 @@ pub fn declaration(number: &str, reference: &str, direction: Direction) -> Decla
         number: number.to_string(),
         direction,
         transport_document: reference.to_string(),
+        containers: vec![],
         lines: vec![DeclarationLine {
             hs_code: "850440".into(),
             description: "Transformers".into(),
@@ -225,6 +247,73 @@ pub fn issue_bl(w: &mut World, reference: &str, to_order: bool) {
             issue_to: None,
         },
     );
+}
+
+/// The export side and the voyage of every container of `reference`, as (signer, payload): the
+/// seller's export declaration `export` accepted and released, then GTIN, LOAD, DEPA at the port
+/// of loading, ARRI and DISC at the port of discharge. Event times are just after genesis, in
+/// order, so that they precede any block.
+pub fn journey(w: &World, reference: &str, export: &str) -> Vec<(&'static str, Payload)> {
+    journey_of(w, &w.bl(reference).data, export)
+}
+
+/// [`journey`] for a document given by its data (not yet in the world's state).
+pub fn journey_of(
+    w: &World,
+    doc: &TransportDocumentData,
+    export: &str,
+) -> Vec<(&'static str, Payload)> {
+    use portledger_ledger::documents::tracking::TrackingCode as C;
+    let reference = doc.reference.as_str();
+    let (pol, pod) = (doc.port_of_loading.clone(), doc.port_of_discharge.clone());
+    let mut steps: Vec<(&'static str, Payload)> = vec![
+        (
+            "seller",
+            Payload::LodgeDeclaration(Box::new(declaration(export, reference, Direction::Export))),
+        ),
+        (
+            "customs",
+            Payload::AcceptDeclaration {
+                number: export.into(),
+            },
+        ),
+        (
+            "customs",
+            Payload::ReleaseDeclaration {
+                number: export.into(),
+            },
+        ),
+    ];
+    let mut t = w.genesis.genesis_time_ms;
+    for e in &doc.equipment {
+        for (who, code, at) in [
+            ("port", C::GateIn, &pol),
+            ("port", C::Load, &pol),
+            ("carrier", C::Depart, &pol),
+            ("carrier", C::Arrive, &pod),
+            ("port", C::Discharge, &pod),
+        ] {
+            t += 1;
+            steps.push((
+                who,
+                Payload::RecordTrackingEvent {
+                    reference: reference.into(),
+                    container: e.container.clone(),
+                    code,
+                    location: at.clone(),
+                    event_time_ms: t,
+                },
+            ));
+        }
+    }
+    steps
+}
+
+/// Runs [`journey`] on the world.
+pub fn sail(w: &mut World, reference: &str, export: &str) {
+    for (who, p) in journey(w, reference, export) {
+        w.ok(who, p);
+    }
 }
 
 pub fn anchor(w: &mut World, alias: &str, name: &str, doc_type: DocumentType) -> Hash {

@@ -133,11 +133,7 @@ pub async fn submit(
             "mempool_full",
             format!("mempool full: {n} transactions are waiting; try again shortly"),
         )),
-        Err(SubmitError::Refused(MempoolError::Rule(e))) => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            e.code(),
-            e.to_string(),
-        )),
+        Err(SubmitError::Refused(MempoolError::Rule(e))) => Err(ApiError::refused(&e)),
         Err(SubmitError::Unavailable(why)) => Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "not_recorded",

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use portledger_ledger::{Hash, PublicKey};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::shared::{read, Shared};
 use crate::tx_gossip::TxGossip;
@@ -37,6 +37,8 @@ pub struct ApiError {
     status: StatusCode,
     code: String,
     message: String,
+    /// Structured fields beside `code` and `message` (a refusal's [`RuleError::fields`]).
+    fields: serde_json::Map<String, Value>,
 }
 
 impl ApiError {
@@ -46,6 +48,15 @@ impl ApiError {
             status,
             code: code.to_string(),
             message: message.into(),
+            fields: serde_json::Map::new(),
+        }
+    }
+
+    /// 422: the ledger's rules refuse the transaction; the refusal's code, message and fields.
+    pub fn refused(e: &portledger_ledger::RuleError) -> ApiError {
+        ApiError {
+            fields: e.fields(),
+            ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string())
         }
     }
 
@@ -71,11 +82,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({"error": {"code": self.code, "message": self.message}})),
-        )
-            .into_response()
+        let mut error = self.fields;
+        error.insert("code".into(), Value::String(self.code));
+        error.insert("message".into(), Value::String(self.message));
+        (self.status, Json(json!({ "error": error }))).into_response()
     }
 }
 
