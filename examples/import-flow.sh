@@ -23,7 +23,13 @@ run() { echo "+ portledger $*" >&2; "$PORTLEDGER" "$@"; }
 
 # Unique references, so the script can run more than once on the same network.
 N=$(date +%s)
-LC="LC-$N"; BL="BL-$N"; DEC="IMP-$N"; EXP="EXP-$N"; CTR=MSCU1234566
+# A container of its own too (one container stands on one live eBL at a time): MSCU, a serial
+# from the run, and the ISO 6346 check digit (M=24 S=30 C=13 U=32, weights 2^i, mod 11 mod 10).
+SERIAL=$(printf '%06d' $((N % 1000000)))
+SUM=$((24 + 30 * 2 + 13 * 4 + 32 * 8))
+for i in 0 1 2 3 4 5; do SUM=$((SUM + ${SERIAL:$i:1} * (1 << (i + 4)))); done
+CTR="MSCU${SERIAL}$((SUM % 11 % 10))"
+LC="LC-$N"; BL="BL-$N"; DEC="IMP-$N"; EXP="EXP-$N"
 TODAY=$(date -u +%F); EXPIRY=$(date -u -d "+90 days" +%F); SHIP_BY=$(date -u -d "+30 days" +%F)
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 
@@ -40,7 +46,7 @@ cat > "$W/bl.json" <<JSON
  "notify_parties": ["Buyer Co, Rotterdam"], "vessel_name": "MV Harbour Star", "voyage": "042W",
  "port_of_loading": "CNSHA", "port_of_discharge": "NLRTM", "shipped_on_board_date": "$TODAY",
  "goods": [{"description": "Leather shoes", "hs_code": "640399", "packages": 400, "gross_weight_kg": 12000}],
- "equipment": [{"container": "MSCU1234566", "seals": ["SL-778899"]}], "freight_term": "PRE"}
+ "equipment": [{"container": "$CTR", "seals": ["SL-778899"]}], "freight_term": "PRE"}
 JSON
 cat > "$W/declaration.json" <<JSON
 {"number": "$DEC", "direction": "IMPORT", "declarant": "buyer", "transport_document": "$BL",

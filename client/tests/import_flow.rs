@@ -535,10 +535,35 @@ async fn flow(net: &Net, f: &Path) {
     )
     .await;
     ok(net, "issuing-bank", &["lc", "issue", "LC-2"]).await;
+    let invoice2 = f.join("invoice-2.pdf");
+    std::fs::write(&invoice2, b"%PDF-1.4 commercial invoice INV-2").expect("write");
+    let invoice2_hash = ok(
+        net,
+        "seller",
+        &[
+            "doc",
+            "anchor",
+            &invoice2.display().to_string(),
+            "--type",
+            "commercial_invoice",
+        ],
+    )
+    .await["hash"]
+        .as_str()
+        .expect("hash")
+        .to_string();
     ok(
         net,
         "seller",
-        &["lc", "present", "LC-2", "--bl", "DCSA-BL-7"],
+        &[
+            "lc",
+            "present",
+            "LC-2",
+            "--bl",
+            "DCSA-BL-7",
+            "--doc",
+            &invoice2_hash,
+        ],
     )
     .await;
     ok(
@@ -561,7 +586,7 @@ async fn flow(net: &Net, f: &Path) {
         net,
         "issuing-bank",
         &["lc", "honour", "LC-2", "--payment-ref", "PAY-2"],
-        "not waived",
+        "discrepancies_not_waived",
     )
     .await;
     ok(net, "buyer", &["lc", "waive", "LC-2"]).await;
@@ -1092,6 +1117,27 @@ async fn lifecycle(net: &Net, f: &Path) {
         &["bl", "issue", "--file", &write(f, "b.json", &b)],
     )
     .await;
+    // A voided eBL has one replacement: a second is refused.
+    let mut b2 = native_bl("BL-B2");
+    b2["replaces"] = json!("BL-A");
+    b2["equipment"] = json!([{"container": "CSQU3054383"}]);
+    refused(
+        net,
+        "carrier",
+        &["bl", "issue", "--file", &write(f, "b2.json", &b2)],
+        "replacement_exists",
+    )
+    .await;
+    // BL-B holds its container: another live eBL on it is refused.
+    let mut twin = native_bl("BL-TWIN");
+    twin["equipment"] = json!([{"container": "MSCU1234566"}]);
+    refused(
+        net,
+        "carrier",
+        &["bl", "issue", "--file", &write(f, "twin.json", &twin)],
+        "container_on_live_document",
+    )
+    .await;
 
     // Surrender for delivery rejected: possession returns.
     ok(net, "seller", &["bl", "surrender", "BL-B"]).await;
@@ -1112,7 +1158,9 @@ async fn lifecycle(net: &Net, f: &Path) {
     );
 
     // Draft, approval, issue to a named party; a second issue of a reference is refused.
-    let c_file = write(f, "c.json", &native_bl("BL-C"));
+    let mut c = native_bl("BL-C");
+    c["equipment"] = json!([{"container": "TGHU7654320"}]);
+    let c_file = write(f, "c.json", &c);
     ok(net, "carrier", &["bl", "draft", "--file", &c_file]).await;
     refused(net, "buyer", &["bl", "approve", "BL-C"], "not_permitted").await;
     ok(net, "seller", &["bl", "approve", "BL-C"]).await;
@@ -1157,7 +1205,37 @@ async fn lifecycle(net: &Net, f: &Path) {
     )
     .await;
     ok(net, "seller", &["lc", "reject-amendment", "LC-A"]).await;
-    ok(net, "seller", &["lc", "present", "LC-A", "--bl", "BL-B"]).await;
+    // The credit requires a commercial invoice: a presentation without one is refused.
+    refused(
+        net,
+        "seller",
+        &["lc", "present", "LC-A", "--bl", "BL-B"],
+        "missing_document",
+    )
+    .await;
+    let inv = f.join("invoice-a.pdf");
+    std::fs::write(&inv, b"%PDF-1.4 invoice A").expect("write");
+    let inv_hash = ok(
+        net,
+        "seller",
+        &[
+            "doc",
+            "anchor",
+            &inv.display().to_string(),
+            "--type",
+            "commercial_invoice",
+        ],
+    )
+    .await["hash"]
+        .as_str()
+        .expect("hash")
+        .to_string();
+    ok(
+        net,
+        "seller",
+        &["lc", "present", "LC-A", "--bl", "BL-B", "--doc", &inv_hash],
+    )
+    .await;
     ok(
         net,
         "issuing-bank",
@@ -1181,6 +1259,18 @@ async fn lifecycle(net: &Net, f: &Path) {
         ok(net, "seller", &["bl", "show", "BL-B"]).await["possessor"],
         "seller"
     );
+    // Corrected and presented again before expiry; then refused once more.
+    ok(
+        net,
+        "seller",
+        &["lc", "present", "LC-A", "--bl", "BL-B", "--doc", &inv_hash],
+    )
+    .await;
+    assert_eq!(
+        state(ok(net, "seller", &["lc", "show", "LC-A"]).await),
+        "PRESENTED"
+    );
+    ok(net, "issuing-bank", &["lc", "refuse", "LC-A"]).await;
     let o = pl(net, 0, Some("issuing-bank"), &["lc", "examine", "LC-A"]).await;
     assert_eq!(
         o.code, 2,
@@ -1188,15 +1278,33 @@ async fn lifecycle(net: &Net, f: &Path) {
         o.stderr
     );
 
-    // Customs: hold, clear, detain; another rejected.
+    // Customs: hold, clear, detain; another rejected. The seller holds BL-B, so it may declare
+    // the import; the buyer, who neither holds nor is named on it, may not.
+    let decl_by = |n: &str, who: &str| {
+        json!({"number": n, "direction": "IMPORT", "declarant": who, "transport_document": "BL-B",
+               "lines": [{"hs_code": "640399", "description": "Shoes", "origin_country": "CN",
+                          "value": "10.00", "currency": "USD"}]})
+    };
+    refused(
+        net,
+        "buyer",
+        &[
+            "customs",
+            "declare",
+            "--file",
+            &write(f, "d0.json", &decl_by("IMP-0", "buyer")),
+        ],
+        "not_entitled",
+    )
+    .await;
     let decl = |n: &str| {
-        json!({"number": n, "direction": "IMPORT", "declarant": "buyer", "transport_document": "BL-B",
+        json!({"number": n, "direction": "IMPORT", "declarant": "seller", "transport_document": "BL-B",
                "lines": [{"hs_code": "640399", "description": "Shoes", "origin_country": "CN",
                           "value": "10.00", "currency": "USD"}]})
     };
     ok(
         net,
-        "buyer",
+        "seller",
         &[
             "customs",
             "declare",
@@ -1229,7 +1337,7 @@ async fn lifecycle(net: &Net, f: &Path) {
     );
     ok(
         net,
-        "buyer",
+        "seller",
         &[
             "customs",
             "declare",
@@ -1257,7 +1365,7 @@ async fn lifecycle(net: &Net, f: &Path) {
             "customs",
             "declare",
             "--file",
-            &write(f, "d3.json", &decl("IMP-C")),
+            &write(f, "d3.json", &decl_by("IMP-C", "buyer")),
         ],
     )
     .await;

@@ -2,7 +2,10 @@
 //! real `portledger` CLI binary against four real node processes. Steps alternate between node 0
 //! and node 2; customs then reads the bill of lading's history, `verify-chain` passes against
 //! every node, and every transaction the CLI reported is committed once, at the same height, on
-//! every node.
+//! every node. Along the way a hostile party tries each bypass of issue 12 (a second live eBL
+//! on the container, a declaration for a document that does not exist or by a party not
+//! entitled, a gate-out recorded directly, an early or repeated release, a presentation without
+//! a required document, a second replacement of a voided eBL): each exits 1 with its code.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::path::{Path, PathBuf};
@@ -60,6 +63,30 @@ impl Cli {
         );
         serde_json::from_str(&o.stdout)
             .unwrap_or_else(|e| panic!("portledger {args:?}: not JSON ({e}): {}", o.stdout))
+    }
+
+    /// Runs a command the ledger must refuse: exit 1, the refusal's code on stderr. Returns the
+    /// stderr line.
+    async fn refused(
+        &self,
+        c: &Cluster,
+        node: usize,
+        alias: &str,
+        args: &[&str],
+        code: &str,
+    ) -> String {
+        let o = self.run(c, node, Some(alias), args).await;
+        assert_eq!(
+            o.code, 1,
+            "portledger {args:?} as {alias} should be refused with {code}: {}{}",
+            o.stdout, o.stderr
+        );
+        assert!(
+            o.stderr.contains(&format!("portledger: {code}: ")),
+            "portledger {args:?} as {alias}: stderr should name {code}: {}",
+            o.stderr
+        );
+        o.stderr
     }
 
     /// Submits a transaction as `alias` through `node`; records its hash and height.
@@ -161,6 +188,87 @@ async fn flow(c: &Cluster, cli: &mut Cli, f: &Path) {
         (Some("ISSUED"), Some("seller"))
     );
 
+    // Hostile: a second live eBL on the same container; a declaration for a document that does
+    // not exist; the gate-out recorded directly; a release before anything holds.
+    let mut twin = bl.clone();
+    twin["reference"] = json!("BL-E2E-TWIN");
+    let twin_file = write(f, "twin.json", &twin);
+    cli.refused(
+        c,
+        A,
+        "carrier",
+        &["bl", "issue", "--file", &twin_file],
+        "container_on_live_document",
+    )
+    .await;
+    let ghost = json!({
+        "number": "IMP-GHOST", "direction": "IMPORT", "declarant": "buyer",
+        "transport_document": "BL-NOWHERE",
+        "lines": [{"hs_code": "640399", "description": "Leather shoes", "origin_country": "CN",
+                   "value": "1.00", "currency": "USD"}]
+    });
+    let ghost_file = write(f, "ghost.json", &ghost);
+    cli.refused(
+        c,
+        B,
+        "buyer",
+        &["customs", "declare", "--file", &ghost_file],
+        "not_found",
+    )
+    .await;
+    let track = |code: &'static str, at: &'static str| {
+        [
+            "track",
+            "event",
+            "BL-E2E-1",
+            "--container",
+            "MSCU1234566",
+            "--code",
+            code,
+            "--at",
+            at,
+        ]
+    };
+    cli.refused(c, A, "port", &track("GTOT", "NLRTM"), "gate_out_by_release")
+        .await;
+    cli.refused(
+        c,
+        B,
+        "port",
+        &["port", "release", "BL-E2E-1"],
+        "release_condition",
+    )
+    .await;
+
+    // The export side at the port of loading, and the voyage to discharge at Rotterdam.
+    let export = json!({
+        "number": "EXP-E2E-1", "direction": "EXPORT", "declarant": "seller",
+        "transport_document": "BL-E2E-1",
+        "lines": [{"hs_code": "640399", "description": "Leather shoes", "origin_country": "CN",
+                   "value": "125000.00", "currency": "USD"}]
+    });
+    let export_file = write(f, "export.json", &export);
+    cli.step(
+        c,
+        A,
+        "seller",
+        &["customs", "declare", "--file", &export_file],
+    )
+    .await;
+    cli.step(c, B, "customs", &["customs", "accept", "EXP-E2E-1"])
+        .await;
+    cli.step(c, A, "customs", &["customs", "release", "EXP-E2E-1"])
+        .await;
+    for (who, code, at, node) in [
+        ("port", "GTIN", "CNSHA", A),
+        ("port", "LOAD", "CNSHA", B),
+        ("carrier", "DEPA", "CNSHA", A),
+        ("carrier", "ARRI", "NLRTM", B),
+        ("port", "DISC", "NLRTM", A),
+    ] {
+        cli.step(c, node, who, &track(code, at)).await;
+    }
+
     // 3. The seller anchors the invoice and the certificate of origin and presents them with
     //    the eBL: possession passes to the issuing bank.
     let mut hashes = Vec::new();
@@ -195,6 +303,18 @@ async fn flow(c: &Cluster, cli: &mut Cli, f: &Path) {
         let o = cli.run(c, 3 - node, None, &["doc", "verify", &p]).await;
         assert_eq!(o.code, 0, "{}", o.stderr);
     }
+    // Hostile (or careless): a presentation without the certificate of origin the credit
+    // requires.
+    cli.refused(
+        c,
+        B,
+        "seller",
+        &[
+            "lc", "present", "LC-E2E-1", "--bl", "BL-E2E-1", "--doc", &hashes[0],
+        ],
+        "missing_document",
+    )
+    .await;
     cli.step(
         c,
         A,
@@ -234,6 +354,23 @@ async fn flow(c: &Cluster, cli: &mut Cli, f: &Path) {
         .await;
     assert_eq!(s["possessor"], "buyer");
 
+    // Hostile: the seller lodges a USD 1.00 import declaration for the buyer's eBL.
+    let fake = json!({
+        "number": "IMP-FAKE", "direction": "IMPORT", "declarant": "seller",
+        "transport_document": "BL-E2E-1",
+        "lines": [{"hs_code": "640399", "description": "Leather shoes", "origin_country": "CN",
+                   "value": "1.00", "currency": "USD"}]
+    });
+    let fake_file = write(f, "fake.json", &fake);
+    cli.refused(
+        c,
+        A,
+        "seller",
+        &["customs", "declare", "--file", &fake_file],
+        "not_entitled",
+    )
+    .await;
+
     // 5. The buyer lodges the import declaration; customs accepts and releases.
     let decl = json!({
         "number": "IMP-E2E-1", "direction": "IMPORT", "declarant": "buyer",
@@ -268,13 +405,55 @@ async fn flow(c: &Cluster, cli: &mut Cli, f: &Path) {
     )
     .await;
 
-    // 7. The port operator releases the cargo at the gate.
+    // 7. The port operator releases the cargo at the gate; once.
     cli.step(c, B, "port", &["port", "release", "BL-E2E-1"])
         .await;
+    cli.refused(
+        c,
+        A,
+        "port",
+        &["port", "release", "BL-E2E-1"],
+        "already_released",
+    )
+    .await;
     let s = cli
         .ok(c, A, Some("customs"), &["bl", "show", "BL-E2E-1"])
         .await;
     assert_eq!(s["state"], "SURRENDERED_FOR_DELIVERY");
+
+    // Hostile: a voided eBL replaced twice. One replacement is issued, to the party that
+    // surrendered it for amendment; a second is refused.
+    let mut second = bl.clone();
+    second["reference"] = json!("BL-E2E-2");
+    second["equipment"] = json!([{"container": "CSQU3054383"}]);
+    let second_file = write(f, "bl2.json", &second);
+    cli.step(c, A, "carrier", &["bl", "issue", "--file", &second_file])
+        .await;
+    cli.step(
+        c,
+        B,
+        "seller",
+        &["bl", "amend-request", "BL-E2E-2", "--reason", "switch_bl"],
+    )
+    .await;
+    cli.step(c, A, "carrier", &["bl", "void", "BL-E2E-2"]).await;
+    for (reference, node) in [("BL-E2E-3", B), ("BL-E2E-4", A)] {
+        let mut r = second.clone();
+        r["reference"] = json!(reference);
+        r["replaces"] = json!("BL-E2E-2");
+        let file = write(f, &format!("{reference}.json"), &r);
+        let args = ["bl", "issue", "--file", file.as_str()];
+        if reference == "BL-E2E-3" {
+            cli.step(c, node, "carrier", &args).await;
+        } else {
+            cli.refused(c, node, "carrier", &args, "replacement_exists")
+                .await;
+        }
+    }
+    let s = cli
+        .ok(c, B, Some("seller"), &["bl", "show", "BL-E2E-3"])
+        .await;
+    assert_eq!(s["possessor"], "seller", "{s}");
 
     // 8. Customs reads the bill of lading's full history: every step, in order, with height,
     //    time and signer.
@@ -290,8 +469,15 @@ async fn flow(c: &Cluster, cli: &mut Cli, f: &Path) {
         actions,
         [
             "bl.issue",
+            "customs.declare",
+            "track.gtin",
+            "track.load",
+            "track.depa",
+            "track.arri",
+            "track.disc",
             "lc.present",
             "lc.honour",
+            "customs.declare",
             "bl.surrender",
             "bl.accept_surrender",
             "delivery_order.issue",
@@ -308,7 +494,14 @@ async fn flow(c: &Cluster, cli: &mut Cli, f: &Path) {
         [
             "carrier",
             "seller",
+            "port",
+            "port",
+            "carrier",
+            "carrier",
+            "port",
+            "seller",
             "issuing-bank",
+            "buyer",
             "buyer",
             "carrier",
             "carrier",
@@ -339,7 +532,7 @@ async fn flow(c: &Cluster, cli: &mut Cli, f: &Path) {
 
     // Every step is committed exactly once, at the height the CLI printed, on every node.
     let acked: Vec<Hash> = cli.committed.iter().map(|(h, _)| *h).collect();
-    assert_eq!(acked.len(), 16, "sixteen signed steps");
+    assert_eq!(acked.len(), 28, "twenty-eight signed steps");
     for i in 0..4 {
         c.wait_height(i, top, Duration::from_secs(20))
             .await
