@@ -334,6 +334,46 @@ async fn tracking_is_listed_per_container_and_document_and_streamed() {
     assert!(api["paths"]["/v1/containers/{container}"].is_object());
     assert!(api["paths"]["/v1/bl/{reference}/tracking"].is_object());
 
+    // Refusals carry their structured fields beside code and message: the expected nonce, and
+    // every unmet condition of a release.
+    let post = |tx: Transaction| {
+        let http = net.http.clone();
+        let url = format!("{}/v1/transactions", net.api(0));
+        async move {
+            let r = http.post(url).json(&tx).send().await.expect("send");
+            (r.status().as_u16(), r.json::<Value>().await.expect("json"))
+        }
+    };
+    let stale = Transaction::sign(
+        &net.key("port"),
+        &net.chain_id,
+        1,
+        Payload::ReleaseCargo {
+            reference: BL.into(),
+            container: None,
+        },
+    );
+    let (status, v) = post(stale).await;
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(v["error"]["code"], "bad_nonce", "{v}");
+    let expected = v["error"]["expected"].as_u64().expect("expected nonce");
+    assert_eq!(v["error"]["found"], 1);
+    let early = Transaction::sign(
+        &net.key("port"),
+        &net.chain_id,
+        expected,
+        Payload::ReleaseCargo {
+            reference: BL.into(),
+            container: None,
+        },
+    );
+    let (status, v) = post(early).await;
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(v["error"]["code"], "release_condition", "{v}");
+    let unmet = v["error"]["unmet"].as_array().expect("unmet conditions");
+    assert!(unmet.len() >= 3, "{v}");
+    assert!(v["error"]["message"].is_string());
+
     for n in net.nodes.drain(..) {
         n.stop().await.expect("stop");
     }
