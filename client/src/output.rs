@@ -143,6 +143,8 @@ pub fn transport_document(v: &Value) -> String {
             ("surrendered by", "/surrendered_by"),
             ("delivery order to", "/delivery_order_to"),
             ("released", "/released_containers"),
+            ("replaces", "/replaces"),
+            ("replaced by", "/replaced_by"),
             ("document hash", "/document/document_hash"),
         ],
     )
@@ -192,6 +194,7 @@ pub fn declaration(v: &Value) -> String {
             ("direction", "/direction"),
             ("declarant", "/declarant"),
             ("transport document", "/transport_document"),
+            ("containers", "/containers"),
             ("reason", "/reason"),
             ("duty", "/duty"),
         ],

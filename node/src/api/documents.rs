@@ -92,6 +92,8 @@ pub async fn bl(State(s): State<ApiState>, Path(r): Path<String>) -> ApiResult<J
         "surrendered_by": opt_party(&s, doc.surrendered_by.as_ref()),
         "delivery_order_to": opt_party(&s, doc.delivery_order_to.as_ref()),
         "released_containers": doc.released_containers,
+        "replaces": doc.data.replaces,
+        "replaced_by": doc.replaced_by,
         "presented_under": doc.presented_under,
         "document": doc.data,
     })))
@@ -156,6 +158,7 @@ pub async fn declaration(
         "direction": d.data.direction,
         "declarant": show_party(&s.shared, &d.declarant),
         "transport_document": d.data.transport_document,
+        "containers": d.containers,
         "reason": d.reason,
         "duty": d.duty,
         "declaration": d.data,
