@@ -1412,11 +1412,14 @@ async fn load_generator_commits_everything_it_submits() {
     )
     .await;
     let n = |k: &str| r[k].as_u64().unwrap_or_else(|| panic!("{k} in {r}"));
+    // What it sent within the duration depends on the machine (a loaded one falls behind the
+    // schedule and stops at the duration); that is the bench's to measure. What must hold here:
+    // everything it submitted was accepted and committed, nothing refused or lost.
     assert_eq!(n("planned"), 400, "{r}");
-    assert_eq!(n("submitted"), 400, "{r}");
-    assert_eq!(n("accepted"), 400, "{r}");
+    assert!(n("submitted") > 0 && n("submitted") <= 400, "{r}");
+    assert_eq!(n("accepted"), n("submitted"), "{r}");
     assert_eq!(n("rejected") + n("errors"), 0, "{r}");
-    assert_eq!(n("committed"), 400, "{r}");
+    assert_eq!(n("committed"), n("accepted"), "{r}");
     assert_eq!(r["parties"], 8);
     assert_eq!(r["nodes"].as_array().map(Vec::len), Some(2));
     let l = &r["latency_ms"];
