@@ -12,5 +12,5 @@ pub mod metrics;
 pub mod network;
 pub mod node;
 pub mod shared;
+pub mod submission;
 pub mod testnet;
-pub mod tx_gossip;

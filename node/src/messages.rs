@@ -51,7 +51,7 @@ impl Limits {
         Limits {
             tx_bytes: genesis.consensus.max_tx_bytes as usize,
             proposal_bytes: genesis.consensus.max_block_bytes as usize + 1024 * 1024,
-            tx_batch_bytes: crate::tx_gossip::MAX_BATCH_BYTES
+            tx_batch_bytes: crate::submission::MAX_BATCH_BYTES
                 + genesis.consensus.max_tx_bytes as usize,
         }
     }
@@ -62,7 +62,7 @@ pub fn decode_proposal(data: &[u8], limits: &Limits) -> Result<ProposalMessage, 
     codec::decode(data, limits.proposal_bytes)
 }
 
-/// Decodes a gossiped batch of transactions (see [`crate::tx_gossip`]): at most
+/// Decodes a gossiped batch of transactions (see [`crate::submission`]): at most
 /// `limits.tx_batch_bytes`, each transaction at most `limits.tx_bytes`.
 pub fn decode_tx_batch(data: &[u8], limits: &Limits) -> Result<Vec<Transaction>, CodecError> {
     let txs: Vec<Transaction> = codec::decode(data, limits.tx_batch_bytes)?;

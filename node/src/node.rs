@@ -20,8 +20,8 @@ use crate::mempool::Mempool;
 use crate::messages::{self, Limits};
 use crate::metrics::Metrics;
 use crate::network::{self, NetworkConfig, NetworkHandle};
-use crate::shared::{lock, read, LiveStatus, Shared, StoreSource};
-use crate::tx_gossip::{self, TxGossip};
+use crate::shared::{lock, read, LiveStatus, Shared, StoreSource, SETTLED_BACKLOG};
+use crate::submission::{SubmissionRecord, Submissions};
 
 /// A node that is running.
 pub struct RunningNode {
@@ -63,10 +63,13 @@ pub async fn start(cfg: NodeConfig) -> anyhow::Result<RunningNode> {
         live: Mutex::new(LiveStatus::default()),
         metrics,
         genesis: genesis.clone(),
-        accepted: Default::default(),
+        settled: broadcast::channel(SETTLED_BACKLOG).0,
     });
+    // Listening before the driver runs: no settled block is missed.
+    let settled = shared.settled.subscribe();
     // Transactions acknowledged before a crash wait again (and are gossiped again below).
-    let (restored, next_seq) = tx_gossip::restore(&shared);
+    let record = Arc::new(SubmissionRecord::default());
+    let (restored, next_seq) = record.restore(&shared);
     let limits = Limits::of(&genesis);
     let mut net_cfg = NetworkConfig::new(genesis.chain_id.clone(), cfg.p2p_listen);
     net_cfg.peers = cfg.peers.iter().map(|p| (p.key, p.address)).collect();
@@ -112,15 +115,21 @@ pub async fn start(cfg: NodeConfig) -> anyhow::Result<RunningNode> {
         .await
         .with_context(|| format!("binding the API on {}", cfg.api_listen))?;
     let api_addr = listener.local_addr()?;
-    let (gossip, batcher) =
-        TxGossip::spawn(shared.clone(), net.clone(), next_seq, shutdown_rx.clone());
-    tasks.push(batcher);
+    let (submissions, intake) = Submissions::spawn(
+        shared.clone(),
+        record,
+        settled,
+        net.clone(),
+        next_seq,
+        shutdown_rx.clone(),
+    );
+    tasks.push(intake);
     for tx in restored {
-        gossip.regossip(tx);
+        submissions.regossip(tx);
     }
     let app = api::router(ApiState {
         shared: shared.clone(),
-        gossip,
+        submissions,
     });
     let mut api_shutdown = shutdown_rx;
     tasks.push(tokio::spawn(async move {

@@ -76,9 +76,18 @@ pub struct Shared {
     pub live: Mutex<LiveStatus>,
     /// Metrics.
     pub metrics: Metrics,
-    /// Submitted transactions recorded in the store until committed (see [`crate::tx_gossip`]).
-    pub accepted: crate::tx_gossip::AcceptedLog,
+    /// Transactions each committed block settled (its own, and those it left invalid in the
+    /// mempool), announced once per block for whoever keeps records of pending ones (submission
+    /// intake forgets them).
+    pub settled: broadcast::Sender<Settled>,
 }
+
+/// The hashes a committed block settled: committed, or dropped from the mempool as invalid.
+pub type Settled = Arc<[Hash]>;
+
+/// How many blocks' settlement announcements a slow listener may fall behind before it must
+/// catch up another way.
+pub const SETTLED_BACKLOG: usize = 64;
 
 /// A poisoned lock means a thread panicked while holding it; the node cannot go on safely.
 pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

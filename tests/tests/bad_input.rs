@@ -121,7 +121,7 @@ async fn bad_input_is_refused_and_the_network_keeps_running() {
         let _ = net
             .publish(
                 Topic::Transactions,
-                portledger_node::tx_gossip::encode_batch(std::slice::from_ref(&forged)),
+                portledger_node::submission::encode_batch(std::slice::from_ref(&forged)),
             )
             .await;
         if let Ok(Some(NetworkEvent::Message { .. })) =

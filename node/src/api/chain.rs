@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::{parse_hash, resolve_party, show_party, ApiError, ApiResult, ApiState};
 use crate::mempool::{Admission, MempoolError};
 use crate::shared::{lock, read};
-use crate::tx_gossip::SubmitError;
+use crate::submission::SubmitError;
 
 /// `GET /v1/status`: the same object as `portledger status --json`.
 pub async fn status(State(s): State<ApiState>) -> Json<Value> {
@@ -119,7 +119,7 @@ pub async fn submit(
     }
     // Checked with others in one batch, admitted, recorded (it survives a crash) and gossiped
     // before the answer.
-    match s.gossip.submit(tx, bytes).await {
+    match s.submissions.submit(tx, bytes).await {
         Ok(Admission::Added(hash)) => Ok((
             StatusCode::ACCEPTED,
             Json(json!({"tx_hash": hash, "status": "pending"})),

@@ -20,15 +20,15 @@ use portledger_ledger::{Hash, PublicKey};
 use serde_json::{json, Value};
 
 use crate::shared::{read, Shared};
-use crate::tx_gossip::TxGossip;
+use crate::submission::Submissions;
 
 /// What every handler gets.
 #[derive(Clone)]
 pub struct ApiState {
     /// The node's shared state.
     pub shared: Arc<Shared>,
-    /// To gossip submitted transactions, in batches.
-    pub gossip: TxGossip,
+    /// Submission intake: checks, records and gossips submitted transactions, in batches.
+    pub submissions: Submissions,
 }
 
 /// An API error.

@@ -1,4 +1,5 @@
-//! Accepting submitted transactions: checked and recorded durably in batches, then gossiped.
+//! Submission intake: submitted transactions checked and recorded durably in batches, then
+//! gossiped; the record of acknowledged submissions is this module's own.
 //!
 //! The API hands each submitted transaction to one task, which gathers those that queued up
 //! while it recorded the previous batch (a group commit), checks their signatures together (one
@@ -6,8 +7,11 @@
 //! writes the admitted ones to the store in one batch with one flush, publishes them as one
 //! gossip message, and only then lets the API answer for each: 202, or the rule it broke. So an
 //! acknowledged transaction survives a crash of the node that took it: on restart the node admits
-//! its recorded transactions again and re-gossips them ([`restore`]); they leave the record when
-//! committed or no longer valid ([`forget`]).
+//! its recorded transactions again and re-gossips them ([`SubmissionRecord::restore`]); they
+//! leave the record when a block settles them, committed or no longer valid: the driver only
+//! announces settled hashes ([`crate::shared::Shared::settled`]), and this module's task forgets
+//! them ([`SubmissionRecord::forget`]). Should it fall behind that announcement, it sweeps its
+//! record against the store and the mempool instead.
 //!
 //! One gossip message per batch instead of one per transaction keeps gossipsub's per-message
 //! costs (framing, encryption, duplicate forwarding, send queues) from growing with the load,
@@ -18,13 +22,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portledger_ledger::{codec, crypto, Hash, RuleError, Store, Transaction};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use crate::mempool::{Admission, MempoolError};
 use crate::network::{NetworkHandle, Topic};
-use crate::shared::{lock, Shared};
+use crate::shared::{lock, Settled, Shared};
 
 /// How long a small batch waits for company.
 pub const LINGER: Duration = Duration::from_millis(1);
@@ -35,8 +39,93 @@ pub const MAX_BATCH_TXS: usize = 1024;
 /// Most encoded bytes in one batch (well inside a gossip message).
 pub const MAX_BATCH_BYTES: usize = 512 * 1024;
 
-/// Sequence numbers of the recorded accepted transactions, by hash.
-pub type AcceptedLog = std::sync::Mutex<HashMap<Hash, u64>>;
+/// The durable record of acknowledged submissions: in the store (`Store::put_accepted`), and
+/// here their sequence numbers by hash, so that settled ones are forgotten without a scan.
+#[derive(Debug, Default)]
+pub struct SubmissionRecord {
+    log: std::sync::Mutex<HashMap<Hash, u64>>,
+}
+
+impl SubmissionRecord {
+    /// After a restart: admits the recorded transactions again (forgetting those committed or
+    /// no longer valid meanwhile) and returns them, to be gossiped again, with the next sequence
+    /// number to use.
+    pub fn restore(&self, shared: &Shared) -> (Vec<Transaction>, u64) {
+        let recorded = shared.store.accepted().unwrap_or_default();
+        let next_seq = recorded.last().map_or(0, |(s, _)| *s);
+        let limit = shared.genesis.consensus.max_tx_bytes as usize;
+        let mut again = Vec::new();
+        let mut gone = Vec::new();
+        for (seq, bytes) in recorded {
+            let Ok(tx) = Transaction::decode(&bytes, limit) else {
+                gone.push(seq);
+                continue;
+            };
+            let hash = tx.hash();
+            match shared.admit(tx.clone()) {
+                Ok(Admission::Added(_)) => {
+                    lock(&self.log).insert(hash, seq);
+                    again.push(tx);
+                }
+                _ => gone.push(seq),
+            }
+        }
+        if !again.is_empty() || !gone.is_empty() {
+            info!(
+                waiting = again.len(),
+                forgotten = gone.len(),
+                "accepted transactions restored from the store"
+            );
+        }
+        if let Err(e) = shared.store.remove_accepted(&gone) {
+            warn!(error = %e, "could not forget accepted transactions");
+        }
+        (again, next_seq)
+    }
+
+    /// Notes recorded transactions: (hash, sequence number).
+    fn note(&self, entries: impl IntoIterator<Item = (Hash, u64)>) {
+        lock(&self.log).extend(entries);
+    }
+
+    /// Forgets the recorded transactions among `hashes` (settled: committed or dropped).
+    pub fn forget(&self, shared: &Shared, hashes: &[Hash]) {
+        let seqs: Vec<u64> = {
+            let mut log = lock(&self.log);
+            if log.is_empty() {
+                return;
+            }
+            hashes.iter().filter_map(|h| log.remove(h)).collect()
+        };
+        if let Err(e) = shared.store.remove_accepted(&seqs) {
+            warn!(error = %e, "could not forget accepted transactions");
+        }
+    }
+
+    /// Forgets every recorded transaction that is committed or no longer waiting in the
+    /// mempool (after missed settlement announcements).
+    fn sweep(&self, shared: &Shared) {
+        let recorded: Vec<Hash> = lock(&self.log).keys().copied().collect();
+        let settled: Vec<Hash> = recorded
+            .into_iter()
+            .filter(|h| {
+                matches!(shared.store.transaction_location(h), Ok(Some(_)))
+                    || !lock(&shared.mempool).contains(h)
+            })
+            .collect();
+        self.forget(shared, &settled);
+    }
+
+    /// How many transactions the record holds.
+    pub fn len(&self) -> usize {
+        lock(&self.log).len()
+    }
+
+    /// Whether the record is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 /// Why a submission was not accepted.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -61,9 +150,9 @@ struct Item {
     ack: Option<oneshot::Sender<Submitted>>,
 }
 
-/// Hands transactions to the batching task.
+/// Hands transactions to the intake task.
 #[derive(Debug, Clone)]
-pub struct TxGossip {
+pub struct Submissions {
     tx: mpsc::UnboundedSender<Item>,
 }
 
@@ -73,24 +162,28 @@ impl std::fmt::Debug for Item {
     }
 }
 
-impl TxGossip {
-    /// Starts the batching task, recording in `shared.store` from sequence `next_seq` on and
-    /// publishing on `network`, until `shutdown` turns true (so the node's store is released when
-    /// it stops).
+impl Submissions {
+    /// Starts the intake task, recording in `shared.store` from sequence `next_seq` on (into
+    /// `record`), publishing on `network`, and forgetting what `settled` announces, until
+    /// `shutdown` turns true (so the node's store is released when it stops).
     pub fn spawn(
         shared: Arc<Shared>,
+        record: Arc<SubmissionRecord>,
+        settled: broadcast::Receiver<Settled>,
         network: NetworkHandle,
         next_seq: u64,
         mut shutdown: watch::Receiver<bool>,
-    ) -> (TxGossip, JoinHandle<()>) {
+    ) -> (Submissions, JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(async move {
+            let intake = run(shared.clone(), record.clone(), network, rx, next_seq);
+            let forgetting = forget_settled(shared, record, settled);
             tokio::select! {
                 _ = shutdown.wait_for(|stop| *stop) => {}
-                _ = run(shared, network, rx, next_seq) => {}
+                _ = async { tokio::join!(intake, forgetting) } => {}
             }
         });
-        (TxGossip { tx }, task)
+        (Submissions { tx }, task)
     }
 
     /// Checks, admits, records and gossips a submitted transaction (`bytes` is its canonical
@@ -119,8 +212,30 @@ impl TxGossip {
     }
 }
 
+/// Forgets recorded submissions as blocks settle them.
+async fn forget_settled(
+    shared: Arc<Shared>,
+    record: Arc<SubmissionRecord>,
+    mut settled: broadcast::Receiver<Settled>,
+) {
+    loop {
+        match settled.recv().await {
+            Ok(hashes) => record.forget(&shared, &hashes),
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                debug!(
+                    missed,
+                    "settlement announcements missed; sweeping the record"
+                );
+                record.sweep(&shared);
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
 async fn run(
     shared: Arc<Shared>,
+    record: Arc<SubmissionRecord>,
     network: NetworkHandle,
     mut rx: mpsc::UnboundedReceiver<Item>,
     mut next_seq: u64,
@@ -158,7 +273,8 @@ async fn run(
         let s = shared.clone();
         let first_seq = next_seq;
         let count = txs.len();
-        let outcome = tokio::task::spawn_blocking(move || accept(&s, txs, first_seq)).await;
+        let r = record.clone();
+        let outcome = tokio::task::spawn_blocking(move || accept(&s, &r, txs, first_seq)).await;
         let (answers, added, recorded) = match outcome {
             Ok(r) => r,
             Err(e) => {
@@ -190,6 +306,7 @@ async fn run(
 /// each one's answer, the admitted transactions (to gossip) and how many were recorded.
 fn accept(
     shared: &Shared,
+    record: &SubmissionRecord,
     txs: Vec<(Transaction, Vec<u8>)>,
     first_seq: u64,
 ) -> (Vec<Submitted>, Vec<Transaction>, u64) {
@@ -251,10 +368,12 @@ fn accept(
     if !entries.is_empty() {
         match shared.store.put_accepted(&entries) {
             Ok(()) => {
-                let mut log = lock(&shared.accepted);
-                for ((seq, _), (hash, _, _)) in entries.iter().zip(&added) {
-                    log.insert(*hash, *seq);
-                }
+                record.note(
+                    entries
+                        .iter()
+                        .zip(&added)
+                        .map(|((seq, _), (hash, _, _))| (*hash, *seq)),
+                );
                 recorded = entries.len() as u64;
             }
             Err(e) => {
@@ -285,54 +404,4 @@ fn accept(
 /// The gossip encoding of a batch.
 pub fn encode_batch(txs: &[Transaction]) -> Vec<u8> {
     codec::encode(&txs)
-}
-
-/// After a restart: admits the recorded accepted transactions again (forgetting those committed
-/// or no longer valid meanwhile) and returns them, to be gossiped again, with the next sequence
-/// number to use.
-pub fn restore(shared: &Shared) -> (Vec<Transaction>, u64) {
-    let recorded = shared.store.accepted().unwrap_or_default();
-    let next_seq = recorded.last().map_or(0, |(s, _)| *s);
-    let limit = shared.genesis.consensus.max_tx_bytes as usize;
-    let mut again = Vec::new();
-    let mut gone = Vec::new();
-    for (seq, bytes) in recorded {
-        let Ok(tx) = Transaction::decode(&bytes, limit) else {
-            gone.push(seq);
-            continue;
-        };
-        let hash = tx.hash();
-        match shared.admit(tx.clone()) {
-            Ok(Admission::Added(_)) => {
-                lock(&shared.accepted).insert(hash, seq);
-                again.push(tx);
-            }
-            _ => gone.push(seq),
-        }
-    }
-    if !again.is_empty() || !gone.is_empty() {
-        info!(
-            waiting = again.len(),
-            forgotten = gone.len(),
-            "accepted transactions restored from the store"
-        );
-    }
-    if let Err(e) = shared.store.remove_accepted(&gone) {
-        warn!(error = %e, "could not forget accepted transactions");
-    }
-    (again, next_seq)
-}
-
-/// Forgets the recorded accepted transactions among `hashes` (committed or dropped).
-pub fn forget(shared: &Shared, hashes: &[Hash]) {
-    let seqs: Vec<u64> = {
-        let mut log = lock(&shared.accepted);
-        if log.is_empty() {
-            return;
-        }
-        hashes.iter().filter_map(|h| log.remove(h)).collect()
-    };
-    if let Err(e) = shared.store.remove_accepted(&seqs) {
-        warn!(error = %e, "could not forget accepted transactions");
-    }
 }
