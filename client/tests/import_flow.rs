@@ -138,6 +138,24 @@ async fn refused(net: &Net, alias: &str, args: &[&str], rule: &str) -> String {
     o.stderr
 }
 
+/// Writes a file and anchors it as `doc_type` signed by `alias`; returns its hash.
+async fn anchor_file(net: &Net, alias: &str, path: &Path, body: &[u8], doc_type: &str) -> String {
+    std::fs::write(path, body).expect("write");
+    let v = ok(
+        net,
+        alias,
+        &[
+            "doc",
+            "anchor",
+            &path.display().to_string(),
+            "--type",
+            doc_type,
+        ],
+    )
+    .await;
+    v["hash"].as_str().expect("hash").to_string()
+}
+
 fn write(dir: &Path, name: &str, v: &Value) -> String {
     let p = dir.join(name);
     std::fs::write(&p, serde_json::to_vec_pretty(v).expect("json")).expect("write");
@@ -535,23 +553,14 @@ async fn flow(net: &Net, f: &Path) {
     )
     .await;
     ok(net, "issuing-bank", &["lc", "issue", "LC-2"]).await;
-    let invoice2 = f.join("invoice-2.pdf");
-    std::fs::write(&invoice2, b"%PDF-1.4 commercial invoice INV-2").expect("write");
-    let invoice2_hash = ok(
+    let invoice2_hash = anchor_file(
         net,
         "seller",
-        &[
-            "doc",
-            "anchor",
-            &invoice2.display().to_string(),
-            "--type",
-            "commercial_invoice",
-        ],
+        &f.join("invoice-2.pdf"),
+        b"%PDF-1.4 commercial invoice INV-2",
+        "commercial_invoice",
     )
-    .await["hash"]
-        .as_str()
-        .expect("hash")
-        .to_string();
+    .await;
     ok(
         net,
         "seller",
@@ -1213,23 +1222,14 @@ async fn lifecycle(net: &Net, f: &Path) {
         "missing_document",
     )
     .await;
-    let inv = f.join("invoice-a.pdf");
-    std::fs::write(&inv, b"%PDF-1.4 invoice A").expect("write");
-    let inv_hash = ok(
+    let inv_hash = anchor_file(
         net,
         "seller",
-        &[
-            "doc",
-            "anchor",
-            &inv.display().to_string(),
-            "--type",
-            "commercial_invoice",
-        ],
+        &f.join("invoice-a.pdf"),
+        b"%PDF-1.4 invoice A",
+        "commercial_invoice",
     )
-    .await["hash"]
-        .as_str()
-        .expect("hash")
-        .to_string();
+    .await;
     ok(
         net,
         "seller",

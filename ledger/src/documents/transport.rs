@@ -216,6 +216,12 @@ impl TransportDocumentState {
         }
     }
 
+    /// Issued and not voided: every state from ISSUED on but VOIDED (a draft or approved draft
+    /// is not yet a document; a voided one no longer is).
+    pub fn is_in_force(self) -> bool {
+        !matches!(self, Self::Draft | Self::Approved | Self::Voided)
+    }
+
     /// Terminal states admit no transaction that changes control (MLETR finality).
     pub fn is_terminal(self) -> bool {
         matches!(self, Self::SurrenderedForDelivery | Self::Voided)
@@ -289,12 +295,8 @@ impl TransportDocument {
     /// Whether the document holds the container live: issued (not a draft), not voided, and the
     /// container not yet gated out. Singularity across documents is judged on live documents.
     pub fn holds_live(&self, container: &str) -> bool {
-        !matches!(
-            self.state,
-            TransportDocumentState::Draft
-                | TransportDocumentState::Approved
-                | TransportDocumentState::Voided
-        ) && self.data.has_container(container)
+        self.state.is_in_force()
+            && self.data.has_container(container)
             && !self.released_containers.iter().any(|c| c == container)
     }
 

@@ -4,7 +4,7 @@ use crate::crypto::PublicKey;
 use crate::documents::customs::{
     check_reason, CustomsDeclaration, DeclarationData, DeclarationState as S, Direction,
 };
-use crate::documents::transport::{TransportDocument, TransportDocumentState as TS};
+use crate::documents::transport::TransportDocument;
 use crate::documents::{check_currency, check_reference};
 use crate::error::RuleError;
 use crate::genesis::Role;
@@ -104,16 +104,7 @@ fn lodge<V: StateView>(t: &mut Tx<'_, V>, data: &DeclarationData) -> Result<(), 
         });
     }
     let reference = &data.transport_document;
-    let doc = t.transport_document(reference)?;
-    if matches!(doc.state, TS::Draft | TS::Approved | TS::Voided) {
-        return Err(wrong_state(
-            t.action,
-            "transport document",
-            reference,
-            doc.state.as_str(),
-            "an issued state",
-        ));
-    }
+    let doc = t.document_in_force(reference)?;
     for c in &data.containers {
         if !doc.data.has_container(c) {
             return Err(RuleError::UnknownContainer {

@@ -209,6 +209,22 @@ impl<V: StateView> Tx<'_, V> {
             })
     }
 
+    /// The transport document with this reference, which must be in force (issued, not
+    /// voided); `wrong_state` otherwise.
+    pub fn document_in_force(&self, reference: &str) -> Result<TransportDocument, RuleError> {
+        let doc = self.transport_document(reference)?;
+        if !doc.state.is_in_force() {
+            return Err(wrong_state(
+                self.action,
+                "transport document",
+                reference,
+                doc.state.as_str(),
+                "an issued state",
+            ));
+        }
+        Ok(doc)
+    }
+
     /// The credit with this number.
     pub fn credit(&self, number: &str) -> Result<LetterOfCredit, RuleError> {
         self.view.credit(number).ok_or_else(|| RuleError::NotFound {

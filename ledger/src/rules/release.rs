@@ -14,9 +14,7 @@ use crate::crypto::PublicKey;
 use crate::documents::check_container;
 use crate::documents::customs::{DeclarationState, Direction};
 use crate::documents::tracking::TrackingCode;
-use crate::documents::transport::{
-    FreightTerm, TransportDocument, TransportDocumentKind, TransportDocumentState,
-};
+use crate::documents::transport::{FreightTerm, TransportDocument, TransportDocumentKind};
 use crate::error::RuleError;
 use crate::genesis::Role;
 use crate::rules::{tracking, wrong_state, Tx};
@@ -36,7 +34,7 @@ pub(super) fn apply<V: StateView>(t: &mut Tx<'_, V>, p: &Payload) -> Result<(), 
 }
 
 fn freight_paid<V: StateView>(t: &mut Tx<'_, V>, reference: &str) -> Result<(), RuleError> {
-    let mut doc = t.transport_document(reference)?;
+    let mut doc = t.document_in_force(reference)?;
     t.require_party(&doc.carrier, "the carrier of the document")?;
     if doc.data.freight_term == FreightTerm::Prepaid {
         return Err(RuleError::FreightPrepaid(format!(
@@ -47,20 +45,6 @@ fn freight_paid<V: StateView>(t: &mut Tx<'_, V>, reference: &str) -> Result<(), 
         return Err(RuleError::FreightAlreadyPaid(format!(
             "freight for {reference} is already confirmed paid"
         )));
-    }
-    if matches!(
-        doc.state,
-        TransportDocumentState::Draft
-            | TransportDocumentState::Approved
-            | TransportDocumentState::Voided
-    ) {
-        return Err(wrong_state(
-            t.action,
-            "transport document",
-            reference,
-            doc.state.as_str(),
-            "an issued state",
-        ));
     }
     doc.freight_paid = true;
     t.put_transport_document(doc);

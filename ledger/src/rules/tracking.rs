@@ -16,11 +16,11 @@ use crate::documents::customs::{DeclarationState, Direction};
 use crate::documents::tracking::{
     next_stage_allowed, ContainerPosition, TrackingCode, TrackingEvent,
 };
-use crate::documents::transport::{TransportDocument, TransportDocumentState};
+use crate::documents::transport::TransportDocument;
 use crate::documents::{check_container, check_locode};
 use crate::error::RuleError;
 use crate::genesis::Role;
-use crate::rules::{wrong_state, Tx};
+use crate::rules::Tx;
 use crate::state::{DocumentKey, StateView};
 use crate::transaction::Payload;
 
@@ -44,8 +44,7 @@ pub(super) fn apply<V: StateView>(t: &mut Tx<'_, V>, p: &Payload) -> Result<(), 
             block_time: format_ms(t.ctx.time_ms),
         });
     }
-    let doc = t.transport_document(reference)?;
-    require_issued(t, &doc)?;
+    let doc = t.document_in_force(reference)?;
     if !doc.data.has_container(container) {
         return Err(RuleError::UnknownContainer {
             container: container.clone(),
@@ -91,21 +90,6 @@ fn require_recorder<V: StateView>(t: &Tx<'_, V>, code: TrackingCode) -> Result<(
             needed,
             role: t.member.role.as_str(),
         })
-    }
-}
-
-fn require_issued<V: StateView>(t: &Tx<'_, V>, doc: &TransportDocument) -> Result<(), RuleError> {
-    match doc.state {
-        TransportDocumentState::Draft
-        | TransportDocumentState::Approved
-        | TransportDocumentState::Voided => Err(wrong_state(
-            t.action,
-            "transport document",
-            &doc.data.reference,
-            doc.state.as_str(),
-            "an issued state",
-        )),
-        _ => Ok(()),
     }
 }
 
