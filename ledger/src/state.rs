@@ -6,6 +6,7 @@
 //! hash of the previous state hash and the canonical encoding of the block's changes, so that a
 //! validator whose state diverges notices at the next block.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
@@ -47,51 +48,81 @@ pub enum DocumentKey {
     Organisation(String),
 }
 
-/// Writes made by one transaction (or, merged, by a block).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Changes {
-    /// New organisations.
-    pub organisations: BTreeMap<String, Role>,
-    /// New participants.
-    pub participants: BTreeMap<PublicKey, Member>,
-    /// New nonces.
-    pub nonces: BTreeMap<PublicKey, u64>,
-    /// New or updated transport documents.
-    pub transport_documents: BTreeMap<String, TransportDocument>,
-    /// New or updated credits.
-    pub credits: BTreeMap<String, LetterOfCredit>,
-    /// New or updated declarations.
-    pub declarations: BTreeMap<String, CustomsDeclaration>,
-    /// New or updated anchored documents.
-    pub anchors: BTreeMap<Hash, AnchoredDocument>,
-    /// New container positions, by (transport document reference, container).
-    pub positions: BTreeMap<(String, String), ContainerPosition>,
+/// A family of records the state keeps: its key and record types, and where its records live in
+/// [`Changes`] and in [`State`]. The views read every family through one generic method
+/// ([`StateView::record`]); [`Changes`] merges them all alike.
+pub trait Family {
+    /// What a record is found by.
+    type Key: Ord + Clone;
+    /// The record.
+    type Record: Clone;
+    /// The family's writes in a set of changes.
+    fn of_changes(c: &Changes) -> &BTreeMap<Self::Key, Self::Record>;
+    /// The family's committed records.
+    fn of_state(s: &State) -> &BTreeMap<Self::Key, Self::Record>;
 }
 
-impl Changes {
-    /// Folds later changes over these.
-    pub fn merge(&mut self, later: Changes) {
-        self.organisations.extend(later.organisations);
-        self.participants.extend(later.participants);
-        self.nonces.extend(later.nonces);
-        self.transport_documents.extend(later.transport_documents);
-        self.credits.extend(later.credits);
-        self.declarations.extend(later.declarations);
-        self.anchors.extend(later.anchors);
-        self.positions.extend(later.positions);
-    }
+/// Declares the state's record families: one unit type each, its field in [`Changes`] and in
+/// [`State`], and the merge of changes. A new family is one line here (plus its rules).
+macro_rules! families {
+    ($( $(#[$doc:meta])* $family:ident, $field:ident: $key:ty => $record:ty; )*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy)]
+            pub struct $family;
 
-    /// Whether nothing is written.
-    pub fn is_empty(&self) -> bool {
-        self.organisations.is_empty()
-            && self.participants.is_empty()
-            && self.nonces.is_empty()
-            && self.transport_documents.is_empty()
-            && self.credits.is_empty()
-            && self.declarations.is_empty()
-            && self.anchors.is_empty()
-            && self.positions.is_empty()
-    }
+            impl Family for $family {
+                type Key = $key;
+                type Record = $record;
+                fn of_changes(c: &Changes) -> &BTreeMap<$key, $record> {
+                    &c.$field
+                }
+                fn of_state(s: &State) -> &BTreeMap<$key, $record> {
+                    &s.$field
+                }
+            }
+        )*
+
+        /// Writes made by one transaction (or, merged, by a block), by family.
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+        pub struct Changes {
+            $(
+                $(#[$doc])*
+                pub $field: BTreeMap<$key, $record>,
+            )*
+        }
+
+        impl Changes {
+            /// Folds later changes over these.
+            pub fn merge(&mut self, later: Changes) {
+                $( self.$field.extend(later.$field); )*
+            }
+
+            /// Whether nothing is written.
+            pub fn is_empty(&self) -> bool {
+                true $( && self.$field.is_empty() )*
+            }
+        }
+    };
+}
+
+families! {
+    /// Organisations: name -> role.
+    Organisations, organisations: String => Role;
+    /// Participants: key -> membership.
+    Participants, participants: PublicKey => Member;
+    /// Each signer's last nonce.
+    Nonces, nonces: PublicKey => u64;
+    /// Transport documents by reference.
+    TransportDocuments, transport_documents: String => TransportDocument;
+    /// Letters of credit by number.
+    Credits, credits: String => LetterOfCredit;
+    /// Customs declarations by number.
+    Declarations, declarations: String => CustomsDeclaration;
+    /// Anchored documents by hash.
+    Anchors, anchors: Hash => AnchoredDocument;
+    /// The latest tracking event by (transport document reference, container).
+    Positions, positions: (String, String) => ContainerPosition;
 }
 
 /// The next state hash: `SHA-256(previous || SHA-256(canonical changes))`.
@@ -103,29 +134,51 @@ pub fn next_state_hash(previous: &Hash, changes: &Changes) -> Hash {
 pub trait StateView {
     /// The chain id.
     fn chain_id(&self) -> &str;
-    /// An organisation's role.
-    fn organisation_role(&self, name: &str) -> Option<Role>;
-    /// A participant by key.
-    fn member(&self, key: &PublicKey) -> Option<Member>;
+    /// A record of a family, by key (or anything the key borrows as, such as `&str`).
+    fn record<F: Family, Q>(&self, key: &Q) -> Option<F::Record>
+    where
+        F::Key: Borrow<Q>,
+        Q: Ord + ?Sized;
     /// The key registered under an alias.
     fn alias(&self, alias: &str) -> Option<PublicKey>;
-    /// The last nonce used by a signer (0 if none).
-    fn nonce(&self, key: &PublicKey) -> u64;
-    /// A transport document.
-    fn transport_document(&self, reference: &str) -> Option<TransportDocument>;
-    /// A letter of credit.
-    fn credit(&self, number: &str) -> Option<LetterOfCredit>;
-    /// A customs declaration.
-    fn declaration(&self, number: &str) -> Option<CustomsDeclaration>;
     /// Declarations naming a transport document.
     fn declarations_for(&self, reference: &str) -> Vec<CustomsDeclaration>;
-    /// An anchored document.
-    fn anchor(&self, hash: &Hash) -> Option<AnchoredDocument>;
-    /// The latest tracking event of a container on a transport document.
-    fn container_position(&self, reference: &str, container: &str) -> Option<ContainerPosition>;
     /// The references of the live transport documents holding a container
     /// ([`TransportDocument::holds_live`]), in order.
     fn live_documents_on(&self, container: &str) -> Vec<String>;
+
+    /// An organisation's role.
+    fn organisation_role(&self, name: &str) -> Option<Role> {
+        self.record::<Organisations, str>(name)
+    }
+    /// A participant by key.
+    fn member(&self, key: &PublicKey) -> Option<Member> {
+        self.record::<Participants, _>(key)
+    }
+    /// The last nonce used by a signer (0 if none).
+    fn nonce(&self, key: &PublicKey) -> u64 {
+        self.record::<Nonces, _>(key).unwrap_or(0)
+    }
+    /// A transport document.
+    fn transport_document(&self, reference: &str) -> Option<TransportDocument> {
+        self.record::<TransportDocuments, str>(reference)
+    }
+    /// A letter of credit.
+    fn credit(&self, number: &str) -> Option<LetterOfCredit> {
+        self.record::<Credits, str>(number)
+    }
+    /// A customs declaration.
+    fn declaration(&self, number: &str) -> Option<CustomsDeclaration> {
+        self.record::<Declarations, str>(number)
+    }
+    /// An anchored document.
+    fn anchor(&self, hash: &Hash) -> Option<AnchoredDocument> {
+        self.record::<Anchors, _>(hash)
+    }
+    /// The latest tracking event of a container on a transport document.
+    fn container_position(&self, reference: &str, container: &str) -> Option<ContainerPosition> {
+        self.record::<Positions, _>(&(reference.to_string(), container.to_string()))
+    }
 }
 
 /// The committed state, held in memory and persisted by the store.
@@ -237,26 +290,15 @@ impl StateView for State {
     fn chain_id(&self) -> &str {
         &self.chain_id
     }
-    fn organisation_role(&self, name: &str) -> Option<Role> {
-        self.organisations.get(name).copied()
-    }
-    fn member(&self, key: &PublicKey) -> Option<Member> {
-        self.participants.get(key).cloned()
+    fn record<F: Family, Q>(&self, key: &Q) -> Option<F::Record>
+    where
+        F::Key: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        F::of_state(self).get(key).cloned()
     }
     fn alias(&self, alias: &str) -> Option<PublicKey> {
         self.aliases.get(alias).copied()
-    }
-    fn nonce(&self, key: &PublicKey) -> u64 {
-        self.nonces.get(key).copied().unwrap_or(0)
-    }
-    fn transport_document(&self, reference: &str) -> Option<TransportDocument> {
-        self.transport_documents.get(reference).cloned()
-    }
-    fn credit(&self, number: &str) -> Option<LetterOfCredit> {
-        self.credits.get(number).cloned()
-    }
-    fn declaration(&self, number: &str) -> Option<CustomsDeclaration> {
-        self.declarations.get(number).cloned()
     }
     fn declarations_for(&self, reference: &str) -> Vec<CustomsDeclaration> {
         self.declarations_by_document
@@ -268,14 +310,6 @@ impl StateView for State {
                     .collect()
             })
             .unwrap_or_default()
-    }
-    fn anchor(&self, hash: &Hash) -> Option<AnchoredDocument> {
-        self.anchors.get(hash).cloned()
-    }
-    fn container_position(&self, reference: &str, container: &str) -> Option<ContainerPosition> {
-        self.positions
-            .get(&(reference.to_string(), container.to_string()))
-            .cloned()
     }
     fn live_documents_on(&self, container: &str) -> Vec<String> {
         self.live_by_container
@@ -362,21 +396,15 @@ impl StateView for Overlay<'_> {
     fn chain_id(&self) -> &str {
         &self.base.chain_id
     }
-    fn organisation_role(&self, name: &str) -> Option<Role> {
-        self.pending
-            .changes
-            .organisations
-            .get(name)
-            .copied()
-            .or_else(|| self.base.organisation_role(name))
-    }
-    fn member(&self, key: &PublicKey) -> Option<Member> {
-        self.pending
-            .changes
-            .participants
+    fn record<F: Family, Q>(&self, key: &Q) -> Option<F::Record>
+    where
+        F::Key: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        F::of_changes(&self.pending.changes)
             .get(key)
             .cloned()
-            .or_else(|| self.base.member(key))
+            .or_else(|| self.base.record::<F, Q>(key))
     }
     fn alias(&self, alias: &str) -> Option<PublicKey> {
         self.pending
@@ -386,38 +414,6 @@ impl StateView for Overlay<'_> {
             .find(|(_, m)| m.alias == alias)
             .map(|(k, _)| *k)
             .or_else(|| self.base.alias(alias))
-    }
-    fn nonce(&self, key: &PublicKey) -> u64 {
-        self.pending
-            .changes
-            .nonces
-            .get(key)
-            .copied()
-            .unwrap_or_else(|| self.base.nonce(key))
-    }
-    fn transport_document(&self, reference: &str) -> Option<TransportDocument> {
-        self.pending
-            .changes
-            .transport_documents
-            .get(reference)
-            .cloned()
-            .or_else(|| self.base.transport_document(reference))
-    }
-    fn credit(&self, number: &str) -> Option<LetterOfCredit> {
-        self.pending
-            .changes
-            .credits
-            .get(number)
-            .cloned()
-            .or_else(|| self.base.credit(number))
-    }
-    fn declaration(&self, number: &str) -> Option<CustomsDeclaration> {
-        self.pending
-            .changes
-            .declarations
-            .get(number)
-            .cloned()
-            .or_else(|| self.base.declaration(number))
     }
     fn declarations_for(&self, reference: &str) -> Vec<CustomsDeclaration> {
         let mut out: BTreeMap<String, CustomsDeclaration> = self
@@ -432,22 +428,6 @@ impl StateView for Overlay<'_> {
             }
         }
         out.into_values().collect()
-    }
-    fn anchor(&self, hash: &Hash) -> Option<AnchoredDocument> {
-        self.pending
-            .changes
-            .anchors
-            .get(hash)
-            .cloned()
-            .or_else(|| self.base.anchor(hash))
-    }
-    fn container_position(&self, reference: &str, container: &str) -> Option<ContainerPosition> {
-        self.pending
-            .changes
-            .positions
-            .get(&(reference.to_string(), container.to_string()))
-            .cloned()
-            .or_else(|| self.base.container_position(reference, container))
     }
     fn live_documents_on(&self, container: &str) -> Vec<String> {
         let mut out: BTreeSet<String> = self
