@@ -1,7 +1,8 @@
 //! Document state and history by reference, and a party's documents.
 
 use axum::extract::{Path, State};
-use axum::Json;
+use axum::routing::get;
+use axum::{Json, Router};
 use portledger_ledger::{date, DocumentKey, Store};
 use serde_json::{json, Value};
 
@@ -43,165 +44,189 @@ fn proof(s: &ApiState, key: DocumentKey) -> ApiResult<Json<Value>> {
     Ok(Json(serde_json::to_value(&p).map_err(ApiError::internal)?))
 }
 
-/// `GET /v1/bl/{reference}/proof`: the eBL's history, provable offline against genesis.
-pub async fn bl_proof(State(s): State<ApiState>, Path(r): Path<String>) -> ApiResult<Json<Value>> {
-    proof(&s, DocumentKey::TransportDocument(r))
+/// A document family as the API serves it: `GET {PATH}` (its record), `{PATH}/history` and
+/// `{PATH}/proof`, all generic over the family ([`routes`]).
+pub trait Resource: Send + Sync + 'static {
+    /// The route, with the key as its one path parameter.
+    const PATH: &'static str;
+    /// The document a path parameter names.
+    fn key(param: String) -> ApiResult<DocumentKey>;
+    /// The record.
+    type Record;
+    /// The record a path parameter names, if it exists (read under the chain lock).
+    fn get(state: &portledger_ledger::State, param: &str) -> ApiResult<Option<Self::Record>>;
+    /// The record as JSON (without the chain lock: naming parties reads it again).
+    fn show(s: &ApiState, record: Self::Record) -> Value;
+    /// What the 404 says.
+    fn missing(param: &str) -> String;
 }
 
-/// `GET /v1/lc/{number}/proof`.
-pub async fn lc_proof(State(s): State<ApiState>, Path(n): Path<String>) -> ApiResult<Json<Value>> {
-    proof(&s, DocumentKey::Credit(n))
+/// The three routes of a family.
+pub fn routes<R: Resource>() -> Router<ApiState> {
+    Router::new()
+        .route(R::PATH, get(one::<R>))
+        .route(&format!("{}/history", R::PATH), get(history_of::<R>))
+        .route(&format!("{}/proof", R::PATH), get(proof_of::<R>))
 }
 
-/// `GET /v1/customs/{number}/proof`.
-pub async fn declaration_proof(
+async fn one<R: Resource>(
     State(s): State<ApiState>,
-    Path(n): Path<String>,
+    Path(p): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    proof(&s, DocumentKey::Declaration(n))
+    let record = R::get(read(&s.shared.chain).state(), &p)?;
+    let record = record.ok_or_else(|| ApiError::not_found(R::missing(&p)))?;
+    Ok(Json(R::show(&s, record)))
 }
 
-/// `GET /v1/documents/{hash}/proof`.
-pub async fn anchored_proof(
+async fn history_of<R: Resource>(
     State(s): State<ApiState>,
-    Path(h): Path<String>,
+    Path(p): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    proof(&s, DocumentKey::Anchor(parse_hash(&h)?))
+    history(&s, R::key(p)?)
 }
 
-/// `GET /v1/bl/{reference}`.
-pub async fn bl(State(s): State<ApiState>, Path(r): Path<String>) -> ApiResult<Json<Value>> {
-    let doc = read(&s.shared.chain)
-        .state()
-        .transport_documents
-        .get(&r)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found(format!("no transport document with reference {r}")))?;
-    Ok(Json(json!({
-        "reference": doc.data.reference,
-        "state": doc.state,
-        "possessor": opt_party(&s, doc.possessor.as_ref()),
-        "endorsee": opt_party(&s, doc.endorsee.as_ref()),
-        "blank_endorsed": doc.blank_endorsed,
-        "carrier": show_party(&s.shared, &doc.carrier),
-        "shipper": show_party(&s.shared, &doc.data.shipper),
-        "consignee": opt_party(&s, doc.data.consignee.as_ref()),
-        "kind": doc.data.kind,
-        "to_order": doc.data.to_order,
-        "freight_paid": doc.freight_paid,
-        "surrendered_by": opt_party(&s, doc.surrendered_by.as_ref()),
-        "delivery_order_to": opt_party(&s, doc.delivery_order_to.as_ref()),
-        "released_containers": doc.released_containers,
-        "replaces": doc.data.replaces,
-        "replaced_by": doc.replaced_by,
-        "presented_under": doc.presented_under,
-        "document": doc.data,
-    })))
-}
-
-/// `GET /v1/bl/{reference}/history`.
-pub async fn bl_history(
+async fn proof_of<R: Resource>(
     State(s): State<ApiState>,
-    Path(r): Path<String>,
+    Path(p): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    history(&s, DocumentKey::TransportDocument(r))
+    proof(&s, R::key(p)?)
 }
 
-/// `GET /v1/lc/{number}`.
-pub async fn lc(State(s): State<ApiState>, Path(n): Path<String>) -> ApiResult<Json<Value>> {
-    let lc = read(&s.shared.chain)
-        .state()
-        .credits
-        .get(&n)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found(format!("no letter of credit with number {n}")))?;
-    Ok(Json(json!({
-        "number": lc.terms.number,
-        "state": lc.state,
-        "applicant": show_party(&s.shared, &lc.terms.applicant),
-        "beneficiary": show_party(&s.shared, &lc.terms.beneficiary),
-        "issuing_bank": show_party(&s.shared, &lc.terms.issuing_bank),
-        "advising_bank": opt_party(&s, lc.terms.advising_bank.as_ref()),
-        "confirming_bank": opt_party(&s, lc.terms.confirming_bank.as_ref()),
-        "currency": lc.terms.currency,
-        "amount_minor": lc.terms.amount_minor,
-        "expiry_date": lc.terms.expiry_date,
-        "pending_amendment": lc.pending_amendment,
-        "presentation": lc.presentation,
-        "payment_reference": lc.payment_reference,
-        "terms": lc.terms,
-    })))
+/// `/v1/bl/{reference}`: a transport document, its history (the eBL's, with the declarations
+/// and tracking events that name it) and its proof, provable offline against genesis.
+pub struct TransportDocuments;
+
+impl Resource for TransportDocuments {
+    const PATH: &'static str = "/v1/bl/{reference}";
+    fn key(param: String) -> ApiResult<DocumentKey> {
+        Ok(DocumentKey::TransportDocument(param))
+    }
+    type Record = portledger_ledger::documents::transport::TransportDocument;
+    fn get(state: &portledger_ledger::State, r: &str) -> ApiResult<Option<Self::Record>> {
+        Ok(state.transport_documents.get(r).cloned())
+    }
+    fn show(s: &ApiState, doc: Self::Record) -> Value {
+        json!({
+            "reference": doc.data.reference,
+            "state": doc.state,
+            "possessor": opt_party(s, doc.possessor.as_ref()),
+            "endorsee": opt_party(s, doc.endorsee.as_ref()),
+            "blank_endorsed": doc.blank_endorsed,
+            "carrier": show_party(&s.shared, &doc.carrier),
+            "shipper": show_party(&s.shared, &doc.data.shipper),
+            "consignee": opt_party(s, doc.data.consignee.as_ref()),
+            "kind": doc.data.kind,
+            "to_order": doc.data.to_order,
+            "freight_paid": doc.freight_paid,
+            "surrendered_by": opt_party(s, doc.surrendered_by.as_ref()),
+            "delivery_order_to": opt_party(s, doc.delivery_order_to.as_ref()),
+            "released_containers": doc.released_containers,
+            "replaces": doc.data.replaces,
+            "replaced_by": doc.replaced_by,
+            "presented_under": doc.presented_under,
+            "document": doc.data,
+        })
+    }
+    fn missing(r: &str) -> String {
+        format!("no transport document with reference {r}")
+    }
 }
 
-/// `GET /v1/lc/{number}/history`.
-pub async fn lc_history(
-    State(s): State<ApiState>,
-    Path(n): Path<String>,
-) -> ApiResult<Json<Value>> {
-    history(&s, DocumentKey::Credit(n))
+/// `/v1/lc/{number}`: a letter of credit.
+pub struct Credits;
+
+impl Resource for Credits {
+    const PATH: &'static str = "/v1/lc/{number}";
+    fn key(param: String) -> ApiResult<DocumentKey> {
+        Ok(DocumentKey::Credit(param))
+    }
+    type Record = portledger_ledger::documents::credit::LetterOfCredit;
+    fn get(state: &portledger_ledger::State, n: &str) -> ApiResult<Option<Self::Record>> {
+        Ok(state.credits.get(n).cloned())
+    }
+    fn show(s: &ApiState, lc: Self::Record) -> Value {
+        json!({
+            "number": lc.terms.number,
+            "state": lc.state,
+            "applicant": show_party(&s.shared, &lc.terms.applicant),
+            "beneficiary": show_party(&s.shared, &lc.terms.beneficiary),
+            "issuing_bank": show_party(&s.shared, &lc.terms.issuing_bank),
+            "advising_bank": opt_party(s, lc.terms.advising_bank.as_ref()),
+            "confirming_bank": opt_party(s, lc.terms.confirming_bank.as_ref()),
+            "currency": lc.terms.currency,
+            "amount_minor": lc.terms.amount_minor,
+            "expiry_date": lc.terms.expiry_date,
+            "pending_amendment": lc.pending_amendment,
+            "presentation": lc.presentation,
+            "payment_reference": lc.payment_reference,
+            "terms": lc.terms,
+        })
+    }
+    fn missing(n: &str) -> String {
+        format!("no letter of credit with number {n}")
+    }
 }
 
-/// `GET /v1/customs/{number}`.
-pub async fn declaration(
-    State(s): State<ApiState>,
-    Path(n): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let d = read(&s.shared.chain)
-        .state()
-        .declarations
-        .get(&n)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found(format!("no customs declaration with number {n}")))?;
-    Ok(Json(json!({
-        "number": d.data.number,
-        "state": d.state,
-        "direction": d.data.direction,
-        "declarant": show_party(&s.shared, &d.declarant),
-        "transport_document": d.data.transport_document,
-        "containers": d.containers,
-        "reason": d.reason,
-        "duty": d.duty,
-        "declaration": d.data,
-    })))
+/// `/v1/customs/{number}`: a customs declaration.
+pub struct Declarations;
+
+impl Resource for Declarations {
+    const PATH: &'static str = "/v1/customs/{number}";
+    fn key(param: String) -> ApiResult<DocumentKey> {
+        Ok(DocumentKey::Declaration(param))
+    }
+    type Record = portledger_ledger::documents::customs::CustomsDeclaration;
+    fn get(state: &portledger_ledger::State, n: &str) -> ApiResult<Option<Self::Record>> {
+        Ok(state.declarations.get(n).cloned())
+    }
+    fn show(s: &ApiState, d: Self::Record) -> Value {
+        json!({
+            "number": d.data.number,
+            "state": d.state,
+            "direction": d.data.direction,
+            "declarant": show_party(&s.shared, &d.declarant),
+            "transport_document": d.data.transport_document,
+            "containers": d.containers,
+            "reason": d.reason,
+            "duty": d.duty,
+            "declaration": d.data,
+        })
+    }
+    fn missing(n: &str) -> String {
+        format!("no customs declaration with number {n}")
+    }
 }
 
-/// `GET /v1/customs/{number}/history`.
-pub async fn declaration_history(
-    State(s): State<ApiState>,
-    Path(n): Path<String>,
-) -> ApiResult<Json<Value>> {
-    history(&s, DocumentKey::Declaration(n))
-}
+/// `/v1/documents/{hash}`: whether a file is anchored, by whom, when, and if revoked.
+pub struct Anchors;
 
-/// `GET /v1/documents/{hash}`: whether a file is anchored, by whom, when, and if revoked.
-pub async fn anchored(State(s): State<ApiState>, Path(h): Path<String>) -> ApiResult<Json<Value>> {
-    let hash = parse_hash(&h)?;
-    let a = read(&s.shared.chain)
-        .state()
-        .anchors
-        .get(&hash)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found(format!("no document with hash {hash} is anchored")))?;
-    Ok(Json(json!({
-        "hash": a.hash,
-        "type": a.doc_type,
-        "issuer": show_party(&s.shared, &a.issuer),
-        "issuer_role": a.issuer_role,
-        "by_authority": a.by_authority(),
-        "references": a.references,
-        "height": a.anchored_height,
-        "time": date::format_ms(a.anchored_time_ms),
-        "revoked": a.revoked,
-        "superseded_by": a.superseded_by,
-    })))
-}
-
-/// `GET /v1/documents/{hash}/history`.
-pub async fn anchored_history(
-    State(s): State<ApiState>,
-    Path(h): Path<String>,
-) -> ApiResult<Json<Value>> {
-    history(&s, DocumentKey::Anchor(parse_hash(&h)?))
+impl Resource for Anchors {
+    const PATH: &'static str = "/v1/documents/{hash}";
+    fn key(param: String) -> ApiResult<DocumentKey> {
+        Ok(DocumentKey::Anchor(parse_hash(&param)?))
+    }
+    type Record = portledger_ledger::documents::anchor::AnchoredDocument;
+    fn get(state: &portledger_ledger::State, h: &str) -> ApiResult<Option<Self::Record>> {
+        let hash = parse_hash(h)?;
+        Ok(state.anchors.get(&hash).cloned())
+    }
+    fn show(s: &ApiState, a: Self::Record) -> Value {
+        json!({
+            "hash": a.hash,
+            "type": a.doc_type,
+            "issuer": show_party(&s.shared, &a.issuer),
+            "issuer_role": a.issuer_role,
+            "by_authority": a.by_authority(),
+            "references": a.references,
+            "height": a.anchored_height,
+            "time": date::format_ms(a.anchored_time_ms),
+            "revoked": a.revoked,
+            "superseded_by": a.superseded_by,
+        })
+    }
+    fn missing(h: &str) -> String {
+        format!("no document with hash {h} is anchored")
+    }
 }
 
 /// `GET /v1/parties/{party}/documents`: the documents a party is involved in.

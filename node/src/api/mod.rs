@@ -106,29 +106,12 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/transactions/{hash}", get(chain::transaction))
         .route("/v1/blocks/latest", get(chain::latest_block))
         .route("/v1/blocks/{height}", get(chain::block))
-        .route("/v1/bl/{reference}", get(documents::bl))
-        .route("/v1/bl/{reference}/history", get(documents::bl_history))
-        .route("/v1/bl/{reference}/proof", get(documents::bl_proof))
+        .merge(documents::routes::<documents::TransportDocuments>())
         .route("/v1/bl/{reference}/tracking", get(tracking::bl_tracking))
         .route("/v1/containers/{container}", get(tracking::container))
-        .route("/v1/lc/{number}/proof", get(documents::lc_proof))
-        .route(
-            "/v1/customs/{number}/proof",
-            get(documents::declaration_proof),
-        )
-        .route("/v1/documents/{hash}/proof", get(documents::anchored_proof))
-        .route("/v1/lc/{number}", get(documents::lc))
-        .route("/v1/lc/{number}/history", get(documents::lc_history))
-        .route("/v1/customs/{number}", get(documents::declaration))
-        .route(
-            "/v1/customs/{number}/history",
-            get(documents::declaration_history),
-        )
-        .route("/v1/documents/{hash}", get(documents::anchored))
-        .route(
-            "/v1/documents/{hash}/history",
-            get(documents::anchored_history),
-        )
+        .merge(documents::routes::<documents::Credits>())
+        .merge(documents::routes::<documents::Declarations>())
+        .merge(documents::routes::<documents::Anchors>())
         .route(
             "/v1/parties/{party}/documents",
             get(documents::party_documents),
