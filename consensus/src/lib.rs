@@ -26,4 +26,4 @@ pub use crate::core::{Core, Step, ValueRound};
 pub use crate::input::Input;
 pub use crate::proposal::{Proposal, SignedProposal};
 pub use crate::timeout::{Timeout, TimeoutSchedule, TimeoutStep};
-pub use crate::wal::WalRecord;
+pub use crate::wal::{WalRecord, WalStore};

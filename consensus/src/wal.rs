@@ -1,7 +1,7 @@
 //! Write-ahead records: what a validator signed, persisted before it is sent, so that a
 //! restarted core never signs something conflicting.
 
-use portledger_ledger::Vote;
+use portledger_ledger::{codec, Store, StoreError, Vote};
 use serde::{Deserialize, Serialize};
 
 use crate::proposal::SignedProposal;
@@ -31,10 +31,103 @@ impl WalRecord {
     }
 }
 
+/// Key prefix of the write-ahead log in the store: `w/<height><seq>`, heights big-endian so that
+/// a scan comes out in height order.
+const WAL: &[u8] = b"w/";
+/// Largest write-ahead record decoded (a proposal with its block is sent apart from it).
+const MAX_RECORD: usize = 1 << 20;
+
+fn prefix(height: u64) -> Vec<u8> {
+    [WAL, &height.to_be_bytes()].concat()
+}
+
+fn height_of(key: &[u8]) -> Option<u64> {
+    let bytes: [u8; 8] = key.get(WAL.len()..WAL.len() + 8)?.try_into().ok()?;
+    Some(u64::from_be_bytes(bytes))
+}
+
+/// The consensus write-ahead log, kept in any [`Store`] over its key-value seam: the consensus
+/// crate owns its records and their keys.
+pub trait WalStore {
+    /// Appends a record for its height, durably, before the caller acts on it.
+    fn append_wal(&self, record: &WalRecord) -> Result<(), StoreError>;
+    /// The records of a height, in the order written, and how many stored ones did not decode
+    /// (left out).
+    fn wal(&self, height: u64) -> Result<(Vec<WalRecord>, usize), StoreError>;
+    /// Drops the records of heights below `height`.
+    fn prune_wal(&self, height: u64) -> Result<(), StoreError>;
+}
+
+impl<S: Store + ?Sized> WalStore for S {
+    fn append_wal(&self, record: &WalRecord) -> Result<(), StoreError> {
+        let height = record.height();
+        let seq = self.scan_prefix(&prefix(height))?.len() as u64;
+        let key = [prefix(height), seq.to_be_bytes().to_vec()].concat();
+        self.write_batch(vec![(key, Some(codec::encode(record)))])
+    }
+
+    fn wal(&self, height: u64) -> Result<(Vec<WalRecord>, usize), StoreError> {
+        let stored = self.scan_prefix(&prefix(height))?;
+        let total = stored.len();
+        let records: Vec<WalRecord> = stored
+            .into_iter()
+            .filter_map(|(_, v)| codec::decode(&v, MAX_RECORD).ok())
+            .collect();
+        let unreadable = total - records.len();
+        Ok((records, unreadable))
+    }
+
+    fn prune_wal(&self, height: u64) -> Result<(), StoreError> {
+        let writes: Vec<_> = self
+            .scan_prefix(WAL)?
+            .into_iter()
+            .filter(|(k, _)| height_of(k).is_some_and(|h| h < height))
+            .map(|(k, _)| (k, None))
+            .collect();
+        if writes.is_empty() {
+            return Ok(());
+        }
+        self.write_batch(writes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portledger_ledger::{codec, Hash, Keypair, VoteKind};
+    use portledger_ledger::{Hash, Keypair, MemStore, SledStore, VoteKind};
+
+    #[test]
+    fn records_are_kept_per_height_in_order_and_pruned() {
+        let k = Keypair::for_testing("w");
+        let vote = |h, kind| WalRecord::Vote(Vote::sign(&k, "c", h, 0, kind, Some(Hash::of(b"x"))));
+        let dir = tempfile::tempdir().expect("tmp");
+        let stores: Vec<Box<dyn Store>> = vec![
+            Box::new(MemStore::new()),
+            Box::new(SledStore::open(dir.path()).expect("sled")),
+        ];
+        for store in stores {
+            let (a, b, c) = (
+                vote(5, VoteKind::Prevote),
+                vote(5, VoteKind::Precommit),
+                vote(6, VoteKind::Prevote),
+            );
+            for r in [&a, &b, &c] {
+                store.append_wal(r).expect("wal");
+            }
+            assert_eq!(store.wal(5).expect("wal"), (vec![a, b], 0));
+            store.prune_wal(6).expect("prune");
+            assert_eq!(store.wal(5).expect("wal"), (vec![], 0));
+            assert_eq!(store.wal(6).expect("wal"), (vec![c], 0));
+            // A record that does not decode is left out, and counted.
+            store
+                .write_batch(vec![(
+                    [prefix(6), 9u64.to_be_bytes().to_vec()].concat(),
+                    Some(b"garbage".to_vec()),
+                )])
+                .expect("write");
+            assert_eq!(store.wal(6).expect("wal").1, 1);
+        }
+    }
 
     #[test]
     fn records_round_trip_through_the_codec() {

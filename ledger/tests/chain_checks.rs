@@ -8,9 +8,7 @@ use common::*;
 use portledger_ledger::block::Block;
 use portledger_ledger::chain::{BlockError, Chain};
 use portledger_ledger::documents::anchor::DocumentType;
-use portledger_ledger::{
-    CertificateError, Hash, Keypair, MemStore, Payload, SledStore, Store, Transaction,
-};
+use portledger_ledger::{CertificateError, Hash, Keypair, Payload, SledStore, Store, Transaction};
 
 fn anchor_tx(w: &World, alias: &str, nonce: u64, name: &str) -> Transaction {
     Transaction::sign(
@@ -187,25 +185,4 @@ fn refused_blocks_are_never_stored() {
     // The good block with its good certificate goes in.
     chain.commit_block(&good, &cert).expect("good block");
     assert_eq!(chain.tip().height, 2);
-}
-
-#[test]
-fn wal_records_are_kept_per_height_and_pruned() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let stores: Vec<Box<dyn Store>> = vec![
-        Box::new(MemStore::new()),
-        Box::new(SledStore::open(dir.path()).expect("sled")),
-    ];
-    for store in stores {
-        store.append_wal(5, b"prevote").expect("wal");
-        store.append_wal(5, b"precommit").expect("wal");
-        store.append_wal(6, b"proposal").expect("wal");
-        assert_eq!(
-            store.wal(5).expect("wal"),
-            vec![b"prevote".to_vec(), b"precommit".to_vec()]
-        );
-        store.prune_wal(6).expect("prune");
-        assert!(store.wal(5).expect("wal").is_empty());
-        assert_eq!(store.wal(6).expect("wal").len(), 1);
-    }
 }

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use portledger_consensus::{Action, ConsensusConfig, Core, Input, Timeout, TimeoutStep, WalRecord};
+use portledger_consensus::{Action, ConsensusConfig, Core, Input, Timeout, TimeoutStep, WalStore};
 use portledger_ledger::block::Block;
 use portledger_ledger::chain::Execution;
 use portledger_ledger::codec;
@@ -127,14 +127,13 @@ impl Driver {
     /// restarted validator re-sends rather than re-signs. Started at once if it holds records.
     fn rebuild_core(&mut self) {
         let next = self.tip_height() + 1;
-        let records: Vec<WalRecord> = self
-            .shared
-            .store
-            .wal(next)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|b| codec::decode(b, 1 << 20).ok())
-            .collect();
+        let (records, unreadable) = self.shared.store.wal(next).unwrap_or_default();
+        if unreadable > 0 {
+            warn!(
+                height = next,
+                unreadable, "write-ahead records that do not decode were left out"
+            );
+        }
         let resume = !records.is_empty();
         let mut core = Core::restore(
             self.config.consensus.clone(),
@@ -364,7 +363,7 @@ impl Driver {
             Action::Persist(rec) => {
                 self.shared
                     .store
-                    .append_wal(rec.height(), &codec::encode(&rec))
+                    .append_wal(&rec)
                     .map_err(|e| e.to_string())?;
                 Ok(None)
             }

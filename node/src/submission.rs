@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use portledger_ledger::{codec, crypto, Hash, RuleError, Store, Transaction};
+use portledger_ledger::{codec, crypto, Hash, RuleError, Store, StoreError, Transaction};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
@@ -39,7 +39,56 @@ pub const MAX_BATCH_TXS: usize = 1024;
 /// Most encoded bytes in one batch (well inside a gossip message).
 pub const MAX_BATCH_BYTES: usize = 512 * 1024;
 
-/// The durable record of acknowledged submissions: in the store (`Store::put_accepted`), and
+/// Key prefix of the acknowledged submissions in the store: `a/<seq>`, big-endian.
+const ACCEPTED: &[u8] = b"a/";
+
+/// Where acknowledged submissions are kept, in any [`Store`] over its key-value seam: this
+/// module owns the records and their keys.
+pub trait SubmissionStore {
+    /// Records transactions this node accepted (one batch, one flush), by sequence number, so
+    /// that an acknowledged transaction survives a crash of the node until it is committed.
+    fn put_accepted(&self, entries: &[(u64, Vec<u8>)]) -> Result<(), StoreError>;
+    /// The accepted transactions still recorded, in acceptance order: (sequence, bytes).
+    fn accepted(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+    /// Forgets accepted transactions (committed, or no longer valid). Not flushed: one that
+    /// reappears after a crash is admitted again only if still valid, and forgotten then.
+    fn remove_accepted(&self, seqs: &[u64]) -> Result<(), StoreError>;
+}
+
+fn accepted_key(seq: u64) -> Vec<u8> {
+    [ACCEPTED, &seq.to_be_bytes()].concat()
+}
+
+impl<S: Store + ?Sized> SubmissionStore for S {
+    fn put_accepted(&self, entries: &[(u64, Vec<u8>)]) -> Result<(), StoreError> {
+        self.write_batch(
+            entries
+                .iter()
+                .map(|(seq, bytes)| (accepted_key(*seq), Some(bytes.clone())))
+                .collect(),
+        )
+    }
+
+    fn accepted(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        Ok(self
+            .scan_prefix(ACCEPTED)?
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let seq: [u8; 8] = k.get(ACCEPTED.len()..)?.try_into().ok()?;
+                Some((u64::from_be_bytes(seq), v))
+            })
+            .collect())
+    }
+
+    fn remove_accepted(&self, seqs: &[u64]) -> Result<(), StoreError> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        self.write_batch_lazy(seqs.iter().map(|s| (accepted_key(*s), None)).collect())
+    }
+}
+
+/// The durable record of acknowledged submissions: in the store ([`SubmissionStore`]), and
 /// here their sequence numbers by hash, so that settled ones are forgotten without a scan.
 #[derive(Debug, Default)]
 pub struct SubmissionRecord {

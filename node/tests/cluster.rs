@@ -12,6 +12,7 @@ use portledger_ledger::genesis::ConsensusParams;
 use portledger_ledger::{keyfile, Genesis, Hash, Keypair, Payload, Store, Transaction};
 use portledger_node::config::NodeConfig;
 use portledger_node::node::{self, RunningNode};
+use portledger_node::submission::SubmissionStore;
 use portledger_node::testnet::{self, TestnetOptions};
 use serde_json::Value;
 

@@ -1,4 +1,7 @@
-//! The key layout, shared by every store. One ordered key space; the first byte names the table.
+//! The key layout of the chain's records, shared by every store. One ordered key space; the
+//! first byte names the table. Other owners keep their own tables over the same seam: the
+//! consensus write-ahead log (`w/`, `portledger_consensus::wal`) and the node's record of
+//! acknowledged submissions (`a/`, `portledger_node::submission`).
 //! Heights are big-endian so that scans come out in height order.
 
 use crate::codec;
@@ -8,9 +11,6 @@ use crate::store::{decode, Store, StoreError, Write};
 
 pub const GENESIS: &[u8] = b"m/genesis";
 pub const TIP: &[u8] = b"m/tip";
-pub const WAL: &[u8] = b"w/";
-/// Prefix of transactions a node accepted and has not yet seen committed.
-pub const ACCEPTED: &[u8] = b"a/";
 
 fn key(prefix: &[u8], rest: &[&[u8]]) -> Vec<u8> {
     let mut k = prefix.to_vec();
@@ -18,11 +18,6 @@ fn key(prefix: &[u8], rest: &[&[u8]]) -> Vec<u8> {
         k.extend_from_slice(r);
     }
     k
-}
-
-/// An accepted transaction, by acceptance sequence number.
-pub fn accepted(seq: u64) -> Vec<u8> {
-    key(ACCEPTED, &[&seq.to_be_bytes()])
 }
 
 pub fn block(h: u64) -> Vec<u8> {
@@ -77,16 +72,6 @@ pub fn tracking(prefix: Vec<u8>, height: u64, index: u32, seq: u32) -> Vec<u8> {
             &seq.to_be_bytes(),
         ],
     )
-}
-pub fn wal_prefix(h: u64) -> Vec<u8> {
-    key(WAL, &[&h.to_be_bytes()])
-}
-pub fn wal(h: u64, seq: u64) -> Vec<u8> {
-    key(&wal_prefix(h), &[&seq.to_be_bytes()])
-}
-pub fn wal_height(k: &[u8]) -> Option<u64> {
-    let bytes: [u8; 8] = k.get(WAL.len()..WAL.len() + 8)?.try_into().ok()?;
-    Some(u64::from_be_bytes(bytes))
 }
 
 // State records: "s/<table>/<key>".
