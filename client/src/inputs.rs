@@ -14,116 +14,11 @@ use portledger_ledger::{Hash, PublicKey};
 use serde::Deserialize;
 use serde_json::Value;
 
+// Canonical JSON and amounts have modules of their own; re-exported so `inputs::` paths keep working.
+pub use crate::canonical_json::{canonical_hash, canonical_json};
 use crate::error::{ClientError, Result};
+pub use crate::money::{format_amount, minor_digits, parse_amount};
 use crate::parties::Directory;
-
-/// Canonical JSON: object keys sorted, no insignificant whitespace. The document hash of a
-/// JSON input pins these bytes, so reformatting the file does not change the hash.
-pub fn canonical_json(v: &Value) -> String {
-    let mut out = String::new();
-    write_canonical(v, &mut out);
-    out
-}
-
-fn write_canonical(v: &Value, out: &mut String) {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                if let Some(x) = m.get(k) {
-                    write_canonical(x, out);
-                }
-            }
-            out.push('}');
-        }
-        Value::Array(a) => {
-            out.push('[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(x, out);
-            }
-            out.push(']');
-        }
-        scalar => out.push_str(&scalar.to_string()),
-    }
-}
-
-/// SHA-256 of the canonical JSON of a value.
-pub fn canonical_hash(v: &Value) -> Hash {
-    Hash::of(canonical_json(v).as_bytes())
-}
-
-/// Digits after the decimal point of an ISO 4217 currency's minor unit.
-pub fn minor_digits(currency: &str) -> u32 {
-    match currency {
-        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
-        | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
-        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
-        _ => 2,
-    }
-}
-
-/// A decimal amount ("125000.50") in minor units of `currency`; more decimals than the currency
-/// has, signs, exponents and overflow are errors naming `field`.
-pub fn parse_amount(field: &str, s: &str, currency: &str) -> Result<u64> {
-    let digits = minor_digits(currency);
-    let bad = |why: &str| {
-        ClientError::Input(format!(
-            "{field}: {why}; expected a decimal string such as \"1250.00\", got {s:?}"
-        ))
-    };
-    let (int, frac) = match s.split_once('.') {
-        Some((i, f)) => (i, f),
-        None => (s, ""),
-    };
-    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad("not a decimal number"));
-    }
-    if !frac.bytes().all(|b| b.is_ascii_digit()) || (s.contains('.') && frac.is_empty()) {
-        return Err(bad("not a decimal number"));
-    }
-    if frac.len() > digits as usize {
-        return Err(bad(&format!("{currency} has {digits} decimals")));
-    }
-    let scale = 10u64.pow(digits);
-    let whole: u64 = int.parse().map_err(|_| bad("too large"))?;
-    let mut part: u64 = if frac.is_empty() {
-        0
-    } else {
-        frac.parse().map_err(|_| bad("not a decimal number"))?
-    };
-    for _ in frac.len()..digits as usize {
-        part *= 10;
-    }
-    whole
-        .checked_mul(scale)
-        .and_then(|w| w.checked_add(part))
-        .ok_or_else(|| bad("too large"))
-}
-
-/// Formats minor units as a decimal string of `currency`.
-pub fn format_amount(minor: u64, currency: &str) -> String {
-    let digits = minor_digits(currency);
-    if digits == 0 {
-        return minor.to_string();
-    }
-    let scale = 10u64.pow(digits);
-    format!(
-        "{}.{:0width$}",
-        minor / scale,
-        minor % scale,
-        width = digits as usize
-    )
-}
 
 fn parse_date(field: &str, s: &str) -> Result<Date> {
     Date::parse(s).map_err(|e| ClientError::Input(format!("{field}: {e}")))
@@ -487,38 +382,6 @@ pub fn transport_document(
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn amounts() {
-        assert_eq!(parse_amount("a", "125000.50", "USD").ok(), Some(12_500_050));
-        assert_eq!(parse_amount("a", "125000.5", "USD").ok(), Some(12_500_050));
-        assert_eq!(parse_amount("a", "125000", "USD").ok(), Some(12_500_000));
-        assert_eq!(parse_amount("a", "1000", "JPY").ok(), Some(1000));
-        assert_eq!(parse_amount("a", "1.234", "KWD").ok(), Some(1234));
-        for bad in [
-            "",
-            "1.",
-            ".5",
-            "-1",
-            "1e5",
-            "1.001",
-            "1,00",
-            "99999999999999999999",
-        ] {
-            assert!(parse_amount("a", bad, "USD").is_err(), "{bad}");
-        }
-        assert_eq!(format_amount(12_500_050, "USD"), "125000.50");
-        assert_eq!(format_amount(5, "JPY"), "5");
-    }
-
-    #[test]
-    fn canonical_json_sorts_keys_at_every_depth() {
-        let a = json!({"b": 1, "a": {"d": [1, {"z": 0, "y": "x"}], "c": null}});
-        assert_eq!(
-            canonical_json(&a),
-            r#"{"a":{"c":null,"d":[1,{"y":"x","z":0}]},"b":1}"#
-        );
-    }
 
     fn directory() -> Directory {
         let p = |a: &str| crate::parties::Participant {

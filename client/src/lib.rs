@@ -4,6 +4,8 @@
 //! - [`api`]: the node's HTTP API (submit, wait for commitment, read).
 //! - [`parties`]: parties by alias or public key.
 //! - [`inputs`]: the native JSON input forms (`lc apply`, `customs declare`, transport documents).
+//! - [`money`]: decimal amounts in minor units of a currency, parsed and formatted.
+//! - [`canonical_json`]: canonical JSON and the SHA-256 a JSON input's document hash pins.
 //! - [`dcsa`]: DCSA eBL 3.0 transport documents mapped to the ledger's fields.
 //! - [`load`]: the fixed-rate load generator of `portledger load`.
 //! - [`output`]: human output of the `portledger` binary.
@@ -12,10 +14,12 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod canonical_json;
 pub mod dcsa;
 pub mod error;
 pub mod inputs;
 pub mod load;
+pub mod money;
 pub mod output;
 pub mod parties;
 pub mod tracking;

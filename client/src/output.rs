@@ -155,10 +155,10 @@ pub fn transport_document(v: &Value) -> String {
 fn with_amounts(v: &Value) -> Value {
     let mut v = v.clone();
     if let (Some(m), Some(c)) = (v["amount_minor"].as_u64(), v["currency"].as_str()) {
-        v["amount"] = Value::String(format!("{} {c}", crate::inputs::format_amount(m, c)));
+        v["amount"] = Value::String(format!("{} {c}", crate::money::format_amount(m, c)));
     }
     if let (Some(m), Some(c)) = (v["duty"][0].as_u64(), v["duty"][1].as_str()) {
-        v["duty"] = Value::String(format!("{} {c}", crate::inputs::format_amount(m, c)));
+        v["duty"] = Value::String(format!("{} {c}", crate::money::format_amount(m, c)));
     }
     v
 }

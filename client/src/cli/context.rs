@@ -1,0 +1,131 @@
+//! What every command handler shares: the context [`Ctx`] built from the global flags (node,
+//! key, output form, waiting), which signs, submits and prints; the small helpers that turn bad
+//! input into a usage error (exit code 2) while reading files, JSON and hashes; and the
+//! positional arguments several command families take (a document reference, a credit or
+//! declaration number).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use portledger_client::api::NodeClient;
+use portledger_client::error::ClientError;
+use portledger_client::output;
+use portledger_client::parties::Directory;
+use portledger_ledger::{keyfile, Hash, Keypair, Payload};
+use serde_json::{json, Value};
+
+/// What every command needs.
+pub struct Ctx {
+    /// The node's API (--node).
+    pub node: NodeClient,
+    /// The key file that signs (--key).
+    pub key: Option<PathBuf>,
+    /// Machine-readable output (--json).
+    pub json: bool,
+    /// Return once accepted, without waiting for the block (--no-wait).
+    pub no_wait: bool,
+    /// How long to wait for commitment (--wait-timeout).
+    pub wait: Duration,
+}
+
+impl Ctx {
+    /// The signing key of --key (or PORTLEDGER_KEY); a usage error when none was given.
+    pub fn key(&self) -> anyhow::Result<Keypair> {
+        let path = self.key.as_ref().ok_or_else(|| {
+            input_err("this command signs a transaction: give --key FILE (or set PORTLEDGER_KEY)")
+        })?;
+        keyfile::read(path).map_err(input_err)
+    }
+
+    /// The node's directory of registered parties (aliases and public keys).
+    pub async fn directory(&self) -> anyhow::Result<Directory> {
+        Ok(Directory::fetch(&self.node).await?)
+    }
+
+    /// Signs, submits, waits (unless --no-wait) and prints; `extra` is merged into the output.
+    pub async fn submit(&self, payload: Payload, extra: Value) -> anyhow::Result<()> {
+        let key = self.key()?;
+        let chain_id = self.node.chain_id().await?;
+        let action = payload.action();
+        let sub = self.node.submit_payload(&key, &chain_id, payload).await?;
+        let mut out = json!({"tx_hash": sub.tx_hash, "action": action, "nonce": sub.nonce});
+        if self.no_wait {
+            out["status"] = json!(sub.status);
+        } else {
+            let c = self.node.wait_committed(&sub.tx_hash, self.wait).await?;
+            out["status"] = json!("committed");
+            out["height"] = json!(c.height);
+            out["index"] = json!(c.index);
+            out["time"] = json!(c.time);
+        }
+        if let (Value::Object(o), Value::Object(e)) = (&mut out, extra) {
+            o.extend(e);
+        }
+        if self.json {
+            println!("{out}");
+        } else {
+            for (k, v) in out.as_object().into_iter().flatten() {
+                if ![
+                    "tx_hash", "status", "height", "action", "time", "index", "nonce",
+                ]
+                .contains(&k.as_str())
+                {
+                    println!("{k} {}", output::plain(v));
+                }
+            }
+            match out["height"].as_u64() {
+                Some(h) => println!("{action} committed: tx {} at height {h}", sub.tx_hash),
+                None => println!("{action} accepted ({}): tx {}", sub.status, sub.tx_hash),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads `path` from the node and prints it: as JSON with --json, else through `human`.
+    pub async fn show(&self, path: &str, human: fn(&Value) -> String) -> anyhow::Result<()> {
+        let v = self.node.get(path).await?;
+        if self.json {
+            println!("{v}");
+        } else {
+            print!("{}", human(&v));
+        }
+        Ok(())
+    }
+}
+
+/// A usage error (exit code 2) saying `e`.
+pub fn input_err(e: impl std::fmt::Display) -> anyhow::Error {
+    ClientError::Input(e.to_string()).into()
+}
+
+/// The bytes of a file; a usage error naming the file when it cannot be read.
+pub fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| input_err(format!("cannot read {}: {e}", path.display())))
+}
+
+/// A file parsed as JSON; a usage error naming the file when it cannot be read or parsed.
+pub fn read_json(path: &Path) -> anyhow::Result<Value> {
+    let bytes = read_file(path)?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| input_err(format!("{} is not JSON: {e}", path.display())))
+}
+
+/// A SHA-256 in hex; a usage error when it is not one.
+pub fn parse_hash(s: &str) -> anyhow::Result<Hash> {
+    Hash::from_hex(s).map_err(|e| input_err(format!("{s:?} is not a SHA-256 in hex: {e}")))
+}
+
+/// A transport document reference argument.
+#[derive(Args)]
+pub struct Reference {
+    /// The document reference.
+    pub reference: String,
+}
+
+/// A credit or declaration number argument.
+#[derive(Args)]
+pub struct Number {
+    /// The credit or declaration number.
+    pub number: String,
+}

@@ -1,0 +1,20 @@
+//! `keygen`: writes a new ed25519 key file and prints its public key.
+
+use std::path::PathBuf;
+
+use portledger_ledger::{keyfile, Keypair};
+use serde_json::json;
+
+use super::context::{input_err, Ctx};
+
+/// Runs `keygen`: never overwrites an existing file.
+pub fn run(ctx: &Ctx, out: PathBuf) -> anyhow::Result<()> {
+    let key = Keypair::generate();
+    keyfile::write(&out, &key).map_err(|e| input_err(format!("{}: {e}", out.display())))?;
+    if ctx.json {
+        println!("{}", json!({"public_key": key.public(), "file": out}));
+    } else {
+        println!("{}", key.public());
+    }
+    Ok(())
+}

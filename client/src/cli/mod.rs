@@ -1,0 +1,24 @@
+//! The commands of the `portledger` binary, one module per family. Each module holds the clap
+//! definition of its subcommands and the handler that runs them; `main.rs` holds the top-level
+//! parser and dispatches here.
+//!
+//! - [`context`]: the context every handler gets ([`context::Ctx`]: sign, submit, wait, print)
+//!   and the helpers that turn bad input into usage errors.
+//! - [`bl`]: transport documents, plus freight, delivery orders and port release.
+//! - [`lc`]: letters of credit.
+//! - [`customs`]: customs declarations.
+//! - [`track`]: shipment tracking events.
+//! - [`doc`]: anchored commercial documents.
+//! - [`chain`]: status, blocks, transactions, chain verification, events, proofs.
+//! - [`keygen`]: key files.
+//! - [`load`]: the load generator.
+
+pub mod bl;
+pub mod chain;
+pub mod context;
+pub mod customs;
+pub mod doc;
+pub mod keygen;
+pub mod lc;
+pub mod load;
+pub mod track;
