@@ -17,13 +17,15 @@ use portledger_consensus::{Action, ConsensusConfig, Core, Input, Timeout, Timeou
 use portledger_ledger::block::Block;
 use portledger_ledger::chain::Execution;
 use portledger_ledger::codec;
-use portledger_ledger::{BlockContext, CommitCertificate, Hash, Keypair, PublicKey, Store};
+use portledger_ledger::{
+    BlockContext, CommitCertificate, Hash, Keypair, PublicKey, Store, StoreError,
+};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
 use crate::messages::{self, Limits, ProposalMessage, VoteMessage};
 use crate::metrics::ValidatorLabel;
-use crate::network::{NetworkEvent, NetworkHandle, SyncStatus, SyncedBlock, Topic};
+use crate::network::{NetworkError, NetworkEvent, NetworkHandle, SyncStatus, SyncedBlock, Topic};
 use crate::shared::{lock, now_ms, read, write, CommittedEvent, Shared};
 
 /// Blocks fetched per sync request.
@@ -43,7 +45,7 @@ pub struct DriverConfig {
 /// The result of a sync request, sent back to the driver loop.
 struct SyncResult {
     peer: PublicKey,
-    blocks: Result<Vec<SyncedBlock>, String>,
+    blocks: Result<Vec<SyncedBlock>, NetworkError>,
 }
 
 /// The driver's state.
@@ -358,13 +360,12 @@ impl Driver {
         });
     }
 
-    fn execute(&mut self, action: Action) -> Result<Option<Input>, String> {
+    /// Carries out one action of the core; a follow-up input, if any. The one failure is a
+    /// write-ahead record that could not be made durable.
+    fn execute(&mut self, action: Action) -> Result<Option<Input>, StoreError> {
         match action {
             Action::Persist(rec) => {
-                self.shared
-                    .store
-                    .append_wal(&rec)
-                    .map_err(|e| e.to_string())?;
+                self.shared.store.append_wal(&rec)?;
                 Ok(None)
             }
             Action::BroadcastProposal(sp) => {
@@ -686,10 +687,7 @@ impl Driver {
         let network = self.network.clone();
         let tx = self.sync_tx.clone();
         tokio::spawn(async move {
-            let blocks = network
-                .request_blocks(peer, tip + 1, SYNC_WINDOW)
-                .await
-                .map_err(|e| e.to_string());
+            let blocks = network.request_blocks(peer, tip + 1, SYNC_WINDOW).await;
             let _ = tx.send(SyncResult { peer, blocks }).await;
         });
     }
