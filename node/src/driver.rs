@@ -328,6 +328,12 @@ impl Driver {
 
     /// Feeds one input and executes the resulting actions (and those of any follow-up inputs).
     fn step(&mut self, input: Input) {
+        let _span = tracing::debug_span!(
+            "step",
+            height = self.core.height(),
+            round = self.core.round()
+        )
+        .entered();
         let mut inputs = VecDeque::from([input]);
         while let Some(input) = inputs.pop_front() {
             let actions = self.core.step(input);
@@ -693,6 +699,7 @@ impl Driver {
     }
 
     fn on_sync(&mut self, res: SyncResult) {
+        let _span = tracing::info_span!("sync", peer = %res.peer).entered();
         self.sync_in_flight = false;
         let blocks = match res.blocks {
             Ok(b) => b,

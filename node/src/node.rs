@@ -11,7 +11,7 @@ use portledger_ledger::chain::Chain;
 use portledger_ledger::{keyfile, Genesis, Keypair, SledStore};
 use tokio::sync::{broadcast, watch, Notify};
 use tokio::task::JoinHandle;
-use tracing::info;
+use tracing::{info, Instrument};
 
 use crate::api::{self, ApiState};
 use crate::config::NodeConfig;
@@ -43,9 +43,26 @@ pub fn load(cfg: &NodeConfig) -> anyhow::Result<(Genesis, Keypair)> {
     Ok((genesis, key))
 }
 
-/// Starts a node from its configuration.
+/// Starts a node from its configuration. Everything it logs is in a `node` span naming the
+/// organisation whose validator key it runs (or the key's first hex digits), so that the four
+/// nodes of `dev` can be told apart.
 pub async fn start(cfg: NodeConfig) -> anyhow::Result<RunningNode> {
     let (genesis, key) = load(&cfg)?;
+    let label = genesis
+        .organisations
+        .iter()
+        .find(|o| o.validator_key == Some(key.public()))
+        .map(|o| o.name.clone())
+        .unwrap_or_else(|| key.public().to_hex()[..8].to_string());
+    let span = tracing::info_span!("node", org = %label);
+    start_in_span(cfg, genesis, key).instrument(span).await
+}
+
+async fn start_in_span(
+    cfg: NodeConfig,
+    genesis: Genesis,
+    key: Keypair,
+) -> anyhow::Result<RunningNode> {
     let store = SledStore::open(&cfg.data_dir)
         .with_context(|| format!("opening the data directory {}", cfg.data_dir.display()))?;
     let chain = Chain::open(genesis.clone(), store.clone())?;
@@ -109,7 +126,11 @@ pub async fn start(cfg: NodeConfig) -> anyhow::Result<RunningNode> {
     };
     let (shutdown, shutdown_rx) = watch::channel(false);
     let driver = Driver::new(shared.clone(), net.clone(), key, driver_cfg);
-    let mut tasks = vec![tokio::spawn(driver.run(net_events, shutdown_rx.clone()))];
+    let mut tasks = vec![tokio::spawn(
+        driver
+            .run(net_events, shutdown_rx.clone())
+            .instrument(tracing::info_span!("driver")),
+    )];
 
     let listener = tokio::net::TcpListener::bind(cfg.api_listen)
         .await
@@ -132,14 +153,18 @@ pub async fn start(cfg: NodeConfig) -> anyhow::Result<RunningNode> {
         submissions,
     });
     let mut api_shutdown = shutdown_rx;
-    tasks.push(tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-            let _ = api_shutdown.changed().await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "API server failed");
+    let api_span = tracing::info_span!("api");
+    tasks.push(tokio::spawn(
+        async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = api_shutdown.changed().await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "API server failed");
+            }
         }
-    }));
+        .instrument(api_span),
+    ));
     info!(
         chain_id = %genesis.chain_id,
         height = tip.height,

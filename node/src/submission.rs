@@ -24,7 +24,7 @@ use std::time::Duration;
 use portledger_ledger::{codec, crypto, Hash, RuleError, Store, StoreError, Transaction};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
-use tracing::{debug, info, warn};
+use tracing::{debug, info, warn, Instrument};
 
 use crate::mempool::{Admission, MempoolError};
 use crate::network::{NetworkHandle, Topic};
@@ -224,14 +224,17 @@ impl Submissions {
         mut shutdown: watch::Receiver<bool>,
     ) -> (Submissions, JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(async move {
-            let intake = run(shared.clone(), record.clone(), network, rx, next_seq);
-            let forgetting = forget_settled(shared, record, settled);
-            tokio::select! {
-                _ = shutdown.wait_for(|stop| *stop) => {}
-                _ = async { tokio::join!(intake, forgetting) } => {}
+        let task = tokio::spawn(
+            async move {
+                let intake = run(shared.clone(), record.clone(), network, rx, next_seq);
+                let forgetting = forget_settled(shared, record, settled);
+                tokio::select! {
+                    _ = shutdown.wait_for(|stop| *stop) => {}
+                    _ = async { tokio::join!(intake, forgetting) } => {}
+                }
             }
-        });
+            .instrument(tracing::info_span!("submission")),
+        );
         (Submissions { tx }, task)
     }
 

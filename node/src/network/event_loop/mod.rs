@@ -20,7 +20,7 @@ use libp2p::{noise, ping, tcp, yamux, PeerId, Swarm, SwarmBuilder};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::{interval, Interval, MissedTickBehavior};
-use tracing::{debug, info, trace, warn};
+use tracing::{debug, info, trace, warn, Instrument};
 
 use portledger_ledger::{Keypair, PublicKey};
 
@@ -131,12 +131,15 @@ pub(crate) fn spawn(
         serving: JoinSet::new(),
         outbox: Outbox::default(),
     };
-    runtime.spawn(async move {
-        if let Some(ack) = event_loop.run().await {
-            // The swarm is dropped by now: the listener is closed.
-            let _ = ack.send(());
+    runtime.spawn(
+        async move {
+            if let Some(ack) = event_loop.run().await {
+                // The swarm is dropped by now: the listener is closed.
+                let _ = ack.send(());
+            }
         }
-    });
+        .instrument(tracing::info_span!("network")),
+    );
     Ok((NetworkHandle::new(command_tx), event_rx))
 }
 
