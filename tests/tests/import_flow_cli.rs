@@ -105,6 +105,22 @@ impl Cli {
     }
 }
 
+/// A declaration of the flow's leather shoes (native `customs declare` JSON).
+fn declaration(
+    number: &str,
+    direction: &str,
+    declarant: &str,
+    transport_document: &str,
+    value: &str,
+) -> Value {
+    json!({
+        "number": number, "direction": direction, "declarant": declarant,
+        "transport_document": transport_document,
+        "lines": [{"hs_code": "640399", "description": "Leather shoes", "origin_country": "CN",
+                   "value": value, "currency": "USD"}]
+    })
+}
+
 fn write(dir: &Path, name: &str, v: &Value) -> String {
     let p = dir.join(name);
     std::fs::write(&p, serde_json::to_vec_pretty(v).expect("json")).expect("write");
@@ -201,12 +217,7 @@ async fn flow(c: &Cluster, cli: &mut Cli, f: &Path) {
         "container_on_live_document",
     )
     .await;
-    let ghost = json!({
-        "number": "IMP-GHOST", "direction": "IMPORT", "declarant": "buyer",
-        "transport_document": "BL-NOWHERE",
-        "lines": [{"hs_code": "640399", "description": "Leather shoes", "origin_country": "CN",
-                   "value": "1.00", "currency": "USD"}]
-    });
+    let ghost = declaration("IMP-GHOST", "IMPORT", "buyer", "BL-NOWHERE", "1.00");
     let ghost_file = write(f, "ghost.json", &ghost);
     cli.refused(
         c,
@@ -241,12 +252,7 @@ async fn flow(c: &Cluster, cli: &mut Cli, f: &Path) {
     .await;
 
     // The export side at the port of loading, and the voyage to discharge at Rotterdam.
-    let export = json!({
-        "number": "EXP-E2E-1", "direction": "EXPORT", "declarant": "seller",
-        "transport_document": "BL-E2E-1",
-        "lines": [{"hs_code": "640399", "description": "Leather shoes", "origin_country": "CN",
-                   "value": "125000.00", "currency": "USD"}]
-    });
+    let export = declaration("EXP-E2E-1", "EXPORT", "seller", "BL-E2E-1", "125000.00");
     let export_file = write(f, "export.json", &export);
     cli.step(
         c,
@@ -355,12 +361,7 @@ async fn flow(c: &Cluster, cli: &mut Cli, f: &Path) {
     assert_eq!(s["possessor"], "buyer");
 
     // Hostile: the seller lodges a USD 1.00 import declaration for the buyer's eBL.
-    let fake = json!({
-        "number": "IMP-FAKE", "direction": "IMPORT", "declarant": "seller",
-        "transport_document": "BL-E2E-1",
-        "lines": [{"hs_code": "640399", "description": "Leather shoes", "origin_country": "CN",
-                   "value": "1.00", "currency": "USD"}]
-    });
+    let fake = declaration("IMP-FAKE", "IMPORT", "seller", "BL-E2E-1", "1.00");
     let fake_file = write(f, "fake.json", &fake);
     cli.refused(
         c,
@@ -372,12 +373,7 @@ async fn flow(c: &Cluster, cli: &mut Cli, f: &Path) {
     .await;
 
     // 5. The buyer lodges the import declaration; customs accepts and releases.
-    let decl = json!({
-        "number": "IMP-E2E-1", "direction": "IMPORT", "declarant": "buyer",
-        "transport_document": "BL-E2E-1",
-        "lines": [{"hs_code": "640399", "description": "Leather shoes", "origin_country": "CN",
-                   "value": "125000.00", "currency": "USD"}]
-    });
+    let decl = declaration("IMP-E2E-1", "IMPORT", "buyer", "BL-E2E-1", "125000.00");
     let decl_file = write(f, "decl.json", &decl);
     let v = cli
         .step(c, B, "buyer", &["customs", "declare", "--file", &decl_file])
