@@ -376,11 +376,6 @@ impl<'a> Overlay<'a> {
         self.pending.merge(later);
     }
 
-    /// The changes so far.
-    pub fn pending(&self) -> &Changes {
-        &self.pending.changes
-    }
-
     /// The pending changes with their index, taken.
     pub fn into_pending(self) -> Pending {
         self.pending

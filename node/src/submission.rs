@@ -164,16 +164,6 @@ impl SubmissionRecord {
             .collect();
         self.forget(shared, &settled);
     }
-
-    /// How many transactions the record holds.
-    pub fn len(&self) -> usize {
-        lock(&self.log).len()
-    }
-
-    /// Whether the record is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// Why a submission was not accepted.
