@@ -32,6 +32,8 @@ pub use genesis::{Genesis, Role, ValidatorSet};
 pub use history::{HistoryEntry, TxLocation};
 pub use rules::{apply, apply_verified, BlockContext, Effects};
 pub use state::{Changes, DocumentKey, Overlay, Pending, State, StateView};
-pub use store::{MemStore, SledStore, Store, StoreError, Tip};
+#[cfg(feature = "sled")]
+pub use store::SledStore;
+pub use store::{MemStore, Store, StoreError, Tip};
 pub use transaction::{Payload, Transaction, TransactionBody};
 pub use vote::{Vote, VoteBody, VoteKind};

@@ -17,16 +17,14 @@ use portledger_consensus::{Action, ConsensusConfig, Core, Input, Timeout, Timeou
 use portledger_ledger::block::Block;
 use portledger_ledger::chain::Execution;
 use portledger_ledger::codec;
-use portledger_ledger::{
-    BlockContext, CommitCertificate, Hash, Keypair, PublicKey, Store, StoreError,
-};
+use portledger_ledger::{CommitCertificate, Hash, Keypair, PublicKey, StoreError};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
 use crate::messages::{self, Limits, ProposalMessage, VoteMessage};
 use crate::metrics::ValidatorLabel;
 use crate::network::{NetworkError, NetworkEvent, NetworkHandle, SyncStatus, SyncedBlock, Topic};
-use crate::shared::{lock, now_ms, read, write, CommittedEvent, Shared};
+use crate::shared::{now_ms, Shared};
 
 /// Blocks fetched per sync request.
 const SYNC_WINDOW: u32 = 64;
@@ -122,14 +120,14 @@ impl Driver {
     }
 
     fn tip_height(&self) -> u64 {
-        read(&self.shared.chain).tip().height
+        self.shared.tip().height
     }
 
     /// A fresh core at tip + 1, restored from any write-ahead records of that height, so that a
     /// restarted validator re-sends rather than re-signs. Started at once if it holds records.
     fn rebuild_core(&mut self) {
         let next = self.tip_height() + 1;
-        let (records, unreadable) = self.shared.store.wal(next).unwrap_or_default();
+        let (records, unreadable) = self.shared.store().wal(next).unwrap_or_default();
         if unreadable > 0 {
             warn!(
                 height = next,
@@ -175,10 +173,10 @@ impl Driver {
     /// Starts the next height when there is a reason to: a waiting transaction, the heartbeat,
     /// or (by the caller) a peer already working on it.
     fn maybe_start_height(&mut self) {
-        if !self.waiting_to_start || lock(&self.shared.live).syncing {
+        if !self.waiting_to_start || self.shared.is_syncing() {
             return;
         }
-        let has_txs = !lock(&self.shared.mempool).is_empty();
+        let has_txs = self.shared.waiting() > 0;
         if has_txs || self.last_commit_at.elapsed() >= self.config.heartbeat {
             self.start_height();
         }
@@ -209,7 +207,7 @@ impl Driver {
                 },
                 Some(res) = self.sync_rx.recv() => self.on_sync(res),
                 _ = tokio::time::sleep_until(next_timer.into()) => self.fire_timers(),
-                _ = shared.tx_arrived.notified() => self.maybe_start_height(),
+                _ = shared.tx_arrived() => self.maybe_start_height(),
                 _ = resend.tick() => self.resend(),
                 _ = tick.tick() => {
                     self.maybe_start_height();
@@ -254,15 +252,10 @@ impl Driver {
                 }
             },
             NetworkEvent::PeerConnected(p) => {
-                let mut live = lock(&self.shared.live);
-                live.peers.insert(p);
-                self.shared.metrics.peers.set(live.peers.len() as i64);
+                self.shared.set_peer(p, true);
             }
             NetworkEvent::PeerDisconnected(p) => {
-                let mut live = lock(&self.shared.live);
-                live.peers.remove(&p);
-                self.shared.metrics.peers.set(live.peers.len() as i64);
-                drop(live);
+                self.shared.set_peer(p, false);
                 self.peer_tips.remove(&p);
             }
             NetworkEvent::PeerStatus { peer, status } => {
@@ -350,8 +343,7 @@ impl Driver {
                 }
             }
         }
-        self.shared.metrics.round.set(i64::from(self.core.round()));
-        lock(&self.shared.live).round = self.core.round();
+        self.shared.set_round(self.core.round());
         if self.waiting_to_start {
             self.maybe_start_height();
         }
@@ -371,7 +363,7 @@ impl Driver {
     fn execute(&mut self, action: Action) -> Result<Option<Input>, StoreError> {
         match action {
             Action::Persist(rec) => {
-                self.shared.store.append_wal(&rec)?;
+                self.shared.store().append_wal(&rec)?;
                 Ok(None)
             }
             Action::BroadcastProposal(sp) => {
@@ -486,22 +478,7 @@ impl Driver {
     }
 
     fn build_proposal(&mut self, height: u64, round: u32) -> Option<Input> {
-        let chain = read(&self.shared.chain);
-        let tip = chain.tip();
-        if height != tip.height + 1 {
-            return None;
-        }
-        let max = self.shared.genesis.consensus.max_block_txs as usize;
-        let candidates = lock(&self.shared.mempool).candidates(max);
-        let last_commit = if tip.height > 0 {
-            self.shared.store.certificate(tip.height).ok().flatten()
-        } else {
-            None
-        };
-        let time = now_ms().max(tip.time_ms + 1);
-        let (block, exec, excluded) =
-            chain.build_block(round, time, self.key.public(), candidates, last_commit);
-        drop(chain);
+        let (block, exec, excluded) = self.shared.build_block(height, round, self.key.public())?;
         for e in excluded {
             debug!(tx = %e.hash, error = %e.error, "left out of the proposal");
         }
@@ -530,12 +507,7 @@ impl Driver {
             );
             return false;
         }
-        let chain = read(&self.shared.chain);
-        let result = {
-            let mempool = lock(&self.shared.mempool);
-            chain.validate_block(block, &|h| mempool.signature_verified(h))
-        };
-        drop(chain);
+        let result = self.shared.validate_block(block);
         match result {
             Ok(exec) => {
                 self.executions.insert(*hash, exec);
@@ -573,91 +545,14 @@ impl Driver {
         exec: Option<Execution>,
     ) -> bool {
         let height = block.header.height;
-        // Validate and write the block under the shared lock (the API keeps admitting and
-        // reading meanwhile); take the exclusive lock only to move the in-memory state.
-        let persisted = {
-            let chain = read(&self.shared.chain);
-            let exec = match exec {
-                Some(exec) => Ok(exec),
-                None => {
-                    let verified = |h: &Hash| lock(&self.shared.mempool).signature_verified(h);
-                    chain.validate_block(block, &verified)
-                }
-            };
-            exec.and_then(|exec| {
-                chain
-                    .persist(block, certificate, &exec)
-                    .map(|tip| (tip, exec))
-            })
-        };
-        let mut chain = write(&self.shared.chain);
-        let result = persisted.and_then(|(tip, exec)| chain.advance(tip, &exec).map(|_| exec));
-        let exec = match result {
-            Ok(exec) => exec,
-            Err(e) => {
-                warn!(height, error = %e, "block not committed");
-                return false;
-            }
-        };
-        let tip = chain.tip();
-        let hashes = exec.tx_hashes.clone();
-        let ctx = BlockContext {
-            height: tip.height + 1,
-            time_ms: now_ms().max(tip.time_ms + 1),
-        };
-        let dropped = lock(&self.shared.mempool).on_commit(&hashes, chain.state(), &ctx);
-        let aliases: Vec<Option<String>> = block
-            .transactions
-            .iter()
-            .map(|t| {
-                chain
-                    .state()
-                    .participants
-                    .get(&t.body.signer)
-                    .map(|m| m.alias.clone())
-            })
-            .collect();
-        drop(chain);
-        for (h, e) in &dropped {
-            debug!(tx = %h, error = %e, "dropped from the mempool after commit");
-        }
-        let done: Vec<Hash> = hashes
-            .iter()
-            .copied()
-            .chain(dropped.iter().map(|(h, _)| *h))
-            .collect();
-        // No listener is fine (nothing is recorded then).
-        let _ = self.shared.settled.send(done.into());
-        let block_hash = block.hash();
-        for (i, ((tx, fx), alias)) in block
-            .transactions
-            .iter()
-            .zip(&exec.effects)
-            .zip(aliases)
-            .enumerate()
-        {
-            let _ = self.shared.events.send(CommittedEvent {
-                height,
-                time_ms: block.header.time_ms,
-                block_hash,
-                tx_hash: hashes[i],
-                index: i as u32,
-                signer: tx.body.signer,
-                signer_alias: alias,
-                action: tx.body.payload.action().to_string(),
-                documents: fx.touched.clone(),
-                parties: fx.parties.clone(),
-                tracking: fx.tracking.clone(),
-            });
+        if let Err(e) = self.shared.commit_block(block, certificate, exec) {
+            warn!(height, error = %e, "block not committed");
+            return false;
         }
         let m = &self.shared.metrics;
-        m.height.set(height as i64);
-        m.transactions_committed
-            .inc_by(block.transactions.len() as u64);
         m.commit_latency
             .observe(self.height_started_at.elapsed().as_secs_f64());
-        m.mempool_size.set(lock(&self.shared.mempool).len() as i64);
-        if let Err(e) = self.shared.store.prune_wal(height) {
+        if let Err(e) = self.shared.store().prune_wal(height) {
             warn!(error = %e, "could not prune the write-ahead log");
         }
         self.blocks.retain(|_, b| b.header.height > height);
@@ -665,7 +560,7 @@ impl Driver {
         self.proposals_seen.retain(|(h, _)| *h > height);
         self.sent.clear();
         self.last_commit_at = Instant::now();
-        info!(height, txs = block.transactions.len(), hash = %block_hash, "committed");
+        info!(height, txs = block.transactions.len(), hash = %block.hash(), "committed");
         true
     }
 
@@ -689,7 +584,7 @@ impl Driver {
             return;
         };
         self.sync_in_flight = true;
-        lock(&self.shared.live).syncing = true;
+        self.shared.set_syncing(true);
         let network = self.network.clone();
         let tx = self.sync_tx.clone();
         tokio::spawn(async move {
@@ -706,7 +601,7 @@ impl Driver {
             Err(e) => {
                 warn!(peer = %res.peer, error = %e, "sync request failed");
                 self.peer_tips.remove(&res.peer);
-                lock(&self.shared.live).syncing = false;
+                self.shared.set_syncing(false);
                 return;
             }
         };
@@ -739,7 +634,7 @@ impl Driver {
             .peer_tips
             .values()
             .any(|s| s.height > self.tip_height());
-        lock(&self.shared.live).syncing = false;
+        self.shared.set_syncing(false);
         if committed > 0 {
             info!(
                 height = self.tip_height(),

@@ -2,25 +2,23 @@
 //! together and stopped cleanly (no half-written block: every commit is one atomic batch).
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use portledger_consensus::ConsensusConfig;
 use portledger_ledger::chain::Chain;
 use portledger_ledger::{keyfile, Genesis, Keypair, SledStore};
-use tokio::sync::{broadcast, watch, Notify};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, Instrument};
 
 use crate::api::{self, ApiState};
 use crate::config::NodeConfig;
 use crate::driver::{Driver, DriverConfig};
-use crate::mempool::Mempool;
 use crate::messages::{self, Limits};
-use crate::metrics::Metrics;
 use crate::network::{self, NetworkConfig, NetworkHandle};
-use crate::shared::{lock, read, LiveStatus, Shared, StoreSource, SETTLED_BACKLOG};
+use crate::shared::{NodeStore, Shared, StoreSource};
 use crate::submission::{SubmissionRecord, Submissions};
 
 /// A node that is running.
@@ -55,35 +53,36 @@ pub async fn start(cfg: NodeConfig) -> anyhow::Result<RunningNode> {
         .map(|o| o.name.clone())
         .unwrap_or_else(|| key.public().to_hex()[..8].to_string());
     let span = tracing::info_span!("node", org = %label);
-    start_in_span(cfg, genesis, key).instrument(span).await
+    let store = SledStore::open(&cfg.data_dir)
+        .with_context(|| format!("opening the data directory {}", cfg.data_dir.display()))?;
+    start_in_span(cfg, genesis, key, Arc::new(store))
+        .instrument(span)
+        .await
+}
+
+/// Starts a node on a store of the caller's choice (tests run nodes on
+/// [`portledger_ledger::MemStore`]); `cfg.data_dir` is not used.
+pub async fn start_on(cfg: NodeConfig, store: NodeStore) -> anyhow::Result<RunningNode> {
+    let (genesis, key) = load(&cfg)?;
+    start_in_span(cfg, genesis, key, store).await
 }
 
 async fn start_in_span(
     cfg: NodeConfig,
     genesis: Genesis,
     key: Keypair,
+    store: NodeStore,
 ) -> anyhow::Result<RunningNode> {
-    let store = SledStore::open(&cfg.data_dir)
-        .with_context(|| format!("opening the data directory {}", cfg.data_dir.display()))?;
-    let chain = Chain::open(genesis.clone(), store.clone())?;
+    let chain = Chain::open(genesis.clone(), store)?;
     let tip = chain.tip();
-    let metrics = Metrics::new();
-    metrics.height.set(tip.height as i64);
-    let (events, _) = broadcast::channel(16_384);
-    let shared = Arc::new(Shared {
-        node_key: key.public(),
-        chain: RwLock::new(chain),
-        store,
-        mempool: Mutex::new(Mempool::new(cfg.mempool_max_txs)),
-        events,
-        tx_arrived: Notify::new(),
-        live: Mutex::new(LiveStatus::default()),
-        metrics,
-        genesis: genesis.clone(),
-        settled: broadcast::channel(SETTLED_BACKLOG).0,
-    });
+    let shared = Arc::new(Shared::new(
+        genesis.clone(),
+        key.public(),
+        chain,
+        cfg.mempool_max_txs,
+    ));
     // Listening before the driver runs: no settled block is missed.
-    let settled = shared.settled.subscribe();
+    let settled = shared.subscribe_settled();
     // Transactions acknowledged before a crash wait again (and are gossiped again below).
     let record = Arc::new(SubmissionRecord::default());
     let (restored, next_seq) = record.restore(&shared);
@@ -98,7 +97,7 @@ async fn start_in_span(
         genesis.chain_id.clone(),
         genesis.validator_set(),
         limits,
-        move |h| lock(&cache.mempool).mark_verified(h),
+        move |h| cache.mark_verified([h]),
     );
     let (net, net_events) = network::spawn(
         &key,
@@ -185,7 +184,7 @@ async fn start_in_span(
 impl RunningNode {
     /// The last committed height.
     pub fn height(&self) -> u64 {
-        read(&self.shared.chain).tip().height
+        self.shared.tip().height
     }
 
     /// Stops the API, the driver and the network, and flushes the store.
@@ -195,7 +194,7 @@ impl RunningNode {
             let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
         }
         self.network.shutdown().await;
-        self.shared.store.flush()?;
+        self.shared.flush()?;
         // Tasks that finish on their own (connection handlers, blocking work in flight) may
         // still hold the shared state, and with it the store's lock: wait for them, so that the
         // data directory can be opened again as soon as `stop` returns.

@@ -1,16 +1,19 @@
 //! What the node's parts share: the chain (state and store), the mempool, the committed-event
-//! stream, live status and metrics. Lock order is always chain, then mempool.
+//! stream, live status and metrics, behind one type whose methods say what they do. The locks
+//! are private: each method takes the ones it needs, always the chain before the mempool.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, RwLock};
 
-use portledger_ledger::chain::Chain;
+use portledger_ledger::block::Block;
+use portledger_ledger::chain::{BlockError, Chain, Excluded, Execution};
 use portledger_ledger::documents::tracking::TrackingEvent;
 use portledger_ledger::{
-    BlockContext, DocumentKey, Genesis, Hash, PublicKey, SledStore, State, Store, Transaction,
+    BlockContext, CommitCertificate, DocumentKey, Genesis, Hash, PublicKey, State, Store, Tip,
+    Transaction,
 };
 use serde::Serialize;
-use tokio::sync::{broadcast, Notify};
+use tokio::sync::{broadcast, futures::Notified, Notify};
 
 use crate::mempool::{Admission, Mempool, MempoolError};
 use crate::metrics::Metrics;
@@ -55,31 +58,33 @@ pub struct LiveStatus {
     pub syncing: bool,
 }
 
-/// State shared by the driver, the API and the network's block source.
-#[derive(Debug)]
+/// The store a node runs on: sled in production, [`portledger_ledger::MemStore`] in tests.
+pub type NodeStore = Arc<dyn Store>;
+
+/// State shared by the driver, the API, submission intake and the network's block source.
 pub struct Shared {
     /// Genesis.
     pub genesis: Genesis,
     /// This node's key (validator key, libp2p identity).
     pub node_key: PublicKey,
-    /// The chain.
-    pub chain: RwLock<Chain<SledStore>>,
-    /// A handle on the store for reads that need no chain lock.
-    pub store: SledStore,
-    /// Waiting transactions.
-    pub mempool: Mutex<Mempool>,
-    /// Committed transactions, live.
-    pub events: broadcast::Sender<CommittedEvent>,
-    /// Woken when a transaction is admitted.
-    pub tx_arrived: Notify,
-    /// Live status.
-    pub live: Mutex<LiveStatus>,
     /// Metrics.
     pub metrics: Metrics,
-    /// Transactions each committed block settled (its own, and those it left invalid in the
-    /// mempool), announced once per block for whoever keeps records of pending ones (submission
-    /// intake forgets them).
-    pub settled: broadcast::Sender<Settled>,
+    chain: RwLock<Chain<NodeStore>>,
+    store: NodeStore,
+    mempool: Mutex<Mempool>,
+    events: broadcast::Sender<CommittedEvent>,
+    tx_arrived: Notify,
+    live: Mutex<LiveStatus>,
+    settled: broadcast::Sender<Settled>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("chain_id", &self.genesis.chain_id)
+            .field("node_key", &self.node_key)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The hashes a committed block settled: committed, or dropped from the mempool as invalid.
@@ -89,19 +94,20 @@ pub type Settled = Arc<[Hash]>;
 /// catch up another way.
 pub const SETTLED_BACKLOG: usize = 64;
 
+/// How many committed events a slow `/v1/events` subscriber may fall behind.
+const EVENT_BACKLOG: usize = 16_384;
+
 /// A poisoned lock means a thread panicked while holding it; the node cannot go on safely.
 pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| panic!("lock poisoned: {e}"))
 }
 
-/// Reads the chain.
-pub fn read(c: &RwLock<Chain<SledStore>>) -> std::sync::RwLockReadGuard<'_, Chain<SledStore>> {
+fn read<T>(c: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     c.read()
         .unwrap_or_else(|e| panic!("chain lock poisoned: {e}"))
 }
 
-/// Writes the chain.
-pub fn write(c: &RwLock<Chain<SledStore>>) -> std::sync::RwLockWriteGuard<'_, Chain<SledStore>> {
+fn write<T>(c: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     c.write()
         .unwrap_or_else(|e| panic!("chain lock poisoned: {e}"))
 }
@@ -114,7 +120,147 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// The context of the block after `tip`, by the local clock.
+fn next_context(tip: &Tip) -> BlockContext {
+    BlockContext {
+        height: tip.height + 1,
+        time_ms: now_ms().max(tip.time_ms + 1),
+    }
+}
+
 impl Shared {
+    /// The shared state of a node whose chain is opened on `chain`'s store, with a mempool of
+    /// at most `mempool_max` transactions.
+    pub fn new(
+        genesis: Genesis,
+        node_key: PublicKey,
+        chain: Chain<NodeStore>,
+        mempool_max: usize,
+    ) -> Shared {
+        let metrics = Metrics::new();
+        metrics.height.set(chain.tip().height as i64);
+        Shared {
+            genesis,
+            node_key,
+            metrics,
+            store: chain.store().clone(),
+            chain: RwLock::new(chain),
+            mempool: Mutex::new(Mempool::new(mempool_max)),
+            events: broadcast::channel(EVENT_BACKLOG).0,
+            tx_arrived: Notify::new(),
+            live: Mutex::new(LiveStatus::default()),
+            settled: broadcast::channel(SETTLED_BACKLOG).0,
+        }
+    }
+
+    /// The store, for reads that need no chain lock (blocks, histories, indexes, records).
+    pub fn store(&self) -> &NodeStore {
+        &self.store
+    }
+
+    /// The committed tip.
+    pub fn tip(&self) -> Tip {
+        read(&self.chain).tip()
+    }
+
+    /// Reads the committed state.
+    pub fn read_state<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        f(read(&self.chain).state())
+    }
+
+    /// A participant's alias.
+    pub fn alias(&self, key: &PublicKey) -> Option<String> {
+        self.read_state(|s| s.participants.get(key).map(|m| m.alias.clone()))
+    }
+
+    /// The key registered under an alias.
+    pub fn key_of(&self, alias: &str) -> Option<PublicKey> {
+        self.read_state(|s| s.aliases.get(alias).copied())
+    }
+
+    /// Committed transactions, live (from now on).
+    pub fn subscribe_events(&self) -> broadcast::Receiver<CommittedEvent> {
+        self.events.subscribe()
+    }
+
+    /// What each committed block settled, from now on.
+    pub fn subscribe_settled(&self) -> broadcast::Receiver<Settled> {
+        self.settled.subscribe()
+    }
+
+    /// Resolves when a transaction is admitted to the mempool.
+    pub fn tx_arrived(&self) -> Notified<'_> {
+        self.tx_arrived.notified()
+    }
+
+    /// Live consensus and network facts.
+    pub fn live(&self) -> LiveStatus {
+        lock(&self.live).clone()
+    }
+
+    /// Whether the node is catching up from peers.
+    pub fn is_syncing(&self) -> bool {
+        lock(&self.live).syncing
+    }
+
+    /// Records whether the node is catching up from peers.
+    pub fn set_syncing(&self, syncing: bool) {
+        lock(&self.live).syncing = syncing;
+    }
+
+    /// Records the current round.
+    pub fn set_round(&self, round: u32) {
+        lock(&self.live).round = round;
+        self.metrics.round.set(i64::from(round));
+    }
+
+    /// Records a peer as connected (`true`) or gone.
+    pub fn set_peer(&self, peer: PublicKey, connected: bool) {
+        let mut live = lock(&self.live);
+        if connected {
+            live.peers.insert(peer);
+        } else {
+            live.peers.remove(&peer);
+        }
+        self.metrics.peers.set(live.peers.len() as i64);
+    }
+
+    /// How many transactions wait in the mempool.
+    pub fn waiting(&self) -> usize {
+        lock(&self.mempool).len()
+    }
+
+    /// A waiting transaction.
+    pub fn waiting_transaction(&self, hash: &Hash) -> Option<Transaction> {
+        lock(&self.mempool).get(hash).cloned()
+    }
+
+    /// Whether a transaction waits in the mempool.
+    pub fn is_waiting(&self, hash: &Hash) -> bool {
+        lock(&self.mempool).contains(hash)
+    }
+
+    /// The highest nonce of a signer's waiting transactions.
+    pub fn pending_nonce(&self, signer: &PublicKey) -> Option<u64> {
+        lock(&self.mempool).pending_nonce(signer)
+    }
+
+    /// The positions of the hashes whose signatures this node has not yet checked.
+    pub fn unverified(&self, hashes: &[Hash]) -> Vec<usize> {
+        let mempool = lock(&self.mempool);
+        (0..hashes.len())
+            .filter(|&i| !mempool.signature_verified(&hashes[i]))
+            .collect()
+    }
+
+    /// Remembers that these transactions' signatures were checked.
+    pub fn mark_verified(&self, hashes: impl IntoIterator<Item = Hash>) {
+        let mut mempool = lock(&self.mempool);
+        for h in hashes {
+            mempool.mark_verified(h);
+        }
+    }
+
     /// Admits a transaction to the mempool, checked against the committed state in the
     /// context of the next block.
     pub fn admit(&self, tx: Transaction) -> Result<Admission, MempoolError> {
@@ -165,11 +311,7 @@ impl Shared {
         admit: impl FnOnce(&mut Mempool, &State, &BlockContext) -> (R, bool),
     ) -> R {
         let chain = read(&self.chain);
-        let tip = chain.tip();
-        let ctx = BlockContext {
-            height: tip.height + 1,
-            time_ms: now_ms().max(tip.time_ms + 1),
-        };
+        let ctx = next_context(&chain.tip());
         let mut mempool = lock(&self.mempool);
         let (result, added) = admit(&mut mempool, chain.state(), &ctx);
         let waiting = mempool.len();
@@ -182,13 +324,129 @@ impl Shared {
         result
     }
 
-    /// A participant's alias.
-    pub fn alias(&self, key: &PublicKey) -> Option<String> {
-        read(&self.chain)
-            .state()
-            .participants
-            .get(key)
-            .map(|m| m.alias.clone())
+    /// Builds the block this node proposes at `height` (the one after the tip; `None` if the
+    /// tip has moved on) from the waiting transactions, with the tip's commit certificate.
+    pub fn build_block(
+        &self,
+        height: u64,
+        round: u32,
+        proposer: PublicKey,
+    ) -> Option<(Block, Execution, Vec<Excluded>)> {
+        let chain = read(&self.chain);
+        let tip = chain.tip();
+        if height != tip.height + 1 {
+            return None;
+        }
+        let max = self.genesis.consensus.max_block_txs as usize;
+        let candidates = lock(&self.mempool).candidates(max);
+        let last_commit = if tip.height > 0 {
+            self.store.certificate(tip.height).ok().flatten()
+        } else {
+            None
+        };
+        let time = next_context(&tip).time_ms;
+        Some(chain.build_block(round, time, proposer, candidates, last_commit))
+    }
+
+    /// Checks a proposed block against the committed state (signatures this node already
+    /// checked are not checked again).
+    pub fn validate_block(&self, block: &Block) -> Result<Execution, BlockError> {
+        let chain = read(&self.chain);
+        let mempool = lock(&self.mempool);
+        chain.validate_block(block, &|h| mempool.signature_verified(h))
+    }
+
+    /// Commits a decided block (validating it unless `exec` is its execution already), then
+    /// settles the mempool, announces what it settled and its transactions on the event
+    /// stream, and updates the metrics. The block is written under the shared chain lock (the
+    /// API keeps reading and admitting meanwhile); only moving the in-memory state takes the
+    /// exclusive lock.
+    pub fn commit_block(
+        &self,
+        block: &Block,
+        certificate: &CommitCertificate,
+        exec: Option<Execution>,
+    ) -> Result<(), BlockError> {
+        let height = block.header.height;
+        let persisted = {
+            let chain = read(&self.chain);
+            let exec = match exec {
+                Some(exec) => Ok(exec),
+                None => {
+                    let verified = |h: &Hash| lock(&self.mempool).signature_verified(h);
+                    chain.validate_block(block, &verified)
+                }
+            };
+            exec.and_then(|exec| {
+                chain
+                    .persist(block, certificate, &exec)
+                    .map(|tip| (tip, exec))
+            })
+        };
+        let mut chain = write(&self.chain);
+        let (tip, exec) = persisted?;
+        chain.advance(tip, &exec)?;
+        let hashes = exec.tx_hashes;
+        let ctx = next_context(&chain.tip());
+        let mut mempool = lock(&self.mempool);
+        let dropped = mempool.on_commit(&hashes, chain.state(), &ctx);
+        let waiting = mempool.len();
+        drop(mempool);
+        let aliases: Vec<Option<String>> = block
+            .transactions
+            .iter()
+            .map(|t| {
+                chain
+                    .state()
+                    .participants
+                    .get(&t.body.signer)
+                    .map(|m| m.alias.clone())
+            })
+            .collect();
+        drop(chain);
+        for (h, e) in &dropped {
+            tracing::debug!(tx = %h, error = %e, "dropped from the mempool after commit");
+        }
+        let done: Vec<Hash> = hashes
+            .iter()
+            .copied()
+            .chain(dropped.iter().map(|(h, _)| *h))
+            .collect();
+        // No listener is fine (nothing is recorded then).
+        let _ = self.settled.send(done.into());
+        let block_hash = block.hash();
+        for (i, ((tx, fx), alias)) in block
+            .transactions
+            .iter()
+            .zip(exec.effects)
+            .zip(aliases)
+            .enumerate()
+        {
+            let _ = self.events.send(CommittedEvent {
+                height,
+                time_ms: block.header.time_ms,
+                block_hash,
+                tx_hash: hashes[i],
+                index: i as u32,
+                signer: tx.body.signer,
+                signer_alias: alias,
+                action: tx.body.payload.action().to_string(),
+                documents: fx.touched,
+                parties: fx.parties,
+                tracking: fx.tracking,
+            });
+        }
+        let m = &self.metrics;
+        m.height.set(height as i64);
+        m.transactions_committed
+            .inc_by(block.transactions.len() as u64);
+        m.mempool_size.set(waiting as i64);
+        Ok(())
+    }
+
+    /// Flushes the store (before shutdown).
+    pub fn flush(&self) -> Result<(), portledger_ledger::StoreError> {
+        self.store.flush()
     }
 }
 
@@ -198,7 +456,7 @@ pub struct StoreSource(pub Arc<Shared>);
 
 impl BlockSource for StoreSource {
     fn status(&self) -> SyncStatus {
-        let tip = read(&self.0.chain).tip();
+        let tip = self.0.tip();
         SyncStatus {
             height: tip.height,
             hash: tip.hash,
@@ -206,7 +464,7 @@ impl BlockSource for StoreSource {
     }
 
     fn blocks(&self, from: u64, count: u32) -> Vec<SyncedBlock> {
-        let store = &self.0.store;
+        let store = self.0.store();
         let mut out = Vec::new();
         for h in from..from.saturating_add(u64::from(count)) {
             match (store.block(h), store.certificate(h)) {

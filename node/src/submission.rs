@@ -100,7 +100,7 @@ impl SubmissionRecord {
     /// no longer valid meanwhile) and returns them, to be gossiped again, with the next sequence
     /// number to use.
     pub fn restore(&self, shared: &Shared) -> (Vec<Transaction>, u64) {
-        let recorded = shared.store.accepted().unwrap_or_default();
+        let recorded = shared.store().accepted().unwrap_or_default();
         let next_seq = recorded.last().map_or(0, |(s, _)| *s);
         let limit = shared.genesis.consensus.max_tx_bytes as usize;
         let mut again = Vec::new();
@@ -126,7 +126,7 @@ impl SubmissionRecord {
                 "accepted transactions restored from the store"
             );
         }
-        if let Err(e) = shared.store.remove_accepted(&gone) {
+        if let Err(e) = shared.store().remove_accepted(&gone) {
             warn!(error = %e, "could not forget accepted transactions");
         }
         (again, next_seq)
@@ -146,7 +146,7 @@ impl SubmissionRecord {
             }
             hashes.iter().filter_map(|h| log.remove(h)).collect()
         };
-        if let Err(e) = shared.store.remove_accepted(&seqs) {
+        if let Err(e) = shared.store().remove_accepted(&seqs) {
             warn!(error = %e, "could not forget accepted transactions");
         }
     }
@@ -158,8 +158,8 @@ impl SubmissionRecord {
         let settled: Vec<Hash> = recorded
             .into_iter()
             .filter(|h| {
-                matches!(shared.store.transaction_location(h), Ok(Some(_)))
-                    || !lock(&shared.mempool).contains(h)
+                matches!(shared.store().transaction_location(h), Ok(Some(_)))
+                    || !shared.is_waiting(h)
             })
             .collect();
         self.forget(shared, &settled);
@@ -202,7 +202,7 @@ impl std::fmt::Debug for Item {
 }
 
 impl Submissions {
-    /// Starts the intake task, recording in `shared.store` from sequence `next_seq` on (into
+    /// Starts the intake task, recording in the shared store from sequence `next_seq` on (into
     /// `record`), publishing on `network`, and forgetting what `settled` announces, until
     /// `shutdown` turns true (so the node's store is released when it stops).
     pub fn spawn(
@@ -353,12 +353,7 @@ fn accept(
     first_seq: u64,
 ) -> (Vec<Submitted>, Vec<Transaction>, u64) {
     let hashes: Vec<Hash> = txs.iter().map(|(tx, _)| tx.hash()).collect();
-    let unchecked: Vec<usize> = {
-        let mempool = lock(&shared.mempool);
-        (0..txs.len())
-            .filter(|&i| !mempool.signature_verified(&hashes[i]))
-            .collect()
-    };
+    let unchecked = shared.unverified(&hashes);
     let items: Vec<_> = unchecked
         .iter()
         .map(|&i| txs[i].0.signature_item())
@@ -370,14 +365,7 @@ fn accept(
             bad[i] = txs[i].0.verify_signature().is_err();
         }
     }
-    {
-        let mut mempool = lock(&shared.mempool);
-        for &i in &unchecked {
-            if !bad[i] {
-                mempool.mark_verified(hashes[i]);
-            }
-        }
-    }
+    shared.mark_verified(unchecked.iter().filter(|&&i| !bad[i]).map(|&i| hashes[i]));
     let mut answers: Vec<Option<Submitted>> = Vec::with_capacity(txs.len());
     let mut indexes = Vec::new();
     let mut admit = Vec::new();
@@ -408,7 +396,7 @@ fn accept(
     }
     let mut recorded = 0;
     if !entries.is_empty() {
-        match shared.store.put_accepted(&entries) {
+        match shared.store().put_accepted(&entries) {
             Ok(()) => {
                 record.note(
                     entries

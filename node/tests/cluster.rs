@@ -1,5 +1,5 @@
 //! Four real nodes in one test process (real libp2p on loopback, real sled in temporary
-//! directories): transactions submitted through one node's API are committed by all, with
+//! directories, two of the four nodes on memory stores in the first test): transactions submitted through one node's API are committed by all, with
 //! identical block hashes; bad input gets a 4xx naming the rule and never reaches a block; a
 //! node stopped for a while (or wiped) catches up from its peers.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use portledger_ledger::documents::anchor::DocumentType;
 use portledger_ledger::genesis::ConsensusParams;
-use portledger_ledger::{keyfile, Genesis, Hash, Keypair, Payload, Store, Transaction};
+use portledger_ledger::{keyfile, Genesis, Hash, Keypair, MemStore, Payload, Store, Transaction};
 use portledger_node::config::NodeConfig;
 use portledger_node::node::{self, RunningNode};
 use portledger_node::submission::SubmissionStore;
@@ -46,8 +46,21 @@ async fn start_node(dir: &Path, i: usize, heartbeat_ms: Option<u64>) -> RunningN
     node::start(cfg).await.expect("start")
 }
 
+/// A node whose chain lives in memory (its data directory is not used).
+async fn start_memory_node(dir: &Path, i: usize) -> RunningNode {
+    let cfg = NodeConfig::load(&dir.join(format!("node-{i}")), Vec::new()).expect("config");
+    node::start_on(cfg, std::sync::Arc::new(MemStore::new()))
+        .await
+        .expect("start")
+}
+
 impl Net {
     async fn start(heartbeat_ms: Option<u64>) -> Net {
+        Net::start_with(heartbeat_ms, 0).await
+    }
+
+    /// Four nodes, the last `in_memory` of them on memory stores.
+    async fn start_with(heartbeat_ms: Option<u64>, in_memory: usize) -> Net {
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().to_path_buf();
         let opts = TestnetOptions {
@@ -63,7 +76,12 @@ impl Net {
                 .expect("genesis");
         let mut nodes = Vec::new();
         for i in 0..4 {
-            nodes.push(Some(start_node(&path, i, heartbeat_ms).await));
+            let node = if i >= 4 - in_memory {
+                start_memory_node(&path, i).await
+            } else {
+                start_node(&path, i, heartbeat_ms).await
+            };
+            nodes.push(Some(node));
         }
         Net {
             _dir: dir,
@@ -103,7 +121,7 @@ impl Net {
     fn block_hash(&self, i: usize, h: u64) -> Hash {
         let n = self.nodes[i].as_ref().expect("running");
         n.shared
-            .store
+            .store()
             .block(h)
             .expect("store")
             .expect("block")
@@ -170,7 +188,8 @@ async fn post(client: &reqwest::Client, api: &str, body: Vec<u8>, json: bool) ->
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_nodes_commit_the_same_chain_and_refuse_bad_input() {
-    let net = Net::start(None).await;
+    // Two nodes on sled, two on memory stores: the node runs on either, and they agree.
+    let net = Net::start_with(None, 2).await;
     let client = reqwest::Client::new();
     let chain = net.genesis.chain_id.clone();
     let seller = net.key("seller");
@@ -201,7 +220,7 @@ async fn four_nodes_commit_the_same_chain_and_refuse_bad_input() {
             let n = net.nodes[i].as_ref().expect("node");
             let done = hashes.iter().all(|h| {
                 n.shared
-                    .store
+                    .store()
                     .transaction_location(h)
                     .expect("store")
                     .is_some()
@@ -345,7 +364,7 @@ async fn four_nodes_commit_the_same_chain_and_refuse_bad_input() {
         let n = net.nodes[0].as_ref().expect("node");
         assert!(n
             .shared
-            .store
+            .store()
             .transaction_location(&t.hash())
             .expect("store")
             .is_none());
@@ -456,7 +475,7 @@ async fn acknowledged_transactions_survive_a_restart_of_their_node() {
         let n3 = net.nodes[3].as_ref().expect("running");
         while n3
             .shared
-            .store
+            .store()
             .transaction_location(&tx.hash())
             .expect("store")
             .is_none()
@@ -468,7 +487,7 @@ async fn acknowledged_transactions_survive_a_restart_of_their_node() {
     // Committed ones leave the record.
     let n0 = net.nodes[0].as_ref().expect("running");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !n0.shared.store.accepted().expect("store").is_empty() {
+    while !n0.shared.store().accepted().expect("store").is_empty() {
         assert!(
             Instant::now() < deadline,
             "committed transactions still recorded"

@@ -100,7 +100,7 @@ impl Net {
         let deadline = Instant::now() + Duration::from_secs(30);
         while self.nodes[1]
             .shared
-            .store
+            .store()
             .transaction_location(&hash)
             .expect("store")
             .is_none()

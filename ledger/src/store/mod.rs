@@ -3,16 +3,18 @@
 //!
 //! [`Store`] is the seam. Implementations supply four low-level operations (read a key, scan a
 //! prefix, write an atomic batch, write one durable record); the key layout and everything above
-//! it are shared, so [`SledStore`] and [`MemStore`] behave the same. A block is committed as one
+//! it are shared, so `SledStore` (feature `sled`) and [`MemStore`] behave the same. A block is committed as one
 //! atomic batch with one flush: block, certificate, state records, nonces, history and indexes.
 
 mod keys;
 mod mem;
+#[cfg(feature = "sled")]
 mod sled_store;
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 pub use mem::MemStore;
+#[cfg(feature = "sled")]
 pub use sled_store::SledStore;
 
 use crate::block::Block;
@@ -94,6 +96,25 @@ fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T, St
     codec::decode(bytes, MAX_VALUE).map_err(|source| StoreError::Corrupt { what, source })
 }
 
+/// A shared store is a store (the node holds one behind `Arc<dyn Store>`).
+impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).get(key)
+    }
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
+        (**self).scan_prefix(prefix)
+    }
+    fn write_batch(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        (**self).write_batch(writes)
+    }
+    fn write_batch_lazy(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        (**self).write_batch_lazy(writes)
+    }
+    fn flush(&self) -> Result<(), StoreError> {
+        (**self).flush()
+    }
+}
+
 /// The storage seam.
 pub trait Store: Send + Sync {
     /// Reads one key.
@@ -107,6 +128,11 @@ pub trait Store: Send + Sync {
     /// in a crash is harmless (by default the same as [`Store::write_batch`]).
     fn write_batch_lazy(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         self.write_batch(writes)
+    }
+
+    /// Flushes writes made lazily (call before shutdown; nothing to do by default).
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
     }
 
     /// Records the genesis hash on first use; refuses a store made for another genesis.

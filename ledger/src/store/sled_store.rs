@@ -24,11 +24,6 @@ impl SledStore {
             .map_err(backend)?;
         Ok(SledStore { db })
     }
-
-    /// Flushes outstanding writes (also done by every batch); call before shutdown.
-    pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush().map(|_| ()).map_err(backend)
-    }
 }
 
 fn batch_of(writes: Vec<Write>) -> sled::Batch {
@@ -52,6 +47,10 @@ impl Store for SledStore {
             .scan_prefix(prefix)
             .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(backend))
             .collect()
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map(|_| ()).map_err(backend)
     }
 
     fn write_batch_lazy(&self, writes: Vec<Write>) -> Result<(), StoreError> {

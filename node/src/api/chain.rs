@@ -10,14 +10,13 @@ use serde_json::{json, Value};
 
 use super::{parse_hash, resolve_party, show_party, ApiError, ApiResult, ApiState};
 use crate::mempool::{Admission, MempoolError};
-use crate::shared::{lock, read};
 use crate::submission::SubmitError;
 
 /// `GET /v1/status`: the same object as `portledger status --json`.
 pub async fn status(State(s): State<ApiState>) -> Json<Value> {
     let sh = &s.shared;
-    let tip = read(&sh.chain).tip();
-    let live = lock(&sh.live).clone();
+    let tip = sh.tip();
+    let live = sh.live();
     let validators: Vec<Value> = sh
         .genesis
         .validator_set()
@@ -39,7 +38,7 @@ pub async fn status(State(s): State<ApiState>) -> Json<Value> {
         "node_key": sh.node_key,
         "validators": validators,
         "peers": live.peers.iter().collect::<Vec<_>>(),
-        "mempool_size": lock(&sh.mempool).len(),
+        "mempool_size": sh.waiting(),
     }))
 }
 
@@ -50,13 +49,13 @@ pub async fn genesis(State(s): State<ApiState>) -> Json<Value> {
 
 /// `GET /v1/participants`: every registered participant with its organisation and role.
 pub async fn participants(State(s): State<ApiState>) -> Json<Value> {
-    let chain = read(&s.shared.chain);
-    let list: Vec<Value> = chain
-        .state()
-        .participants
-        .iter()
-        .map(|(k, m)| json!({"alias": m.alias, "public_key": k, "organisation": m.organisation, "role": m.role}))
-        .collect();
+    let list: Vec<Value> = s.shared.read_state(|state| {
+        state
+            .participants
+            .iter()
+            .map(|(k, m)| json!({"alias": m.alias, "public_key": k, "organisation": m.organisation, "role": m.role}))
+            .collect()
+    });
     Json(json!({ "participants": list }))
 }
 
@@ -67,11 +66,11 @@ pub async fn account(
     Path(party): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let key = resolve_party(&s.shared, &party)?;
-    let chain = read(&s.shared.chain);
-    let member = chain.state().participants.get(&key).cloned();
-    let committed = chain.state().nonces.get(&key).copied().unwrap_or(0);
-    drop(chain);
-    let pending = lock(&s.shared.mempool).pending_nonce(&key);
+    let (member, committed) = s.shared.read_state(|state| {
+        let member = state.participants.get(&key).cloned();
+        (member, state.nonces.get(&key).copied().unwrap_or(0))
+    });
+    let pending = s.shared.pending_nonce(&key);
     Ok(Json(json!({
         "public_key": key,
         "alias": member.as_ref().map(|m| m.alias.clone()),
@@ -148,7 +147,7 @@ pub async fn transaction(
     Path(hash): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let hash = parse_hash(&hash)?;
-    let store = &s.shared.store;
+    let store = s.shared.store();
     if let Some(loc) = store
         .transaction_location(&hash)
         .map_err(ApiError::internal)?
@@ -172,7 +171,7 @@ pub async fn transaction(
             "transaction": tx,
         })));
     }
-    if let Some(tx) = lock(&s.shared.mempool).get(&hash) {
+    if let Some(tx) = s.shared.waiting_transaction(&hash) {
         return Ok(Json(
             json!({"tx_hash": hash, "status": "pending", "transaction": tx}),
         ));
@@ -183,7 +182,7 @@ pub async fn transaction(
 }
 
 fn block_json(s: &ApiState, height: u64) -> ApiResult<Json<Value>> {
-    let store = &s.shared.store;
+    let store = s.shared.store();
     let block: Block = store
         .block(height)
         .map_err(ApiError::internal)?
@@ -211,7 +210,7 @@ pub async fn block(State(s): State<ApiState>, Path(height): Path<u64>) -> ApiRes
 
 /// `GET /v1/blocks/latest`.
 pub async fn latest_block(State(s): State<ApiState>) -> ApiResult<Json<Value>> {
-    let h = read(&s.shared.chain).tip().height;
+    let h = s.shared.tip().height;
     if h == 0 {
         return Err(ApiError::not_found("no block has been committed yet"));
     }

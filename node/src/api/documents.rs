@@ -7,10 +7,9 @@ use portledger_ledger::{date, DocumentKey, Store};
 use serde_json::{json, Value};
 
 use super::{parse_hash, resolve_party, show_party, ApiError, ApiResult, ApiState};
-use crate::shared::read;
 
 fn history(s: &ApiState, key: DocumentKey) -> ApiResult<Json<Value>> {
-    let entries = s.shared.store.history(&key).map_err(ApiError::internal)?;
+    let entries = s.shared.store().history(&key).map_err(ApiError::internal)?;
     let events: Vec<Value> = entries
         .iter()
         .map(|e| {
@@ -34,7 +33,7 @@ fn opt_party(s: &ApiState, k: Option<&portledger_ledger::PublicKey>) -> Value {
 }
 
 fn proof(s: &ApiState, key: DocumentKey) -> ApiResult<Json<Value>> {
-    let p = portledger_ledger::proof::build(&s.shared.store, &s.shared.genesis, &key)
+    let p = portledger_ledger::proof::build(s.shared.store(), &s.shared.genesis, &key)
         .map_err(ApiError::internal)?;
     if p.entries.is_empty() {
         return Err(ApiError::not_found(format!(
@@ -73,7 +72,7 @@ async fn one<R: Resource>(
     State(s): State<ApiState>,
     Path(p): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let record = R::get(read(&s.shared.chain).state(), &p)?;
+    let record = s.shared.read_state(|state| R::get(state, &p))?;
     let record = record.ok_or_else(|| ApiError::not_found(R::missing(&p)))?;
     Ok(Json(R::show(&s, record)))
 }
@@ -237,7 +236,7 @@ pub async fn party_documents(
     let key = resolve_party(&s.shared, &party)?;
     let docs = s
         .shared
-        .store
+        .store()
         .party_documents(&key)
         .map_err(ApiError::internal)?;
     Ok(Json(json!({ "party": party, "documents": docs })))

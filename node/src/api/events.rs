@@ -47,7 +47,7 @@ pub async fn stream(
     };
     let reference = f.reference.clone();
     let container = f.container.clone();
-    let rx = s.shared.events.subscribe();
+    let rx = s.shared.subscribe_events();
     let stream = BroadcastStream::new(rx).filter_map(move |item| {
         let reference = reference.clone();
         let container = container.clone();

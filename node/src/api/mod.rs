@@ -19,7 +19,7 @@ use axum::{Json, Router};
 use portledger_ledger::{Hash, PublicKey};
 use serde_json::{json, Value};
 
-use crate::shared::{read, Shared};
+use crate::shared::Shared;
 use crate::submission::Submissions;
 
 /// What every handler gets.
@@ -136,8 +136,8 @@ async fn metrics(axum::extract::State(s): axum::extract::State<ApiState>) -> imp
 
 /// Resolves a party named by alias or public key hex.
 pub fn resolve_party(shared: &Shared, party: &str) -> ApiResult<PublicKey> {
-    if let Some(k) = read(&shared.chain).state().aliases.get(party) {
-        return Ok(*k);
+    if let Some(k) = shared.key_of(party) {
+        return Ok(k);
     }
     PublicKey::from_hex(party).map_err(|_| {
         ApiError::bad_request(

@@ -9,7 +9,6 @@ use portledger_ledger::Store;
 use serde_json::{json, Value};
 
 use super::{show_party, ApiError, ApiResult, ApiState};
-use crate::shared::read;
 
 /// One committed event as the API shows it.
 fn event_json(s: &ApiState, r: &TrackingRecord) -> Value {
@@ -44,7 +43,7 @@ pub async fn container(
 ) -> ApiResult<Json<Value>> {
     let records = s
         .shared
-        .store
+        .store()
         .container_tracking(&container)
         .map_err(ApiError::internal)?;
     if records.is_empty() {
@@ -66,17 +65,15 @@ pub async fn bl_tracking(
     State(s): State<ApiState>,
     Path(reference): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let doc = read(&s.shared.chain)
-        .state()
-        .transport_documents
-        .get(&reference)
-        .cloned()
+    let doc = s
+        .shared
+        .read_state(|state| state.transport_documents.get(&reference).cloned())
         .ok_or_else(|| {
             ApiError::not_found(format!("no transport document with reference {reference}"))
         })?;
     let records = s
         .shared
-        .store
+        .store()
         .document_tracking(&reference)
         .map_err(ApiError::internal)?;
     let containers: Vec<Value> = doc
