@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::codec::{self, CodecError};
 use crate::crypto::{Hash, PublicKey};
 use crate::documents::anchor::AnchoredDocument;
 use crate::documents::credit::LetterOfCredit;
@@ -63,9 +64,10 @@ pub trait Family {
 }
 
 /// Declares the state's record families: one unit type each, its field in [`Changes`] and in
-/// [`State`], and the merge of changes. A new family is one line here (plus its rules).
+/// [`State`], its table in the store, and the merge of changes. A new family is one line here
+/// (plus its record type and its rules).
 macro_rules! families {
-    ($( $(#[$doc:meta])* $family:ident, $field:ident: $key:ty => $record:ty; )*) => {
+    ($( $(#[$doc:meta])* $family:ident, $field:ident: $key:ty => $record:ty, table $table:literal; )*) => {
         $(
             $(#[$doc])*
             #[derive(Debug, Clone, Copy)]
@@ -93,6 +95,11 @@ macro_rules! families {
         }
 
         impl Changes {
+            /// The store table of each family: (field name, key prefix), one per family.
+            pub const TABLES: &'static [(&'static str, &'static [u8])] = &[
+                $( (stringify!($field), $table), )*
+            ];
+
             /// Folds later changes over these.
             pub fn merge(&mut self, later: Changes) {
                 $( self.$field.extend(later.$field); )*
@@ -102,27 +109,59 @@ macro_rules! families {
             pub fn is_empty(&self) -> bool {
                 true $( && self.$field.is_empty() )*
             }
+
+            /// Every record in its canonical encoding: (table, key, record).
+            pub fn encoded_records(&self) -> Vec<(&'static [u8], Vec<u8>, Vec<u8>)> {
+                let mut out = Vec::new();
+                $(
+                    for (k, v) in &self.$field {
+                        out.push(($table as &'static [u8], codec::encode(k), codec::encode(v)));
+                    }
+                )*
+                out
+            }
+
+            /// Adds one record read back from `table` (keys and records decoded with `limit`).
+            pub fn insert_encoded(
+                &mut self,
+                table: &[u8],
+                key: &[u8],
+                record: &[u8],
+                limit: usize,
+            ) -> Result<(), CodecError> {
+                $(
+                    if table == $table {
+                        self.$field
+                            .insert(codec::decode(key, limit)?, codec::decode(record, limit)?);
+                        return Ok(());
+                    }
+                )*
+                Err(CodecError::Malformed(format!(
+                    "no record family has the table {:?}",
+                    String::from_utf8_lossy(table)
+                )))
+            }
         }
     };
 }
 
 families! {
     /// Organisations: name -> role.
-    Organisations, organisations: String => Role;
+    Organisations, organisations: String => Role, table b"s/o/";
     /// Participants: key -> membership.
-    Participants, participants: PublicKey => Member;
+    Participants, participants: PublicKey => Member, table b"s/m/";
     /// Each signer's last nonce.
-    Nonces, nonces: PublicKey => u64;
+    Nonces, nonces: PublicKey => u64, table b"s/n/";
     /// Transport documents by reference.
-    TransportDocuments, transport_documents: String => TransportDocument;
+    TransportDocuments, transport_documents: String => TransportDocument, table b"s/t/";
     /// Letters of credit by number.
-    Credits, credits: String => LetterOfCredit;
+    Credits, credits: String => LetterOfCredit, table b"s/l/";
     /// Customs declarations by number.
-    Declarations, declarations: String => CustomsDeclaration;
+    Declarations, declarations: String => CustomsDeclaration, table b"s/d/";
     /// Anchored documents by hash.
-    Anchors, anchors: Hash => AnchoredDocument;
+    Anchors, anchors: Hash => AnchoredDocument, table b"s/a/";
     /// The latest tracking event by (transport document reference, container).
-    Positions, positions: (String, String) => ContainerPosition;
+    Positions, positions: (String, String) => ContainerPosition, table b"s/k/";
 }
 
 /// The next state hash: `SHA-256(previous || SHA-256(canonical changes))`.

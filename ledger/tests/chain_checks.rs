@@ -186,3 +186,28 @@ fn refused_blocks_are_never_stored() {
     chain.commit_block(&good, &cert).expect("good block");
     assert_eq!(chain.tip().height, 2);
 }
+
+#[test]
+fn a_store_of_another_layout_or_genesis_is_refused_with_a_reason() {
+    use portledger_ledger::{MemStore, StoreError};
+    let w = World::new();
+    // A store written before the layout was recorded: it has a genesis hash and no layout.
+    let old = MemStore::new();
+    old.write_batch(vec![(
+        b"m/genesis".to_vec(),
+        Some(portledger_ledger::codec::encode(&w.genesis.hash())),
+    )])
+    .expect("write");
+    match Chain::open(w.genesis.clone(), old) {
+        Err(StoreError::OtherLayout { found: 1, expected }) => assert!(expected > 1),
+        other => panic!("expected OtherLayout, got {:?}", other.map(|c| c.tip())),
+    }
+    // A fresh store records both; opened again for another genesis, it is refused.
+    let store = std::sync::Arc::new(MemStore::new());
+    Chain::open(w.genesis.clone(), store.clone()).expect("open");
+    Chain::open(w.genesis.clone(), store.clone()).expect("reopen");
+    let mut other = w.genesis.clone();
+    other.chain_id.push_str("-other");
+    let err = Chain::open(other, store).map(|c| c.tip()).unwrap_err();
+    assert!(matches!(err, StoreError::WrongGenesis { .. }), "{err}");
+}

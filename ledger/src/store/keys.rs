@@ -7,7 +7,7 @@
 use crate::codec;
 use crate::crypto::{Hash, PublicKey};
 use crate::state::{Changes, DocumentKey};
-use crate::store::{decode, Store, StoreError, Write};
+use crate::store::{Store, StoreError, Write, MAX_VALUE};
 
 pub const GENESIS: &[u8] = b"m/genesis";
 pub const TIP: &[u8] = b"m/tip";
@@ -74,100 +74,32 @@ pub fn tracking(prefix: Vec<u8>, height: u64, index: u32, seq: u32) -> Vec<u8> {
     )
 }
 
-// State records: "s/<table>/<key>".
-const ORG: &[u8] = b"s/o/";
-const MEMBER: &[u8] = b"s/m/";
-const NONCE: &[u8] = b"s/n/";
-const TD: &[u8] = b"s/t/";
-const LC: &[u8] = b"s/l/";
-const CD: &[u8] = b"s/d/";
-const ANCHOR: &[u8] = b"s/a/";
-const POSITION: &[u8] = b"s/k/";
+/// The store's layout version: raised whenever the key layout changes, so that a data
+/// directory written by another layout is refused with a clear message instead of misread.
+pub const LAYOUT_VERSION: u32 = 2;
+/// Where the layout version is kept.
+pub const LAYOUT: &[u8] = b"m/layout";
+
+// State records: "s/<table>/<key>", one table per record family (`state::families!`), the key
+// and the record in their canonical encodings.
 
 /// The writes that persist a block's changes.
 pub fn state_writes(c: &Changes, w: &mut Vec<Write>) {
-    for (k, v) in &c.organisations {
-        w.push((key(ORG, &[k.as_bytes()]), Some(codec::encode(v))));
+    for (table, k, v) in c.encoded_records() {
+        w.push((key(table, &[&k]), Some(v)));
     }
-    for (k, v) in &c.participants {
-        w.push((key(MEMBER, &[k.as_bytes()]), Some(codec::encode(v))));
-    }
-    for (k, v) in &c.nonces {
-        w.push((key(NONCE, &[k.as_bytes()]), Some(codec::encode(v))));
-    }
-    for (k, v) in &c.transport_documents {
-        w.push((key(TD, &[k.as_bytes()]), Some(codec::encode(v))));
-    }
-    for (k, v) in &c.credits {
-        w.push((key(LC, &[k.as_bytes()]), Some(codec::encode(v))));
-    }
-    for (k, v) in &c.declarations {
-        w.push((key(CD, &[k.as_bytes()]), Some(codec::encode(v))));
-    }
-    for (k, v) in &c.anchors {
-        w.push((key(ANCHOR, &[k.as_bytes()]), Some(codec::encode(v))));
-    }
-    for (k, v) in &c.positions {
-        // The value carries its key, so reading needs no key parsing.
-        w.push((
-            key(POSITION, &[&codec::encode(k)]),
-            Some(codec::encode(&(k, v))),
-        ));
-    }
-}
-
-fn text_key(prefix: &[u8], k: &[u8]) -> Result<String, StoreError> {
-    String::from_utf8(k[prefix.len()..].to_vec()).map_err(|_| StoreError::Corrupt {
-        what: "state key",
-        source: codec::CodecError::Malformed("key is not UTF-8".into()),
-    })
-}
-
-fn fixed_key(prefix: &[u8], k: &[u8]) -> Result<[u8; 32], StoreError> {
-    k[prefix.len()..]
-        .try_into()
-        .map_err(|_| StoreError::Corrupt {
-            what: "state key",
-            source: codec::CodecError::Malformed("key is not 32 bytes".into()),
-        })
 }
 
 /// Reads every state record into `c`.
 pub fn read_state<S: Store + ?Sized>(s: &S, c: &mut Changes) -> Result<(), StoreError> {
-    for (k, v) in s.scan_prefix(ORG)? {
-        c.organisations
-            .insert(text_key(ORG, &k)?, decode("organisation", &v)?);
-    }
-    for (k, v) in s.scan_prefix(MEMBER)? {
-        c.participants.insert(
-            PublicKey(fixed_key(MEMBER, &k)?),
-            decode("participant", &v)?,
-        );
-    }
-    for (k, v) in s.scan_prefix(NONCE)? {
-        c.nonces
-            .insert(PublicKey(fixed_key(NONCE, &k)?), decode("nonce", &v)?);
-    }
-    for (k, v) in s.scan_prefix(TD)? {
-        c.transport_documents
-            .insert(text_key(TD, &k)?, decode("transport document", &v)?);
-    }
-    for (k, v) in s.scan_prefix(LC)? {
-        c.credits.insert(text_key(LC, &k)?, decode("credit", &v)?);
-    }
-    for (k, v) in s.scan_prefix(CD)? {
-        c.declarations
-            .insert(text_key(CD, &k)?, decode("declaration", &v)?);
-    }
-    for (k, v) in s.scan_prefix(ANCHOR)? {
-        c.anchors.insert(
-            Hash(fixed_key(ANCHOR, &k)?),
-            decode("anchored document", &v)?,
-        );
-    }
-    for (_, v) in s.scan_prefix(POSITION)? {
-        let (k, p) = decode("container position", &v)?;
-        c.positions.insert(k, p);
+    for (_, table) in Changes::TABLES {
+        for (k, v) in s.scan_prefix(table)? {
+            c.insert_encoded(table, &k[table.len()..], &v, MAX_VALUE)
+                .map_err(|source| StoreError::Corrupt {
+                    what: "state record",
+                    source,
+                })?;
+        }
     }
     Ok(())
 }

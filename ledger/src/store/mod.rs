@@ -42,6 +42,18 @@ pub enum StoreError {
         /// Decode error.
         source: CodecError,
     },
+    /// The store was written in another key layout (by another version of portledger).
+    #[error(
+        "the data directory was written in store layout {found}; this version reads layout \
+         {expected}: move the directory away and start again (the node re-syncs the chain from \
+         its peers)"
+    )]
+    OtherLayout {
+        /// Layout found.
+        found: u32,
+        /// Layout this version reads.
+        expected: u32,
+    },
     /// The store belongs to another chain.
     #[error("the data directory belongs to another genesis (stored {stored}, given {given})")]
     WrongGenesis {
@@ -135,8 +147,27 @@ pub trait Store: Send + Sync {
         Ok(())
     }
 
-    /// Records the genesis hash on first use; refuses a store made for another genesis.
+    /// Records the genesis hash and the layout version on first use; refuses a store made for
+    /// another genesis or written in another layout.
     fn check_genesis(&self, genesis_hash: &Hash) -> Result<(), StoreError> {
+        let layout = match self.get(keys::LAYOUT)? {
+            Some(bytes) => decode("layout version", &bytes)?,
+            // A store from before the layout was recorded: layout 1 if it holds anything.
+            None if self.get(keys::GENESIS)?.is_some() => 1,
+            None => {
+                self.write_batch(vec![(
+                    keys::LAYOUT.to_vec(),
+                    Some(codec::encode(&keys::LAYOUT_VERSION)),
+                )])?;
+                keys::LAYOUT_VERSION
+            }
+        };
+        if layout != keys::LAYOUT_VERSION {
+            return Err(StoreError::OtherLayout {
+                found: layout,
+                expected: keys::LAYOUT_VERSION,
+            });
+        }
         match self.get(keys::GENESIS)? {
             Some(bytes) => {
                 let stored: Hash = decode("genesis hash", &bytes)?;
