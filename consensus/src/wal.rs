@@ -1,7 +1,7 @@
 //! Write-ahead records: what a validator signed, persisted before it is sent, so that a
 //! restarted core never signs something conflicting.
 
-use portledger_ledger::{codec, Store, StoreError, Vote};
+use portledger_ledger::{codec, Hash, Store, StoreError, Vote};
 use serde::{Deserialize, Serialize};
 
 use crate::proposal::SignedProposal;
@@ -34,6 +34,8 @@ impl WalRecord {
 /// Key prefix of the write-ahead log in the store: `w/<height><seq>`, heights big-endian so that
 /// a scan comes out in height order.
 const WAL: &[u8] = b"w/";
+/// Key prefix of the bodies of blocks this validator precommitted: `wb/<height><block hash>`.
+const BODIES: &[u8] = b"wb/";
 /// Largest write-ahead record decoded (a proposal with its block is sent apart from it).
 const MAX_RECORD: usize = 1 << 20;
 
@@ -54,8 +56,14 @@ pub trait WalStore {
     /// The records of a height, in the order written, and how many stored ones did not decode
     /// (left out).
     fn wal(&self, height: u64) -> Result<(Vec<WalRecord>, usize), StoreError>;
-    /// Drops the records of heights below `height`.
+    /// Drops the records (and kept bodies) of heights below `height`.
     fn prune_wal(&self, height: u64) -> Result<(), StoreError>;
+    /// Keeps the body of a block this validator is about to precommit (made durable by the
+    /// precommit's own record, appended right after), so that after a crash it can still
+    /// propose the value it is locked on.
+    fn keep_body(&self, height: u64, block_hash: &Hash, body: Vec<u8>) -> Result<(), StoreError>;
+    /// The bodies kept for a height: (block hash, encoded body).
+    fn kept_bodies(&self, height: u64) -> Result<Vec<(Hash, Vec<u8>)>, StoreError>;
 }
 
 impl<S: Store + ?Sized> WalStore for S {
@@ -78,16 +86,39 @@ impl<S: Store + ?Sized> WalStore for S {
     }
 
     fn prune_wal(&self, height: u64) -> Result<(), StoreError> {
+        let bodies = self.scan_prefix(BODIES)?.into_iter().filter(|(k, _)| {
+            k.get(BODIES.len()..BODIES.len() + 8)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .is_some_and(|b| u64::from_be_bytes(b) < height)
+        });
         let writes: Vec<_> = self
             .scan_prefix(WAL)?
             .into_iter()
             .filter(|(k, _)| height_of(k).is_some_and(|h| h < height))
+            .chain(bodies)
             .map(|(k, _)| (k, None))
             .collect();
         if writes.is_empty() {
             return Ok(());
         }
         self.write_batch(writes)
+    }
+
+    fn keep_body(&self, height: u64, block_hash: &Hash, body: Vec<u8>) -> Result<(), StoreError> {
+        let key = [BODIES, &height.to_be_bytes(), block_hash.as_bytes()].concat();
+        self.write_batch_lazy(vec![(key, Some(body))])
+    }
+
+    fn kept_bodies(&self, height: u64) -> Result<Vec<(Hash, Vec<u8>)>, StoreError> {
+        let prefix = [BODIES, &height.to_be_bytes()].concat();
+        Ok(self
+            .scan_prefix(&prefix)?
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let hash: [u8; 32] = k.get(prefix.len()..)?.try_into().ok()?;
+                Some((Hash(hash), v))
+            })
+            .collect())
     }
 }
 

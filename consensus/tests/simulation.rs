@@ -257,10 +257,14 @@ fn f_plus_1_down_halts_and_resumes_when_one_returns() {
             r.commits_between(0, 1000) > 0,
             "seed {seed}: progress before"
         );
-        assert_eq!(
-            r.new_heights_between(1500, 6000),
-            0,
-            "seed {seed}: f + 1 down, nothing may commit"
+        // The height in progress at the crash may still be decided, late, from votes the
+        // crashed nodes cast before going down (relayed by the survivors); nothing after it.
+        let at_crash = r.height_before(1000);
+        assert!(
+            r.highest_between(1000, 6000) <= at_crash + 1,
+            "seed {seed}: f + 1 down, nothing beyond height {} may commit (got {})",
+            at_crash + 1,
+            r.highest_between(1000, 6000)
         );
         assert!(
             r.commits_between(6000, u64::MAX) >= 2,

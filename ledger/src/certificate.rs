@@ -98,6 +98,24 @@ impl CommitCertificate {
         }
     }
 
+    /// The precommit votes this certificate is made of (for a peer that missed them).
+    pub fn precommits(&self, chain_id: &str) -> Vec<Vote> {
+        self.signatures
+            .iter()
+            .map(|s| Vote {
+                body: VoteBody {
+                    chain_id: chain_id.to_string(),
+                    height: self.height,
+                    round: self.round,
+                    kind: VoteKind::Precommit,
+                    block: Some(self.block_hash),
+                    validator: s.validator,
+                },
+                signature: s.signature,
+            })
+            .collect()
+    }
+
     /// The hash carried in the next block's header.
     pub fn hash(&self) -> Hash {
         Hash::of_encoded(self)

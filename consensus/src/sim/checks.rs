@@ -8,7 +8,7 @@ use super::block::BlockRegistry;
 use crate::proposal::SignedProposal;
 
 /// A block in a node's durable store.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Committed {
     /// Block hash.
     pub hash: Hash,

@@ -2,27 +2,39 @@
 
 use portledger_ledger::Vote;
 
+use super::checks::Committed;
 use super::rng::SimRng;
 use crate::proposal::SignedProposal;
 
 /// What travels between simulated nodes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WireMessage {
     /// A proposal (its block body is in the registry).
     Proposal(SignedProposal),
     /// A vote.
     Vote(Vote),
-    /// "I am deciding this height": peers that have decided it answer with a [`Self::Decision`].
+    /// "This is my committed height", sent to everyone on every gossip tick.
     Status {
-        /// The sender's current height.
+        /// The sender's committed height.
         height: u64,
     },
-    /// Block sync: a decided proposal with the precommits of its commit certificate.
+    /// A decided height for a peer still deciding it: the proposal with the precommits of its
+    /// commit certificate.
     Decision {
         /// The decided proposal.
         proposal: SignedProposal,
         /// Its precommits.
         precommits: Vec<Vote>,
+    },
+    /// Block sync: "send me your blocks from this height on".
+    SyncRequest {
+        /// First height wanted.
+        from: u64,
+    },
+    /// Block sync: committed blocks with their certificates, oldest first.
+    SyncResponse {
+        /// The blocks.
+        blocks: Vec<Committed>,
     },
 }
 

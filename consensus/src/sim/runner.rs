@@ -1,9 +1,9 @@
 //! The event loop: hosts executing their cores' actions over the simulated network.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
-use portledger_ledger::{Hash, Keypair, ValidatorSet, Vote, VoteBody, VoteKind};
+use portledger_ledger::{Hash, Keypair, PublicKey, ValidatorSet, Vote, VoteKind};
 
 use super::block::{BlockRegistry, SimBlock};
 use super::byzantine::{ByzantineContext, Fixture};
@@ -11,13 +11,16 @@ use super::checks::{check_chains, Committed};
 use super::network::{NetworkModel, WireMessage};
 use super::rng::SimRng;
 use super::scenario::{FaultEvent, Scenario};
-use crate::action::Action;
 use crate::config::{ConsensusConfig, DEFAULT_FUTURE_BUFFER};
-use crate::core::Core;
-use crate::input::Input;
-use crate::proposal::SignedProposal;
+use crate::engine::{Effect, Engine, EnginePolicy, Event as EngineEvent, Message};
 use crate::timeout::Timeout;
 use crate::wal::WalRecord;
+
+/// Blocks served per sync request (as the node's block sync).
+const SYNC_WINDOW: usize = 64;
+
+/// A sync request not answered within this long has failed (as a request-response timeout).
+const SYNC_TIMEOUT_MS: u64 = 2000;
 
 /// The chain id used in simulations.
 pub const SIM_CHAIN_ID: &str = "sim-chain";
@@ -103,6 +106,26 @@ impl Report {
             .count()
     }
 
+    /// The highest height a correct node committed before `t` (0 when none).
+    pub fn height_before(&self, t: u64) -> u64 {
+        self.commits
+            .iter()
+            .filter(|c| c.time_ms < t)
+            .map(|c| c.height)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The highest height a correct node committed in `[from, to)` (0 when none).
+    pub fn highest_between(&self, from: u64, to: u64) -> u64 {
+        self.commits
+            .iter()
+            .filter(|c| c.time_ms >= from && c.time_ms < to)
+            .map(|c| c.height)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Commits by correct nodes in the simulated time window `[from, to)`.
     pub fn commits_between(&self, from: u64, to: u64) -> usize {
         self.commits
@@ -127,10 +150,15 @@ enum Event {
     HostInput {
         node: usize,
         epoch: u64,
-        input: Input,
+        input: EngineEvent<()>,
     },
     Gossip {
         node: usize,
+    },
+    SyncTimeout {
+        node: usize,
+        epoch: u64,
+        request: u64,
     },
     Fault(FaultEvent),
 }
@@ -160,25 +188,21 @@ impl Ord for Scheduled {
     }
 }
 
-/// One simulated node: the core (while running) and what survives a crash.
+/// One simulated node: the engine (while running) and what survives a crash.
 #[derive(Debug)]
 struct Host {
     key: Keypair,
     fixture: Option<Fixture>,
-    core: Option<Core>,
+    engine: Option<Engine<()>>,
     epoch: u64,
     /// Durable: write-ahead records.
     wal: Vec<WalRecord>,
     /// Durable: committed blocks.
     chain: Vec<Committed>,
-    /// Volatile: proposals seen, by (height, block hash).
-    seen_proposals: BTreeMap<(u64, Hash), SignedProposal>,
-    /// Volatile: own messages of the current height, re-sent to everyone on every gossip tick.
-    own_msgs: Vec<WireMessage>,
-    /// Volatile: others' messages of the current height, relayed to one random peer per tick
-    /// (the gossip layer's "what one correct node received, all eventually receive").
-    heard: Vec<(u64, WireMessage)>,
-    heard_set: HashSet<WireMessage>,
+    /// Durable: the bodies kept with the write-ahead log (blocks precommitted), by height.
+    kept: Vec<(u64, Hash)>,
+    /// Volatile: the block sync request in flight (its number and the peer asked), if any.
+    sync_request: Option<(u64, usize)>,
 }
 
 impl Host {
@@ -188,6 +212,16 @@ impl Host {
 
     fn correct(&self) -> bool {
         self.fixture.is_none()
+    }
+
+    /// Write-ahead records of the height after the stored chain.
+    fn records_for_next(&self) -> Vec<WalRecord> {
+        let next = self.chain.len() as u64 + 1;
+        self.wal
+            .iter()
+            .filter(|r| r.height() == next)
+            .cloned()
+            .collect()
     }
 }
 
@@ -200,7 +234,9 @@ pub struct Simulation {
     queue: BinaryHeap<Scheduled>,
     hosts: Vec<Host>,
     config: ConsensusConfig,
+    policy: EnginePolicy,
     registry: BlockRegistry,
+    sync_requests: u64,
     network: NetworkModel,
     /// Every vote signed by a correct node, by (node, height, round, kind).
     signed: BTreeMap<(usize, u64, u32, VoteKind), Vote>,
@@ -236,14 +272,12 @@ impl Simulation {
             .map(|i| Host {
                 key: sim_key(i),
                 fixture: sc.byzantine.get(&i).copied(),
-                core: None,
+                engine: None,
                 epoch: 0,
                 wal: Vec::new(),
                 chain: Vec::new(),
-                seen_proposals: BTreeMap::new(),
-                own_msgs: Vec::new(),
-                heard: Vec::new(),
-                heard_set: HashSet::new(),
+                kept: Vec::new(),
+                sync_request: None,
             })
             .collect();
         let report = Report {
@@ -252,7 +286,17 @@ impl Simulation {
             n: sc.n,
             ..Report::default()
         };
+        // The production policy, with the scenario's gossip interval for re-sending and its
+        // slow sync for answering lagging peers.
+        let policy = EnginePolicy {
+            heartbeat_ms: 1000,
+            resend_ms: sc.gossip_interval_ms,
+            stall_ms: sc.timeouts.base_ms.saturating_mul(3),
+            answer_lagging_after_ms: sc.sync_delay_ms,
+        };
         Simulation {
+            policy,
+            sync_requests: 0,
             rng: SimRng::new(sc.seed),
             network: sc.network.clone(),
             sc,
@@ -279,12 +323,7 @@ impl Simulation {
             let offset = self.rng.range(0, self.sc.gossip_interval_ms);
             self.schedule(offset, Event::Gossip { node: i });
             if self.hosts[i].fixture.is_none_or(Fixture::runs_core) {
-                self.hosts[i].core = Some(Core::new(
-                    self.config.clone(),
-                    Some(self.hosts[i].key.clone()),
-                    1,
-                ));
-                self.feed(i, Input::StartHeight { height: 1 });
+                self.boot(i);
             }
         }
         if self.pending_faults == 0 {
@@ -328,7 +367,7 @@ impl Simulation {
     fn running_correct(&self) -> impl Iterator<Item = &Host> {
         self.hosts
             .iter()
-            .filter(|h| h.correct() && h.core.is_some())
+            .filter(|h| h.correct() && h.engine.is_some())
     }
 
     fn max_correct_height(&self) -> u64 {
@@ -368,10 +407,7 @@ impl Simulation {
                 timeout,
             } => {
                 if self.hosts[node].epoch == epoch {
-                    if node == 0 && self.now > 5000 && self.now < 20000 {
-                        self.trace(|| format!("node 0 fires {timeout:?}"));
-                    }
-                    self.feed(node, Input::TimeoutFired(timeout));
+                    self.feed(node, EngineEvent::TimeoutFired(timeout));
                 }
             }
             Event::HostInput { node, epoch, input } => {
@@ -383,6 +419,20 @@ impl Simulation {
                 self.gossip(node);
                 let next = self.now + self.sc.gossip_interval_ms;
                 self.schedule(next, Event::Gossip { node });
+            }
+            Event::SyncTimeout {
+                node,
+                epoch,
+                request,
+            } => {
+                let h = &mut self.hosts[node];
+                if let Some((id, peer)) = h.sync_request.filter(|_| h.epoch == epoch) {
+                    if id == request {
+                        h.sync_request = None;
+                        let peer = self.key_of(peer);
+                        self.feed(node, EngineEvent::SyncFailed { peer });
+                    }
+                }
             }
             Event::Fault(f) => {
                 self.pending_faults = self.pending_faults.saturating_sub(1);
@@ -411,31 +461,55 @@ impl Simulation {
 
     fn crash(&mut self, i: usize) {
         let h = &mut self.hosts[i];
-        if h.core.is_none() {
+        if h.engine.is_none() {
             return;
         }
-        h.core = None;
+        h.engine = None;
         h.epoch += 1;
-        h.own_msgs.clear();
-        h.heard.clear();
-        h.heard_set.clear();
-        h.seen_proposals.clear();
+        h.sync_request = None;
         self.report.crashes += 1;
     }
 
     fn restart(&mut self, i: usize) {
-        let h = &mut self.hosts[i];
-        if h.core.is_some() || !h.fixture.is_none_or(Fixture::runs_core) {
+        let h = &self.hosts[i];
+        if h.engine.is_some() || !h.fixture.is_none_or(Fixture::runs_core) {
             return;
         }
-        h.core = Some(Core::restore(
-            self.config.clone(),
-            Some(h.key.clone()),
-            &h.wal,
-        ));
         let next = h.chain.len() as u64 + 1;
         self.trace(|| format!("node {i} restarts at height {next}"));
-        self.feed(i, Input::StartHeight { height: next });
+        self.boot(i);
+    }
+
+    /// Starts a node's engine from its store and write-ahead log; transactions always wait.
+    fn boot(&mut self, i: usize) {
+        let h = &self.hosts[i];
+        let (engine, effects) = Engine::start(
+            self.config.clone(),
+            Some(h.key.clone()),
+            self.policy,
+            h.chain.len() as u64,
+            &h.records_for_next(),
+            h.kept
+                .iter()
+                .filter(|(height, _)| *height == h.chain.len() as u64 + 1)
+                .map(|(_, hash)| (*hash, ()))
+                .collect(),
+            self.now,
+        );
+        self.hosts[i].engine = Some(engine);
+        self.feed_effects(
+            i,
+            effects,
+            VecDeque::from([EngineEvent::TransactionArrived]),
+        );
+    }
+
+    fn key_of(&self, i: usize) -> PublicKey {
+        self.hosts[i].key.public()
+    }
+
+    fn index_of(&self, key: &PublicKey) -> Option<usize> {
+        self.config.validators.index_of(key)
     }
 
     fn send(&mut self, from: usize, to: usize, msg: WireMessage) {
@@ -453,43 +527,25 @@ impl Simulation {
         }
     }
 
+    /// A gossip tick: a correct node tells everyone its committed height, and every running
+    /// engine is ticked (it re-sends and relays from there).
     fn gossip(&mut self, node: usize) {
         let h = &self.hosts[node];
-        if !h.correct() {
+        if h.engine.is_none() {
             return;
         }
-        let Some(core) = &h.core else { return };
-        let status = WireMessage::Status {
-            height: core.height(),
-        };
-        let own = h.own_msgs.clone();
-        let heard = h.heard.clone();
-        self.broadcast(node, status);
-        for m in own {
-            self.broadcast(node, m);
+        if h.correct() {
+            let status = WireMessage::Status {
+                height: h.chain.len() as u64,
+            };
+            self.broadcast(node, status);
         }
-        if self.sc.n > 1 && !heard.is_empty() {
-            let peer = (node + 1 + self.rng.pick(self.sc.n - 1)) % self.sc.n;
-            for (_, m) in heard {
-                self.send(node, peer, m);
-            }
-        }
+        self.feed(node, EngineEvent::Tick { txs_waiting: true });
     }
 
     fn deliver(&mut self, to: usize, from: usize, msg: WireMessage) {
-        let Some(core) = &self.hosts[to].core else {
+        if self.hosts[to].engine.is_none() {
             return;
-        };
-        let height = match &msg {
-            WireMessage::Proposal(p) => Some(p.proposal.height),
-            WireMessage::Vote(v) => Some(v.body.height),
-            _ => None,
-        };
-        if let Some(height) = height.filter(|h| *h == core.height() || *h == core.height() + 1) {
-            let h = &mut self.hosts[to];
-            if h.heard_set.insert(msg.clone()) {
-                h.heard.push((height, msg.clone()));
-            }
         }
         if let Some(fixture) = self.hosts[to].fixture {
             let peers: Vec<usize> = (0..self.sc.n).filter(|p| *p != to).collect();
@@ -505,77 +561,120 @@ impl Simulation {
                 self.send(to, peer, m);
             }
         }
-        match msg {
-            WireMessage::Proposal(p) => {
-                self.note_proposal(to, &p);
-                self.feed(to, Input::ProposalReceived(p));
+        let event = match msg {
+            WireMessage::Proposal(proposal) => {
+                EngineEvent::Message(Message::Proposal { proposal, body: () })
             }
-            WireMessage::Vote(v) => self.feed(to, Input::VoteReceived(v)),
-            WireMessage::Status { height } => {
-                let h = &self.hosts[to];
-                if !h.correct() || height == 0 {
-                    return;
-                }
-                if let Some(c) = h
-                    .chain
-                    .get(height as usize - 1)
-                    .filter(|c| c.time_ms + self.sc.sync_delay_ms <= self.now)
-                {
-                    let cert = &c.certificate;
-                    let precommits = cert
-                        .signatures
-                        .iter()
-                        .map(|s| Vote {
-                            body: VoteBody {
-                                chain_id: SIM_CHAIN_ID.to_string(),
-                                height: cert.height,
-                                round: cert.round,
-                                kind: VoteKind::Precommit,
-                                block: Some(cert.block_hash),
-                                validator: s.validator,
-                            },
-                            signature: s.signature,
-                        })
-                        .collect();
-                    let answer = WireMessage::Decision {
-                        proposal: c.proposal.clone(),
-                        precommits,
-                    };
-                    self.send(to, from, answer);
-                }
-            }
+            WireMessage::Vote(v) => EngineEvent::Message(Message::Vote(v)),
             WireMessage::Decision {
                 proposal,
                 precommits,
-            } => {
-                self.note_proposal(to, &proposal);
-                self.feed(to, Input::ProposalReceived(proposal));
-                for v in precommits {
-                    self.feed(to, Input::VoteReceived(v));
-                }
+            } => EngineEvent::Message(Message::Decision {
+                proposal,
+                body: (),
+                precommits,
+            }),
+            WireMessage::Status { height } => EngineEvent::PeerStatus {
+                peer: self.key_of(from),
+                height,
+            },
+            WireMessage::SyncRequest { from: first } => {
+                self.serve_sync(to, from, first);
+                return;
             }
+            WireMessage::SyncResponse { blocks } => {
+                match self.hosts[to].sync_request {
+                    Some((_, peer)) if peer == from => self.hosts[to].sync_request = None,
+                    _ => return,
+                }
+                self.store_synced(to, from, blocks)
+            }
+        };
+        self.feed(to, event);
+    }
+
+    /// Block sync, serving side: the blocks from `first` on that were committed at least the
+    /// scenario's sync delay ago (a slow block sync leaves room for rounds to go on).
+    fn serve_sync(&mut self, node: usize, peer: usize, first: u64) {
+        let h = &self.hosts[node];
+        if !h.correct() || first == 0 {
+            return;
+        }
+        let blocks: Vec<Committed> = h
+            .chain
+            .iter()
+            .skip(first as usize - 1)
+            .take(SYNC_WINDOW)
+            .take_while(|c| c.time_ms + self.sc.sync_delay_ms <= self.now)
+            .cloned()
+            .collect();
+        self.send(node, peer, WireMessage::SyncResponse { blocks });
+    }
+
+    /// Block sync, receiving side: stores each block that extends the chain and whose
+    /// certificate and validity check out, as the node does.
+    fn store_synced(
+        &mut self,
+        node: usize,
+        from: usize,
+        blocks: Vec<Committed>,
+    ) -> EngineEvent<()> {
+        let peer = self.key_of(from);
+        for c in blocks {
+            let h = &self.hosts[node];
+            let height = h.chain.len() as u64 + 1;
+            if c.certificate.height != height {
+                continue;
+            }
+            let certified = c
+                .certificate
+                .verify(SIM_CHAIN_ID, &self.config.validators, height, &c.hash)
+                .is_ok()
+                && self.registry.is_valid(&c.hash, height, h.tip())
+                && c.proposal.proposal.block_hash == c.hash;
+            if !certified {
+                return EngineEvent::SyncFailed { peer };
+            }
+            let round = c.certificate.round;
+            self.hosts[node].chain.push(Committed {
+                time_ms: self.now,
+                ..c
+            });
+            if self.hosts[node].correct() {
+                self.report.commits.push(CommitEvent {
+                    time_ms: self.now,
+                    node,
+                    height,
+                    round,
+                });
+                self.trace(|| format!("node {node} syncs height {height} from node {from}"));
+            }
+        }
+        let h = &self.hosts[node];
+        EngineEvent::Synced {
+            peer,
+            tip: h.chain.len() as u64,
+            records: h.records_for_next(),
         }
     }
 
-    fn note_proposal(&mut self, node: usize, p: &SignedProposal) {
-        self.hosts[node]
-            .seen_proposals
-            .entry((p.proposal.height, p.proposal.block_hash))
-            .or_insert_with(|| p.clone());
+    /// Feeds a node's engine one event and carries out the effects, feeding back whatever the
+    /// host answers at once.
+    fn feed(&mut self, node: usize, event: EngineEvent<()>) {
+        self.feed_effects(node, Vec::new(), VecDeque::from([event]));
     }
 
-    /// Steps a node's core with `input` and executes the resulting actions, feeding back
-    /// whatever the host answers at once.
-    fn feed(&mut self, node: usize, input: Input) {
-        let mut inputs = VecDeque::from([input]);
-        while let Some(input) = inputs.pop_front() {
-            let Some(core) = self.hosts[node].core.as_mut() else {
-                return;
-            };
-            let actions = core.step(input);
-            for a in actions {
-                let persisted_vote = matches!(a, Action::Persist(WalRecord::Vote(_)));
-                self.execute(node, a, &mut inputs);
+    fn feed_effects(
+        &mut self,
+        node: usize,
+        first: Vec<Effect<()>>,
+        mut events: VecDeque<EngineEvent<()>>,
+    ) {
+        let mut effects = first;
+        loop {
+            for e in effects {
+                let persisted_vote = matches!(e, Effect::Persist(WalRecord::Vote(_)));
+                self.execute(node, e, &mut events);
                 if persisted_vote
                     && self.hosts[node].correct()
                     && self.now < self.sc.chaos_until_ms
@@ -590,6 +689,14 @@ impl Simulation {
                     return;
                 }
             }
+            let Some(event) = events.pop_front() else {
+                return;
+            };
+            let now = self.now;
+            let Some(engine) = self.hosts[node].engine.as_mut() else {
+                return;
+            };
+            effects = engine.handle(now, event);
         }
     }
 
@@ -608,42 +715,75 @@ impl Simulation {
         }
     }
 
-    fn execute(&mut self, node: usize, action: Action, inputs: &mut VecDeque<Input>) {
+    fn wire(m: Message<()>) -> WireMessage {
+        match m {
+            Message::Proposal { proposal, .. } => WireMessage::Proposal(proposal),
+            Message::Vote(v) => WireMessage::Vote(v),
+            Message::Decision {
+                proposal,
+                precommits,
+                ..
+            } => WireMessage::Decision {
+                proposal,
+                precommits,
+            },
+        }
+    }
+
+    fn execute(&mut self, node: usize, effect: Effect<()>, events: &mut VecDeque<EngineEvent<()>>) {
         let correct = self.hosts[node].correct();
         let epoch = self.hosts[node].epoch;
-        match action {
-            Action::Persist(rec) => {
+        match effect {
+            Effect::Persist(rec) => {
                 if let (true, WalRecord::Vote(v)) = (correct, &rec) {
                     self.check_signed(node, v);
                 }
                 self.hosts[node].wal.push(rec);
             }
-            Action::BroadcastProposal(p) => {
-                self.note_proposal(node, &p);
-                self.send_own(node, WireMessage::Proposal(p));
+            Effect::KeepBody { height, block_hash } => {
+                self.hosts[node].kept.push((height, block_hash));
             }
-            Action::BroadcastVote(v) => {
-                // A restarted core also re-sends the polka that justifies its lock (others'
-                // votes); only its own votes are subject to the signing checks.
-                if correct && v.body.validator == self.hosts[node].key.public() {
-                    self.check_signed(node, &v);
-                    let logged = self.hosts[node]
-                        .wal
-                        .iter()
-                        .any(|r| matches!(r, WalRecord::Vote(w) if *w == v));
-                    if !logged {
-                        self.report.violations.push(format!(
-                            "node {node} broadcast a vote it had not persisted: {:?}",
-                            v.body
-                        ));
+            Effect::Broadcast(m) => {
+                if let Message::Vote(v) = &m {
+                    // A restarted engine also re-sends the polka that justifies its lock
+                    // (others' votes); only its own votes are subject to the signing checks.
+                    if correct && v.body.validator == self.hosts[node].key.public() {
+                        self.check_signed(node, v);
+                        let logged = self.hosts[node]
+                            .wal
+                            .iter()
+                            .any(|r| matches!(r, WalRecord::Vote(w) if w == v));
+                        if !logged {
+                            self.report.violations.push(format!(
+                                "node {node} broadcast a vote it had not persisted: {:?}",
+                                v.body
+                            ));
+                        }
                     }
                 }
-                self.send_own(node, WireMessage::Vote(v));
+                self.send_own(node, Self::wire(m));
             }
-            Action::ScheduleTimeout(t) => {
-                if node == 0 && self.now > 5000 && self.now < 20000 {
-                    self.trace(|| format!("node 0 schedules {t:?}"));
+            // Byzantine nodes say things once, as their fixture dictates.
+            Effect::Resend(ms) if correct => {
+                for m in ms {
+                    self.broadcast(node, Self::wire(m));
                 }
+            }
+            Effect::Relay(ms) if correct && self.sc.n > 1 => {
+                // The gossip layer's "what one correct node received, all eventually receive":
+                // to one random peer per tick.
+                let peer = (node + 1 + self.rng.pick(self.sc.n - 1)) % self.sc.n;
+                for m in ms {
+                    self.send(node, peer, Self::wire(m));
+                }
+            }
+            Effect::SendTo(peer, m) if correct => {
+                if let Some(to) = self.index_of(&peer) {
+                    self.send(node, to, Self::wire(m));
+                }
+            }
+            Effect::Resend(_) | Effect::Relay(_) | Effect::SendTo(..) => {}
+            Effect::ScheduleTimeout(t) => {
                 let at = self.now + t.duration_ms;
                 self.schedule(
                     at,
@@ -654,7 +794,7 @@ impl Simulation {
                     },
                 );
             }
-            Action::RequestValue { height, round } => {
+            Effect::BuildValue { height, round } => {
                 let block = SimBlock {
                     height,
                     prev: self.hosts[node].tip(),
@@ -669,15 +809,15 @@ impl Simulation {
                     Event::HostInput {
                         node,
                         epoch,
-                        input: Input::ValueToPropose {
+                        input: EngineEvent::ValueBuilt {
                             height,
                             round,
-                            block_hash,
+                            value: Some((block_hash, ())),
                         },
                     },
                 );
             }
-            Action::ValidateProposal {
+            Effect::Validate {
                 height,
                 round,
                 block_hash,
@@ -691,7 +831,7 @@ impl Simulation {
                     Event::HostInput {
                         node,
                         epoch,
-                        input: Input::ProposalValidated {
+                        input: EngineEvent::ProposalValidated {
                             height,
                             round,
                             block_hash,
@@ -700,12 +840,12 @@ impl Simulation {
                     },
                 );
             }
-            Action::Commit {
+            Effect::Commit {
                 height,
                 block_hash,
                 certificate,
             } => {
-                let h = &mut self.hosts[node];
+                let h = &self.hosts[node];
                 if height != h.chain.len() as u64 + 1 {
                     if correct {
                         self.report.violations.push(format!(
@@ -713,27 +853,30 @@ impl Simulation {
                             h.chain.len()
                         ));
                     }
+                    events.push_back(EngineEvent::CommitFailed { height });
                     return;
                 }
-                let Some(proposal) = h.seen_proposals.get(&(height, block_hash)).cloned() else {
+                let proposal = h
+                    .engine
+                    .as_ref()
+                    .and_then(|e| e.proposal(&block_hash))
+                    .cloned();
+                let Some(proposal) = proposal else {
                     if correct {
                         self.report.violations.push(format!(
                             "node {node} committed {block_hash} at height {height} without having seen its proposal"
                         ));
                     }
+                    events.push_back(EngineEvent::CommitFailed { height });
                     return;
                 };
                 let round = certificate.round;
-                h.chain.push(Committed {
+                self.hosts[node].chain.push(Committed {
                     hash: block_hash,
                     certificate,
                     proposal,
                     time_ms: self.now,
                 });
-                h.own_msgs.clear();
-                h.heard.retain(|(ht, _)| *ht > height);
-                h.heard_set = h.heard.iter().map(|(_, m)| m.clone()).collect();
-                h.seen_proposals.retain(|(ht, _), _| *ht > height);
                 if correct {
                     self.report.commits.push(CommitEvent {
                         time_ms: self.now,
@@ -743,9 +886,31 @@ impl Simulation {
                     });
                     self.trace(|| format!("node {node} commits height {height} in round {round}"));
                 }
-                inputs.push_back(Input::StartHeight { height: height + 1 });
+                events.push_back(EngineEvent::Committed {
+                    height,
+                    txs_waiting: true,
+                });
             }
-            Action::Evidence(e) => {
+            Effect::Sync { peer, from } => {
+                let Some(to) = self.index_of(&peer) else {
+                    events.push_back(EngineEvent::SyncFailed { peer });
+                    return;
+                };
+                self.sync_requests += 1;
+                let request = self.sync_requests;
+                self.hosts[node].sync_request = Some((request, to));
+                self.send(node, to, WireMessage::SyncRequest { from });
+                let at = self.now + SYNC_TIMEOUT_MS;
+                self.schedule(
+                    at,
+                    Event::SyncTimeout {
+                        node,
+                        epoch,
+                        request,
+                    },
+                );
+            }
+            Effect::Evidence(e) => {
                 if !correct {
                     return;
                 }
@@ -764,7 +929,7 @@ impl Simulation {
                 }
                 self.report.evidence += 1;
             }
-            Action::ProposalEvidence(e) => {
+            Effect::ProposalEvidence(e) => {
                 if !correct {
                     return;
                 }
@@ -780,19 +945,14 @@ impl Simulation {
                 }
                 self.report.proposal_evidence += 1;
             }
+            Effect::MissedProposal { .. } | Effect::RoundTimedOut { .. } => {}
         }
     }
 
-    /// Sends a node's own message: honestly (remembered for re-sending), or as its fixture
-    /// dictates.
+    /// Sends a node's own new message: honestly, or as its fixture dictates.
     fn send_own(&mut self, node: usize, msg: WireMessage) {
         match self.hosts[node].fixture {
-            None => {
-                if !self.hosts[node].own_msgs.contains(&msg) {
-                    self.hosts[node].own_msgs.push(msg.clone());
-                }
-                self.broadcast(node, msg);
-            }
+            None => self.broadcast(node, msg),
             Some(fixture) => {
                 let peers: Vec<usize> = (0..self.sc.n).filter(|p| *p != node).collect();
                 let key = self.hosts[node].key.clone();
@@ -826,7 +986,7 @@ impl Simulation {
         self.report.violations.append(&mut v);
         let target = self.target_height();
         for (i, h) in self.hosts.iter().enumerate() {
-            if h.correct() && h.core.is_some() && (h.chain.len() as u64) < target {
+            if h.correct() && h.engine.is_some() && (h.chain.len() as u64) < target {
                 self.report.violations.push(format!(
                     "liveness: after the last fault ended at {} ms (height {}), node {i} reached only height {} of {target} by {} ms",
                     self.report.recovery_ms,
@@ -847,7 +1007,7 @@ impl Simulation {
         }
         if self.sc.trace {
             for (i, h) in self.hosts.iter().enumerate() {
-                if let Some(c) = &h.core {
+                if let Some(c) = h.engine.as_ref().map(Engine::core) {
                     eprintln!(
                         "node {i}: height {} round {} step {:?} locked {:?} valid {:?} buffered {}",
                         c.height(),
