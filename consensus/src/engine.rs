@@ -291,6 +291,10 @@ pub struct Engine<B> {
     /// This node's messages of the current height, by (round, kind: 0 proposal, 1 prevote,
     /// 2 precommit).
     own: BTreeMap<(u32, u8), Message<B>>,
+    /// Others' votes this node's core sent for the current height: the polka that justifies
+    /// a lock restored after a restart. Re-sent with the node's own messages, so that peers that
+    /// missed them can follow the lock instead of stalling.
+    justification: Vec<Vote>,
     /// Others' messages of the current and next height, in arrival order, for relaying.
     heard: Vec<(u64, u32, Message<B>)>,
     heard_keys: HashSet<HeardKey>,
@@ -334,6 +338,7 @@ impl<B: Clone> Engine<B> {
             decided_without_body: None,
             committing: None,
             own: BTreeMap::new(),
+            justification: Vec::new(),
             heard: Vec::new(),
             heard_keys: HashSet::new(),
             peer_tips: BTreeMap::new(),
@@ -490,6 +495,7 @@ impl<B: Clone> Engine<B> {
         }
         self.core = core;
         self.own.clear();
+        self.justification.clear();
         self.waiting_to_start = true;
         if !records.is_empty() {
             self.start_height(out);
@@ -663,6 +669,8 @@ impl<B: Clone> Engine<B> {
                         };
                         self.own
                             .insert((v.body.round, kind), Message::Vote(v.clone()));
+                    } else if v.body.height == self.height() && !self.justification.contains(&v) {
+                        self.justification.push(v.clone());
                     }
                     out.push(Effect::Broadcast(Message::Vote(v)));
                 }
@@ -771,6 +779,7 @@ impl<B: Clone> Engine<B> {
         self.kept.retain(|h| keep.contains(h));
         self.proposals_seen.retain(|(h, _)| *h > tip);
         self.own.clear();
+        self.justification.clear();
         self.heard.retain(|(h, _, _)| *h > tip);
         self.heard_keys.retain(|k| match k {
             HeardKey::Proposal(_, h, _, _) | HeardKey::Vote(_, h, _, _, _) => *h > tip,
@@ -870,6 +879,7 @@ impl<B: Clone> Engine<B> {
             .iter()
             .filter(|((r, _), _)| self.live_round(*r))
             .map(|(_, m)| m.clone())
+            .chain(self.justification.iter().cloned().map(Message::Vote))
             .collect();
         if !own.is_empty() {
             out.push(Effect::Resend(own));

@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::{debug, error, info, warn};
 
 use crate::messages::{self, Limits, ProposalMessage, VoteMessage};
-use crate::metrics::ValidatorLabel;
+use crate::metrics::{Stage, ValidatorLabel};
 use crate::network::{NetworkError, NetworkEvent, NetworkHandle, SyncedBlock, Topic};
 use crate::shared::{now_ms, Shared};
 
@@ -81,6 +81,11 @@ pub struct Driver {
     resends: u32,
     /// The engine's clock starts here.
     epoch: Instant,
+    /// Stage marks of the height being decided: when this node had a proposal, and when it
+    /// precommitted a block (saw a polka).
+    proposed_at: Option<(u64, Instant)>,
+    polka_at: Option<(u64, Instant)>,
+    last_commit_at: Option<Instant>,
 }
 
 impl Driver {
@@ -149,6 +154,9 @@ impl Driver {
             sync_rx,
             resends: 0,
             epoch: Instant::now(),
+            proposed_at: None,
+            polka_at: None,
+            last_commit_at: None,
         }
     }
 
@@ -364,6 +372,15 @@ impl Driver {
                 Ok(None)
             }
             Effect::Broadcast(m) => {
+                if let Message::Vote(v) = &m {
+                    let b = &v.body;
+                    if b.kind == portledger_ledger::VoteKind::Precommit
+                        && b.block.is_some()
+                        && b.validator == self.key.public()
+                    {
+                        self.mark_polka(b.height);
+                    }
+                }
                 self.send(vec![m], false);
                 Ok(None)
             }
@@ -447,6 +464,26 @@ impl Driver {
         }
     }
 
+    fn mark_proposed(&mut self, height: u64) {
+        if self.proposed_at.is_none_or(|(h, _)| h != height) {
+            self.proposed_at = Some((height, Instant::now()));
+        }
+    }
+
+    fn mark_polka(&mut self, height: u64) {
+        if self.polka_at.is_some_and(|(h, _)| h == height) {
+            return;
+        }
+        let now = Instant::now();
+        self.polka_at = Some((height, now));
+        if let Some((_, at)) = self.proposed_at.filter(|(h, _)| *h == height) {
+            self.shared
+                .metrics
+                .stage(Stage::ProposedToPolka)
+                .observe(now.duration_since(at).as_secs_f64());
+        }
+    }
+
     fn build(&mut self, height: u64, round: u32) -> Event<Body> {
         let value = self
             .shared
@@ -460,6 +497,9 @@ impl Driver {
                 self.executions.insert(hash, exec);
                 (hash, Arc::new(block))
             });
+        if value.is_some() {
+            self.mark_proposed(height);
+        }
         Event::ValueBuilt {
             height,
             round,
@@ -468,6 +508,7 @@ impl Driver {
     }
 
     fn validate(&mut self, height: u64, hash: &Hash) -> bool {
+        self.mark_proposed(height);
         if self.executions.contains_key(hash) {
             return true;
         }
@@ -497,9 +538,23 @@ impl Driver {
         let Some(block) = self.engine.body(hash).cloned() else {
             return Event::CommitFailed { height };
         };
+        let decided = Instant::now();
+        let m = &self.shared.metrics;
+        if let Some((_, at)) = self.polka_at.filter(|(h, _)| *h == height) {
+            m.stage(Stage::PolkaToCommit)
+                .observe(decided.duration_since(at).as_secs_f64());
+        }
         let exec = self.executions.remove(hash);
         if !self.store_block(&block, certificate, exec) {
             return Event::CommitFailed { height };
+        }
+        let stored = Instant::now();
+        let m = &self.shared.metrics;
+        m.stage(Stage::CommitToPersisted)
+            .observe(stored.duration_since(decided).as_secs_f64());
+        if let Some(last) = self.last_commit_at.replace(stored) {
+            m.block_interval
+                .observe(stored.duration_since(last).as_secs_f64());
         }
         let started = self.engine.height_started_ms();
         let elapsed = self.now().saturating_sub(started);

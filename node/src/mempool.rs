@@ -7,6 +7,7 @@
 //! included transactions leave and the rest are re-checked; those that became invalid are dropped.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::time::Instant;
 
 use portledger_ledger::{
     apply_verified, BlockContext, Hash, Overlay, Pending, PublicKey, RuleError, State, StateView,
@@ -74,12 +75,19 @@ impl VerifiedSignatures {
     }
 }
 
+/// Where a waiting transaction is in arrival order, and since when it waits.
+#[derive(Debug, Clone, Copy)]
+struct Waiting {
+    seq: u64,
+    since: Instant,
+}
+
 /// Transactions waiting for a block.
 #[derive(Debug)]
 pub struct Mempool {
     max: usize,
     order: BTreeMap<u64, Transaction>,
-    by_hash: HashMap<Hash, u64>,
+    by_hash: HashMap<Hash, Waiting>,
     next_seq: u64,
     pending: Pending,
     verified: VerifiedSignatures,
@@ -126,7 +134,12 @@ impl Mempool {
 
     /// A waiting transaction.
     pub fn get(&self, h: &Hash) -> Option<&Transaction> {
-        self.by_hash.get(h).and_then(|s| self.order.get(s))
+        self.by_hash.get(h).and_then(|w| self.order.get(&w.seq))
+    }
+
+    /// Since when a transaction waits (admitted), if it does.
+    pub fn waiting_since(&self, h: &Hash) -> Option<Instant> {
+        self.by_hash.get(h).map(|w| w.since)
     }
 
     /// The last nonce a signer uses among the waiting transactions, if any wait.
@@ -178,7 +191,13 @@ impl Mempool {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.order.insert(seq, tx);
-        self.by_hash.insert(hash, seq);
+        self.by_hash.insert(
+            hash,
+            Waiting {
+                seq,
+                since: Instant::now(),
+            },
+        );
         Ok(Admission::Added(hash))
     }
 
@@ -293,8 +312,8 @@ impl Mempool {
         ctx: &BlockContext,
     ) -> Vec<(Hash, RuleError)> {
         for h in included {
-            if let Some(seq) = self.by_hash.remove(h) {
-                self.order.remove(&seq);
+            if let Some(w) = self.by_hash.remove(h) {
+                self.order.remove(&w.seq);
             }
             self.verified.insert(*h);
         }
@@ -308,7 +327,7 @@ impl Mempool {
         }
         self.commits_since_recheck = 0;
         let waiting = std::mem::take(&mut self.order);
-        self.by_hash.clear();
+        let mut since = std::mem::take(&mut self.by_hash);
         let mut overlay = Overlay::new(state);
         let mut dropped = Vec::new();
         for (seq, tx) in waiting {
@@ -317,7 +336,8 @@ impl Mempool {
                 Ok(fx) => {
                     overlay.merge(fx.changes);
                     self.order.insert(seq, tx);
-                    self.by_hash.insert(hash, seq);
+                    let since = since.remove(&hash).map_or_else(Instant::now, |w| w.since);
+                    self.by_hash.insert(hash, Waiting { seq, since });
                 }
                 Err(e) => dropped.push((hash, e)),
             }

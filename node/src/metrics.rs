@@ -1,5 +1,6 @@
 //! Prometheus metrics: height, round, commit latency, mempool size, peers, rounds that timed out,
-//! missed proposals per validator, transactions committed.
+//! missed proposals per validator, transactions committed, the block interval, and the latency
+//! of each stage a transaction goes through (see [`Stage`]).
 
 use std::sync::atomic::AtomicU64;
 
@@ -15,6 +16,66 @@ use prometheus_client::registry::Registry;
 pub struct ValidatorLabel {
     /// The validator's organisation name.
     pub validator: String,
+}
+
+/// A stage on a transaction's way from submission to the event stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Request received by the API until it is admitted and recorded (the 202), per transaction.
+    SubmitToAdmitted,
+    /// Admitted to this node's mempool until in a proposal this node built or received, per
+    /// transaction.
+    AdmittedToProposed,
+    /// This node has the proposal (built or received) until it sees a polka for it and
+    /// precommits, per block.
+    ProposedToPolka,
+    /// This node precommitted until the block is decided (a quorum of precommits), per block.
+    PolkaToCommit,
+    /// Decided until stored and applied (validation if not done, the sled batch), per block.
+    CommitToPersisted,
+    /// Stored until the event is written to a `/v1/events` subscriber, per transaction and
+    /// subscriber.
+    PersistedToDelivered,
+}
+
+impl Stage {
+    /// Every stage, in order.
+    pub const ALL: [Stage; 6] = [
+        Stage::SubmitToAdmitted,
+        Stage::AdmittedToProposed,
+        Stage::ProposedToPolka,
+        Stage::PolkaToCommit,
+        Stage::CommitToPersisted,
+        Stage::PersistedToDelivered,
+    ];
+
+    /// The label value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::SubmitToAdmitted => "submit_to_admitted",
+            Stage::AdmittedToProposed => "admitted_to_proposed",
+            Stage::ProposedToPolka => "proposed_to_polka",
+            Stage::PolkaToCommit => "polka_to_commit",
+            Stage::CommitToPersisted => "commit_to_persisted",
+            Stage::PersistedToDelivered => "persisted_to_delivered",
+        }
+    }
+}
+
+/// A stage label.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StageLabel {
+    /// The stage's name ([`Stage::name`]).
+    pub stage: String,
+}
+
+/// Buckets of the stage and interval histograms (seconds): 0.5 ms to 10 s.
+pub const LATENCY_BUCKETS: [f64; 15] = [
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1.0, 2.0, 10.0,
+];
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
 }
 
 /// The node's metrics.
@@ -39,6 +100,10 @@ pub struct Metrics {
     pub transactions_committed: Counter<u64, AtomicU64>,
     /// Conflicting votes or proposals seen.
     pub equivocations: Counter,
+    /// Seconds spent in each stage.
+    pub stages: Family<StageLabel, Histogram, fn() -> Histogram>,
+    /// Seconds between consecutive commits.
+    pub block_interval: Histogram,
 }
 
 impl Default for Metrics {
@@ -62,6 +127,8 @@ impl Metrics {
             missed_proposals: Family::default(),
             transactions_committed: Counter::default(),
             equivocations: Counter::default(),
+            stages: Family::new_with_constructor(latency_histogram),
+            block_interval: latency_histogram(),
         };
         registry.register("height", "Last committed block height", m.height.clone());
         registry.register("round", "Current consensus round", m.round.clone());
@@ -96,7 +163,26 @@ impl Metrics {
             "Conflicting votes or proposals detected",
             m.equivocations.clone(),
         );
+        registry.register(
+            "stage_seconds",
+            "Latency of each stage from submission to the event stream",
+            m.stages.clone(),
+        );
+        registry.register(
+            "block_interval_seconds",
+            "Time between consecutive commits",
+            m.block_interval.clone(),
+        );
         Metrics { registry, ..m }
+    }
+
+    /// The histogram of a stage.
+    pub fn stage(&self, stage: Stage) -> Histogram {
+        self.stages
+            .get_or_create(&StageLabel {
+                stage: stage.name().to_string(),
+            })
+            .clone()
     }
 
     /// The Prometheus text exposition.

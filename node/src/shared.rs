@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
 
 use portledger_ledger::block::Block;
 use portledger_ledger::chain::{BlockError, Chain, Excluded, Execution};
@@ -16,7 +17,7 @@ use serde::Serialize;
 use tokio::sync::{broadcast, futures::Notified, Notify};
 
 use crate::mempool::{Admission, Mempool, MempoolError};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, Stage};
 use crate::network::{BlockSource, SyncStatus, SyncedBlock};
 
 /// One committed transaction, as sent on `/v1/events`.
@@ -45,6 +46,9 @@ pub struct CommittedEvent {
     /// Shipment tracking events it recorded (absent when none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tracking: Vec<TrackingEvent>,
+    /// When its block was stored (for the delivery latency; not sent).
+    #[serde(skip)]
+    pub persisted_at: Option<Instant>,
 }
 
 /// Live consensus and network facts for `/v1/status`.
@@ -345,15 +349,34 @@ impl Shared {
             None
         };
         let time = next_context(&tip).time_ms;
-        Some(chain.build_block(round, time, proposer, candidates, last_commit))
+        let built = chain.build_block(round, time, proposer, candidates, last_commit);
+        drop(chain);
+        self.observe_proposed(&built.1.tx_hashes);
+        Some(built)
+    }
+
+    /// How long the transactions of a proposal waited in this mempool.
+    fn observe_proposed(&self, hashes: &[Hash]) {
+        let stage = self.metrics.stage(Stage::AdmittedToProposed);
+        let mempool = lock(&self.mempool);
+        let now = Instant::now();
+        for h in hashes {
+            if let Some(since) = mempool.waiting_since(h) {
+                stage.observe(now.saturating_duration_since(since).as_secs_f64());
+            }
+        }
     }
 
     /// Checks a proposed block against the committed state (signatures this node already
     /// checked are not checked again).
     pub fn validate_block(&self, block: &Block) -> Result<Execution, BlockError> {
-        let chain = read(&self.chain);
-        let mempool = lock(&self.mempool);
-        chain.validate_block(block, &|h| mempool.signature_verified(h))
+        let exec = {
+            let chain = read(&self.chain);
+            let mempool = lock(&self.mempool);
+            chain.validate_block(block, &|h| mempool.signature_verified(h))?
+        };
+        self.observe_proposed(&exec.tx_hashes);
+        Ok(exec)
     }
 
     /// Commits a decided block (validating it unless `exec` is its execution already), then
@@ -415,6 +438,7 @@ impl Shared {
         // No listener is fine (nothing is recorded then).
         let _ = self.settled.send(done.into());
         let block_hash = block.hash();
+        let persisted_at = Some(Instant::now());
         for (i, ((tx, fx), alias)) in block
             .transactions
             .iter()
@@ -434,6 +458,7 @@ impl Shared {
                 documents: fx.touched,
                 parties: fx.parties,
                 tracking: fx.tracking,
+                persisted_at,
             });
         }
         let m = &self.metrics;

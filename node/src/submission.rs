@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use portledger_ledger::{codec, crypto, Hash, RuleError, Store, StoreError, Transaction};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -27,6 +27,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn, Instrument};
 
 use crate::mempool::{Admission, MempoolError};
+use crate::metrics::Stage;
 use crate::network::{NetworkHandle, Topic};
 use crate::shared::{lock, Settled, Shared};
 
@@ -187,6 +188,8 @@ struct Item {
     /// Its canonical encoding (what is recorded, and its size in a batch).
     bytes: Vec<u8>,
     ack: Option<oneshot::Sender<Submitted>>,
+    /// When the API received it.
+    received: Instant,
 }
 
 /// Hands transactions to the intake task.
@@ -238,6 +241,7 @@ impl Submissions {
                 tx,
                 bytes,
                 ack: Some(ack),
+                received: Instant::now(),
             })
             .map_err(|_| stopping())?;
         done.await.map_err(|_| stopping())?
@@ -250,6 +254,7 @@ impl Submissions {
             tx,
             bytes,
             ack: None,
+            received: Instant::now(),
         });
     }
 }
@@ -309,7 +314,7 @@ async fn run(
         let mut acks = Vec::with_capacity(submitted.len());
         let mut txs = Vec::with_capacity(submitted.len());
         for item in submitted {
-            acks.push(item.ack);
+            acks.push((item.ack, item.received));
             txs.push((item.tx, item.bytes));
         }
         let s = shared.clone();
@@ -335,8 +340,12 @@ async fn run(
                 debug!(error = %e, txs = out.len(), "gossip of a transaction batch failed");
             }
         }
-        for (ack, answer) in acks.into_iter().zip(answers) {
+        let admitted = shared.metrics.stage(Stage::SubmitToAdmitted);
+        for ((ack, received), answer) in acks.into_iter().zip(answers) {
             if let Some(ack) = ack {
+                if answer.is_ok() {
+                    admitted.observe(received.elapsed().as_secs_f64());
+                }
                 let _ = ack.send(answer);
             }
         }

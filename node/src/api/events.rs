@@ -12,6 +12,7 @@ use serde::Deserialize;
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::{resolve_party, ApiResult, ApiState};
+use crate::metrics::Stage;
 use crate::shared::CommittedEvent;
 
 /// Filters of the event stream.
@@ -48,9 +49,11 @@ pub async fn stream(
     let reference = f.reference.clone();
     let container = f.container.clone();
     let rx = s.shared.subscribe_events();
+    let delivered = s.shared.metrics.stage(Stage::PersistedToDelivered);
     let stream = BroadcastStream::new(rx).filter_map(move |item| {
         let reference = reference.clone();
         let container = container.clone();
+        let delivered = delivered.clone();
         async move {
             let ev: CommittedEvent = match item {
                 Ok(ev) => ev,
@@ -77,6 +80,9 @@ pub async fn stream(
                 }
             }
             let data = serde_json::to_string(&ev).unwrap_or_default();
+            if let Some(at) = ev.persisted_at {
+                delivered.observe(at.elapsed().as_secs_f64());
+            }
             Some(Ok(Event::default().event("committed").data(data)))
         }
     });

@@ -30,6 +30,10 @@ use serde_json::Value;
 
 use crate::testnet::{self, TestnetOptions};
 
+mod stages;
+
+pub use stages::StageFigures;
+
 /// What to measure.
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -95,6 +99,13 @@ pub struct BenchReport {
     pub ratio_network: f64,
     /// Ceiling details.
     pub ceiling: Ceiling,
+    /// Where the time goes at half rate: each stage over every validator, and the block
+    /// interval.
+    pub stages: Vec<StageFigures>,
+    /// Rounds that ended in a timeout, over every validator, during the saturated load.
+    pub round_timeouts_saturated: u64,
+    /// The same during the half-rate load.
+    pub round_timeouts_half_rate: u64,
     /// The load generator's reports: single, network saturation, network half rate.
     pub loads: Vec<Value>,
 }
@@ -140,12 +151,18 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
 
     say(format!("3/3 {} validators at saturation", opts.validators));
     let net = Network::start(&dir.join("network"), opts.validators).await?;
+    let m0 = net.metrics().await?;
     let saturated = net.load(&client, offered, duration, opts.parties).await?;
+    let m1 = net.metrics().await?;
+    let (_, round_timeouts_saturated) = stages::breakdown(&m0, &m1);
     let network_tps = saturated["throughput_tps"].as_f64().unwrap_or(0.0);
     say(format!("    {network_tps:.0} tx/s"));
     let half = (network_tps / 2.0).max(1.0);
     say(format!("    latency at half rate, {half:.0} tx/s"));
+    let m2 = net.metrics().await?;
     let relaxed = net.load(&client, half, opts.duration, opts.parties).await?;
+    let m3 = net.metrics().await?;
+    let (stages, round_timeouts_half_rate) = stages::breakdown(&m2, &m3);
     drop(net);
     let l = &relaxed["latency_ms"];
     let ms = |k: &str| l[k].as_f64().unwrap_or(0.0);
@@ -163,6 +180,9 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         ratio_single: single_tps / ceiling.tps,
         ratio_network: network_tps / ceiling.tps,
         ceiling,
+        stages,
+        round_timeouts_saturated,
+        round_timeouts_half_rate,
         loads: vec![single, saturated, relaxed],
     })
 }
@@ -196,6 +216,19 @@ pub fn render(r: &BenchReport) -> String {
         "  ceiling detail: {} txs in {} blocks; verify {:.0} ms, execute {:.0} ms, commit {:.0} ms\n",
         c.txs, c.blocks, c.verify_ms, c.execute_ms, c.commit_ms
     ));
+    out.push_str(&format!(
+        "  round timeouts: {} saturated, {} at half rate (all validators)\n",
+        r.round_timeouts_saturated, r.round_timeouts_half_rate
+    ));
+    out.push_str(
+        "\n  where the time goes at half rate (all validators)   count   mean    p50    p99 (ms)\n",
+    );
+    for s in &r.stages {
+        out.push_str(&format!(
+            "    {:<48} {:>7} {:>6.1} {:>6.1} {:>6.1}\n",
+            s.stage, s.count, s.mean_ms, s.p50_ms, s.p99_ms
+        ));
+    }
     out
 }
 
@@ -368,6 +401,26 @@ impl Network {
             }
         }
         Ok(())
+    }
+
+    /// Every node's `/metrics` text, in node order.
+    async fn metrics(&self) -> anyhow::Result<Vec<String>> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()?;
+        let mut out = Vec::with_capacity(self.apis.len());
+        for api in &self.apis {
+            let text = http
+                .get(format!("{api}/metrics"))
+                .send()
+                .await
+                .and_then(reqwest::Response::error_for_status)
+                .with_context(|| format!("reading {api}/metrics"))?
+                .text()
+                .await?;
+            out.push(text);
+        }
+        Ok(out)
     }
 
     /// Runs `portledger load` against every node and returns its JSON report.
