@@ -101,7 +101,9 @@ impl<S: Store + ?Sized> WalStore for S {
         if writes.is_empty() {
             return Ok(());
         }
-        self.write_batch(writes)
+        // Not flushed: records of committed heights are never read again, and pruning that a
+        // crash loses is done again at the next commit.
+        self.write_batch_lazy(writes)
     }
 
     fn keep_body(&self, height: u64, block_hash: &Hash, body: Vec<u8>) -> Result<(), StoreError> {

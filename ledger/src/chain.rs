@@ -74,6 +74,7 @@ pub struct Chain<S: Store> {
     state: State,
     tip: Tip,
     store: S,
+    durable_commits: bool,
 }
 
 /// The tip at genesis.
@@ -99,7 +100,18 @@ impl<S: Store> Chain<S> {
             state,
             tip,
             store,
+            durable_commits: true,
         })
+    }
+
+    /// Commits are written without waiting for the disk; the next durable write (the consensus
+    /// write-ahead record of the next height, or the store's periodic flush) carries them. For
+    /// a validator, whose committed blocks are certified by a quorum and fetched again from
+    /// peers if a crash loses them; what it must not lose (its votes, its acknowledged
+    /// submissions) is written durably by their owners.
+    pub fn with_lazy_commits(mut self) -> Chain<S> {
+        self.durable_commits = false;
+        self
     }
 
     /// The genesis.
@@ -456,6 +468,7 @@ impl<S: Store> Chain<S> {
             parties: parties.into_iter().collect(),
             tracking,
             tip,
+            durable: self.durable_commits,
         })?;
         Ok(tip)
     }

@@ -24,6 +24,7 @@ use portledger_ledger::{CommitCertificate, Hash, Keypair, PublicKey, StoreError}
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, error, info, warn};
 
+use crate::gossip_intake::GossipIntake;
 use crate::messages::{self, Limits, ProposalMessage, VoteMessage};
 use crate::metrics::{Stage, ValidatorLabel};
 use crate::network::{NetworkError, NetworkEvent, NetworkHandle, SyncedBlock, Topic};
@@ -64,6 +65,7 @@ struct Halt(#[from] StoreError);
 pub struct Driver {
     shared: Arc<Shared>,
     network: NetworkHandle,
+    gossip_intake: GossipIntake,
     key: Keypair,
     config: DriverConfig,
     limits: Limits,
@@ -94,6 +96,7 @@ impl Driver {
     pub fn new(
         shared: Arc<Shared>,
         network: NetworkHandle,
+        gossip_intake: GossipIntake,
         key: Keypair,
         config: DriverConfig,
     ) -> Driver {
@@ -141,6 +144,7 @@ impl Driver {
         Driver {
             shared,
             network,
+            gossip_intake,
             key,
             config,
             limits,
@@ -211,23 +215,26 @@ impl Driver {
         match ev {
             NetworkEvent::Message { topic, data, from } => match topic {
                 Topic::Transactions => {
-                    if let Ok(txs) = messages::decode_tx_batch(&data, &self.limits) {
-                        for e in self
-                            .shared
-                            .admit_all(txs)
-                            .into_iter()
-                            .filter_map(Result::err)
-                        {
-                            debug!(%from, error = %e, "gossiped transaction not admitted");
-                        }
+                    match messages::decode_tx_batch(&data, &self.limits) {
+                        Ok(txs) => self.gossip_intake.admit(txs),
+                        Err(e) => debug!(%from, error = %e, "undecodable transaction batch"),
                     }
                     Ok(())
                 }
                 Topic::Proposals => match messages::decode_proposal(&data, &self.limits) {
-                    Ok(m) => self.feed(Event::Message(Message::Proposal {
-                        proposal: m.proposal,
-                        body: Arc::new(m.block),
-                    })),
+                    Ok(m) => {
+                        if m.resend == 0 && m.block.header.height == self.engine.height() {
+                            let took = now_ms().saturating_sub(m.block.header.time_ms);
+                            self.shared
+                                .metrics
+                                .stage(Stage::ProposedToReceived)
+                                .observe(took as f64 / 1000.0);
+                        }
+                        self.feed(Event::Message(Message::Proposal {
+                            proposal: m.proposal,
+                            body: Arc::new(m.block),
+                        }))
+                    }
                     Err(_) => Ok(()),
                 },
                 Topic::Votes => match messages::decode_vote(&data) {

@@ -6,6 +6,7 @@ pub mod api;
 pub mod bench;
 pub mod config;
 pub mod driver;
+pub mod gossip_intake;
 pub mod mempool;
 pub mod messages;
 pub mod metrics;

@@ -76,6 +76,10 @@ enum Command {
         /// Keep the testnets and node logs in this folder.
         #[arg(long)]
         keep: Option<PathBuf>,
+        /// Rate of the latency run (tx/s) instead of half the saturated rate, so that runs of
+        /// different code compare at the same load.
+        #[arg(long)]
+        latency_rate: Option<f64>,
         /// One JSON object on stdout.
         #[arg(long)]
         json: bool,
@@ -165,6 +169,7 @@ async fn main() -> anyhow::Result<()> {
             duration,
             parties,
             keep,
+            latency_rate,
             json,
         } => {
             let opts = BenchOptions {
@@ -173,6 +178,7 @@ async fn main() -> anyhow::Result<()> {
                 duration,
                 parties,
                 keep,
+                latency_rate,
                 verbose: !json,
             };
             let report = bench::run(&opts).await?;

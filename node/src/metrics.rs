@@ -23,9 +23,12 @@ pub struct ValidatorLabel {
 pub enum Stage {
     /// Request received by the API until it is admitted and recorded (the 202), per transaction.
     SubmitToAdmitted,
-    /// Admitted to this node's mempool until in a proposal this node built or received, per
-    /// transaction.
+    /// Admitted to the proposer's mempool until in the proposal it built, per transaction (on
+    /// the proposer).
     AdmittedToProposed,
+    /// Built by the proposer until received by this node (the block's time against this node's
+    /// clock: one machine in the bench), per block (on the other validators).
+    ProposedToReceived,
     /// This node has the proposal (built or received) until it sees a polka for it and
     /// precommits, per block.
     ProposedToPolka,
@@ -40,9 +43,10 @@ pub enum Stage {
 
 impl Stage {
     /// Every stage, in order.
-    pub const ALL: [Stage; 6] = [
+    pub const ALL: [Stage; 7] = [
         Stage::SubmitToAdmitted,
         Stage::AdmittedToProposed,
+        Stage::ProposedToReceived,
         Stage::ProposedToPolka,
         Stage::PolkaToCommit,
         Stage::CommitToPersisted,
@@ -54,6 +58,7 @@ impl Stage {
         match self {
             Stage::SubmitToAdmitted => "submit_to_admitted",
             Stage::AdmittedToProposed => "admitted_to_proposed",
+            Stage::ProposedToReceived => "proposed_to_received",
             Stage::ProposedToPolka => "proposed_to_polka",
             Stage::PolkaToCommit => "polka_to_commit",
             Stage::CommitToPersisted => "commit_to_persisted",

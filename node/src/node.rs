@@ -16,6 +16,7 @@ use tracing::{info, Instrument};
 use crate::api::{self, ApiState};
 use crate::config::NodeConfig;
 use crate::driver::{Driver, DriverConfig};
+use crate::gossip_intake::GossipIntake;
 use crate::messages::{self, Limits};
 use crate::network::{self, NetworkConfig, NetworkHandle};
 use crate::shared::{NodeStore, Shared, StoreSource};
@@ -73,7 +74,7 @@ async fn start_in_span(
     key: Keypair,
     store: NodeStore,
 ) -> anyhow::Result<RunningNode> {
-    let chain = Chain::open(genesis.clone(), store)?;
+    let chain = Chain::open(genesis.clone(), store)?.with_lazy_commits();
     let tip = chain.tip();
     let shared = Arc::new(Shared::new(
         genesis.clone(),
@@ -124,12 +125,16 @@ async fn start_in_span(
         max_clock_drift_ms: params.max_clock_drift_ms,
     };
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let driver = Driver::new(shared.clone(), net.clone(), key, driver_cfg);
-    let mut tasks = vec![tokio::spawn(
-        driver
-            .run(net_events, shutdown_rx.clone())
-            .instrument(tracing::info_span!("driver")),
-    )];
+    let (gossip_intake, admitting) = GossipIntake::spawn(shared.clone(), shutdown_rx.clone());
+    let driver = Driver::new(shared.clone(), net.clone(), gossip_intake, key, driver_cfg);
+    let mut tasks = vec![
+        admitting,
+        tokio::spawn(
+            driver
+                .run(net_events, shutdown_rx.clone())
+                .instrument(tracing::info_span!("driver")),
+        ),
+    ];
 
     let listener = tokio::net::TcpListener::bind(cfg.api_listen)
         .await

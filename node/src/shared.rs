@@ -355,7 +355,7 @@ impl Shared {
         Some(built)
     }
 
-    /// How long the transactions of a proposal waited in this mempool.
+    /// How long the transactions of a proposal this node built waited in its mempool.
     fn observe_proposed(&self, hashes: &[Hash]) {
         let stage = self.metrics.stage(Stage::AdmittedToProposed);
         let mempool = lock(&self.mempool);
@@ -375,7 +375,6 @@ impl Shared {
             let mempool = lock(&self.mempool);
             chain.validate_block(block, &|h| mempool.signature_verified(h))?
         };
-        self.observe_proposed(&exec.tx_hashes);
         Ok(exec)
     }
 

@@ -321,25 +321,33 @@ async fn run(
         let first_seq = next_seq;
         let count = txs.len();
         let r = record.clone();
-        let outcome = tokio::task::spawn_blocking(move || accept(&s, &r, txs, first_seq)).await;
-        let (answers, added, recorded) = match outcome {
+        let regossip: Vec<Transaction> = regossip.into_iter().map(|i| i.tx).collect();
+        let net = network.clone();
+        let runtime = tokio::runtime::Handle::current();
+        // Admitted transactions are gossiped as soon as they are admitted, while their record
+        // is being made durable: the proposer gets them sooner. The answer still waits for the
+        // record (a 202 is a promise that survives a crash).
+        let gossip = move |admitted: Vec<Transaction>| {
+            let mut out = regossip;
+            out.extend(admitted);
+            if !out.is_empty() {
+                runtime.spawn(async move {
+                    if let Err(e) = net.publish(Topic::Transactions, encode_batch(&out)).await {
+                        debug!(error = %e, txs = out.len(), "gossip of a transaction batch failed");
+                    }
+                });
+            }
+        };
+        let outcome =
+            tokio::task::spawn_blocking(move || accept(&s, &r, txs, first_seq, gossip)).await;
+        let (answers, recorded) = match outcome {
             Ok(r) => r,
             Err(e) => {
                 let why = SubmitError::Unavailable(format!("admission failed: {e}"));
-                (vec![Err(why); count], Vec::new(), 0)
+                (vec![Err(why); count], 0)
             }
         };
         next_seq += recorded;
-        let mut out: Vec<Transaction> = regossip.into_iter().map(|i| i.tx).collect();
-        out.extend(added);
-        if !out.is_empty() {
-            if let Err(e) = network
-                .publish(Topic::Transactions, encode_batch(&out))
-                .await
-            {
-                debug!(error = %e, txs = out.len(), "gossip of a transaction batch failed");
-            }
-        }
         let admitted = shared.metrics.stage(Stage::SubmitToAdmitted);
         for ((ack, received), answer) in acks.into_iter().zip(answers) {
             if let Some(ack) = ack {
@@ -353,14 +361,15 @@ async fn run(
 }
 
 /// Checks the signatures of submitted transactions (with their encodings) together, admits
-/// them in order, and records the admitted ones (sequence numbers from `first_seq + 1`). Returns
-/// each one's answer, the admitted transactions (to gossip) and how many were recorded.
+/// them in order, hands the admitted ones to `gossip`, and records them (sequence numbers from
+/// `first_seq + 1`). Returns each one's answer and how many were recorded.
 fn accept(
     shared: &Shared,
     record: &SubmissionRecord,
     txs: Vec<(Transaction, Vec<u8>)>,
     first_seq: u64,
-) -> (Vec<Submitted>, Vec<Transaction>, u64) {
+    gossip: impl FnOnce(Vec<Transaction>),
+) -> (Vec<Submitted>, u64) {
     let hashes: Vec<Hash> = txs.iter().map(|(tx, _)| tx.hash()).collect();
     let unchecked = shared.unverified(&hashes);
     let items: Vec<_> = unchecked
@@ -395,14 +404,17 @@ fn accept(
     let mut seq = first_seq;
     let mut entries = Vec::new();
     let mut added = Vec::new();
+    let mut to_gossip = Vec::new();
     for (((i, result), bytes), tx) in indexes.iter().zip(results).zip(encoded).zip(admit) {
         if let Ok(Admission::Added(h)) = &result {
             seq += 1;
             entries.push((seq, bytes));
-            added.push((*h, *i, tx));
+            added.push((*h, *i));
+            to_gossip.push(tx);
         }
         answers[*i] = Some(result.map_err(SubmitError::from));
     }
+    gossip(to_gossip);
     let mut recorded = 0;
     if !entries.is_empty() {
         match shared.store().put_accepted(&entries) {
@@ -411,7 +423,7 @@ fn accept(
                     entries
                         .iter()
                         .zip(&added)
-                        .map(|((seq, _), (hash, _, _))| (*hash, *seq)),
+                        .map(|((seq, _), (hash, _))| (*hash, *seq)),
                 );
                 recorded = entries.len() as u64;
             }
@@ -421,11 +433,9 @@ fn accept(
                 // duplicate then), rather than promise what a crash could lose.
                 let why =
                     SubmitError::Unavailable(format!("could not record the transaction: {e}"));
-                for (_, i, _) in &added {
+                for (_, i) in &added {
                     answers[*i] = Some(Err(why.clone()));
                 }
-                // Nor are they gossiped from here; the client's retry is.
-                added.clear();
             }
         }
     }
@@ -433,11 +443,7 @@ fn accept(
         .into_iter()
         .map(|a| a.unwrap_or_else(|| Err(SubmitError::Unavailable("not admitted".into()))))
         .collect();
-    (
-        answers,
-        added.into_iter().map(|(_, _, tx)| tx).collect(),
-        recorded,
-    )
+    (answers, recorded)
 }
 
 /// The gossip encoding of a batch.

@@ -96,6 +96,8 @@ pub struct CommitBatch<'a> {
     pub tracking: Vec<TrackingRecord>,
     /// The new tip.
     pub tip: Tip,
+    /// Whether the batch is flushed before `commit` returns (see `Chain::with_lazy_commits`).
+    pub durable: bool,
 }
 
 /// A stored (key, value) pair.
@@ -236,7 +238,11 @@ pub trait Store: Send + Sync {
             }
         }
         w.push((keys::TIP.to_vec(), Some(codec::encode(&c.tip))));
-        self.write_batch(w)
+        if c.durable {
+            self.write_batch(w)
+        } else {
+            self.write_batch_lazy(w)
+        }
     }
 
     /// Loads the state's records over a state built from genesis.

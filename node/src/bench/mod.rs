@@ -47,6 +47,8 @@ pub struct BenchOptions {
     pub parties: usize,
     /// Keep the testnets and logs in this folder instead of a temporary one.
     pub keep: Option<PathBuf>,
+    /// Rate of the latency run (default: half the saturated rate).
+    pub latency_rate: Option<f64>,
     /// Print progress on stderr.
     pub verbose: bool,
 }
@@ -83,7 +85,7 @@ pub struct BenchReport {
     pub single_tps: f64,
     /// 3: N validators, committed per second at saturation.
     pub network_tps: f64,
-    /// The rate of the latency run (half of `network_tps`).
+    /// The rate of the latency run (half of `network_tps` unless `--latency-rate` was given).
     pub half_rate_tps: f64,
     /// Finality latency p50 at half rate (ms).
     pub p50_ms: f64,
@@ -157,7 +159,7 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
     let (_, round_timeouts_saturated) = stages::breakdown(&m0, &m1);
     let network_tps = saturated["throughput_tps"].as_f64().unwrap_or(0.0);
     say(format!("    {network_tps:.0} tx/s"));
-    let half = (network_tps / 2.0).max(1.0);
+    let half = opts.latency_rate.unwrap_or(network_tps / 2.0).max(1.0);
     say(format!("    latency at half rate, {half:.0} tx/s"));
     let m2 = net.metrics().await?;
     let relaxed = net.load(&client, half, opts.duration, opts.parties).await?;
