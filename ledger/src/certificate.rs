@@ -98,19 +98,24 @@ impl CommitCertificate {
         }
     }
 
+    /// The precommit a validator signed for this certificate's block.
+    fn precommit_body(&self, chain_id: &str, validator: PublicKey) -> VoteBody {
+        VoteBody {
+            chain_id: chain_id.to_string(),
+            height: self.height,
+            round: self.round,
+            kind: VoteKind::Precommit,
+            block: Some(self.block_hash),
+            validator,
+        }
+    }
+
     /// The precommit votes this certificate is made of (for a peer that missed them).
     pub fn precommits(&self, chain_id: &str) -> Vec<Vote> {
         self.signatures
             .iter()
             .map(|s| Vote {
-                body: VoteBody {
-                    chain_id: chain_id.to_string(),
-                    height: self.height,
-                    round: self.round,
-                    kind: VoteKind::Precommit,
-                    block: Some(self.block_hash),
-                    validator: s.validator,
-                },
+                body: self.precommit_body(chain_id, s.validator),
                 signature: s.signature,
             })
             .collect()
@@ -163,14 +168,7 @@ impl CommitCertificate {
             if already_verified(s) {
                 continue;
             }
-            let body = VoteBody {
-                chain_id: chain_id.to_string(),
-                height: self.height,
-                round: self.round,
-                kind: VoteKind::Precommit,
-                block: Some(self.block_hash),
-                validator: s.validator,
-            };
+            let body = self.precommit_body(chain_id, s.validator);
             s.validator
                 .verify(Domain::Vote, &body, &s.signature)
                 .map_err(|_| CertificateError::BadSignature(s.validator))?;
