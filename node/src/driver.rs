@@ -141,6 +141,11 @@ impl Driver {
             bodies,
             0,
         );
+        let resends = {
+            let k = key.public();
+            let b = k.as_bytes();
+            u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+        };
         Driver {
             shared,
             network,
@@ -156,7 +161,9 @@ impl Driver {
             timer_seq: 0,
             sync_tx,
             sync_rx,
-            resends: 0,
+            // Each validator counts from its own offset, so that two relaying the same vote at
+            // the same count do not publish identical bytes (gossip would drop the second).
+            resends,
             epoch: Instant::now(),
             proposed_at: None,
             polka_at: None,
