@@ -563,19 +563,14 @@ impl Driver {
             return Event::CommitFailed { height };
         }
         let stored = Instant::now();
-        let m = &self.shared.metrics;
         m.stage(Stage::CommitToPersisted)
             .observe(stored.duration_since(decided).as_secs_f64());
         if let Some(last) = self.last_commit_at.replace(stored) {
             m.block_interval
                 .observe(stored.duration_since(last).as_secs_f64());
         }
-        let started = self.engine.height_started_ms();
-        let elapsed = self.now().saturating_sub(started);
-        self.shared
-            .metrics
-            .commit_latency
-            .observe(elapsed as f64 / 1000.0);
+        let elapsed = self.now().saturating_sub(self.engine.height_started_ms());
+        m.commit_latency.observe(elapsed as f64 / 1000.0);
         self.executions.clear();
         Event::Committed {
             height,
@@ -585,7 +580,7 @@ impl Driver {
 
     /// Commits a block (validating it unless already executed) and prunes the write-ahead log.
     fn store_block(
-        &mut self,
+        &self,
         block: &Block,
         certificate: &CommitCertificate,
         exec: Option<Execution>,

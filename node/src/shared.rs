@@ -202,11 +202,6 @@ impl Shared {
         lock(&self.live).clone()
     }
 
-    /// Whether the node is catching up from peers.
-    pub fn is_syncing(&self) -> bool {
-        lock(&self.live).syncing
-    }
-
     /// Records whether the node is catching up from peers.
     pub fn set_syncing(&self, syncing: bool) {
         lock(&self.live).syncing = syncing;
