@@ -118,7 +118,7 @@ fn main() {
             "{:?}",
             excluded.first().map(|e| e.error.to_string())
         );
-        assert_eq!(built.state_hash, execd.state_hash);
+        assert_eq!(built.tree.root(), execd.tree.root());
 
         let votes: Vec<Vote> = validators[..3]
             .iter()

@@ -9,9 +9,9 @@ use crate::crypto::{Hash, PublicKey};
 use crate::merkle;
 use crate::transaction::Transaction;
 
-/// The block format this ledger reads and writes. Version 2 added this field; a header with
-/// another version is refused.
-pub const BLOCK_VERSION: u16 = 2;
+/// The block format this ledger reads and writes. Version 2 added this field; version 3 replaced
+/// the chained state hash by the state tree's root. A header with another version is refused.
+pub const BLOCK_VERSION: u16 = 3;
 
 /// The header; its canonical encoding's SHA-256 is the block hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,8 +36,8 @@ pub struct BlockHeader {
     pub tx_count: u32,
     /// Hash of the parent's commit certificate carried in this block (zero at height 1).
     pub last_commit_hash: Hash,
-    /// State hash after applying this block.
-    pub state_hash: Hash,
+    /// Root of the state tree after applying this block ([`crate::state_tree`]).
+    pub state_root: Hash,
 }
 
 impl BlockHeader {

@@ -1,5 +1,5 @@
 //! The chain: genesis, the committed state in memory, and the store under it. Building a block,
-//! checking one, and committing one live here; a block whose links, transactions, state hash or
+//! checking one, and committing one live here; a block whose links, transactions, state root or
 //! commit certificate do not check is never stored.
 
 use std::collections::HashSet;
@@ -13,7 +13,8 @@ use crate::error::RuleError;
 use crate::genesis::{Genesis, ValidatorSet};
 use crate::history::HistoryEntry;
 use crate::rules::{self, BlockContext, Effects};
-use crate::state::{next_state_hash, Changes, Overlay, State};
+use crate::state::{Changes, Heads, Overlay, State, StateView};
+use crate::state_tree::StateTree;
 use crate::store::{CommitBatch, Store, StoreError, Tip};
 use crate::transaction::Transaction;
 
@@ -51,8 +52,8 @@ pub struct Execution {
     pub changes: Changes,
     /// Effects per transaction, in order.
     pub effects: Vec<Effects>,
-    /// State hash after the block.
-    pub state_hash: Hash,
+    /// The state tree after the block (its root is the header's `state_root`).
+    pub tree: StateTree,
     /// The transactions' hashes, in order (computed once, used by commit and its callers).
     pub tx_hashes: Vec<Hash>,
 }
@@ -72,19 +73,39 @@ pub struct Chain<S: Store> {
     genesis: Genesis,
     validators: ValidatorSet,
     state: State,
+    tree: StateTree,
     tip: Tip,
     store: S,
     durable_commits: bool,
 }
 
-/// The tip at genesis.
+/// The tip at genesis: its state root is the root of the genesis state.
 pub fn genesis_tip(genesis: &Genesis) -> Tip {
     Tip {
         height: 0,
         hash: Hash::ZERO,
         time_ms: genesis.genesis_time_ms,
-        state_hash: Hash::of_parts(&[b"portledger/genesis-state", genesis.hash().as_bytes()]),
+        state_root: StateTree::from_leaves(State::from_genesis(genesis).leaves()).root(),
     }
+}
+
+/// Applies one transaction on top of a block's changes so far: the rules, then the head of the
+/// history of every document it touches.
+fn apply_one(
+    overlay: &mut Overlay<'_>,
+    tx: &Transaction,
+    tx_hash: &Hash,
+    ctx: &BlockContext,
+) -> Result<Effects, RuleError> {
+    let mut fx = rules::apply_verified(&*overlay, tx, ctx)?;
+    for doc in &fx.touched {
+        let head = overlay.record::<Heads, _>(doc).unwrap_or_default();
+        fx.changes
+            .heads
+            .insert(doc.clone(), head.then(tx_hash, ctx.height));
+    }
+    overlay.merge(fx.changes.clone());
+    Ok(fx)
 }
 
 impl<S: Store> Chain<S> {
@@ -94,10 +115,19 @@ impl<S: Store> Chain<S> {
         let mut state = State::from_genesis(&genesis);
         store.load_state(&mut state)?;
         let tip = store.tip()?.unwrap_or_else(|| genesis_tip(&genesis));
+        let tree = StateTree::from_leaves(state.leaves());
+        if tree.root() != tip.state_root {
+            return Err(StoreError::StateMismatch {
+                height: tip.height,
+                committed: tip.state_root,
+                loaded: tree.root(),
+            });
+        }
         Ok(Chain {
             validators: genesis.validator_set(),
             genesis,
             state,
+            tree,
             tip,
             store,
             durable_commits: true,
@@ -127,6 +157,11 @@ impl<S: Store> Chain<S> {
     /// The committed state.
     pub fn state(&self) -> &State {
         &self.state
+    }
+
+    /// The committed state's tree (its root is the tip's `state_root`).
+    pub fn tree(&self) -> &StateTree {
+        &self.tree
     }
 
     /// The tip.
@@ -179,22 +214,21 @@ impl<S: Store> Chain<S> {
         let mut overlay = Overlay::new(&self.state);
         let mut effects = Vec::with_capacity(txs.len());
         for (i, tx) in txs.iter().enumerate() {
-            let fx = rules::apply_verified(&overlay, tx, ctx).map_err(|error| {
+            let fx = apply_one(&mut overlay, tx, &hashes[i], ctx).map_err(|error| {
                 BlockError::Transaction {
                     index: i,
                     hash: hashes[i],
                     error: Box::new(error),
                 }
             })?;
-            overlay.merge(fx.changes.clone());
             effects.push(fx);
         }
         let changes = overlay.into_changes();
-        let state_hash = next_state_hash(&self.tip.state_hash, &changes);
+        let tree = self.tree.with(changes.leaves());
         Ok(Execution {
             changes,
             effects,
-            state_hash,
+            tree,
             tx_hashes: hashes,
         })
     }
@@ -219,6 +253,7 @@ impl<S: Store> Chain<S> {
         let mut included = Vec::new();
         let mut effects = Vec::new();
         let mut excluded = Vec::new();
+        let mut hashes = Vec::new();
         let mut bytes = 0usize;
         for tx in candidates {
             if included.len() >= p.max_block_txs as usize {
@@ -228,22 +263,20 @@ impl<S: Store> Chain<S> {
             if bytes + size > p.max_block_bytes as usize {
                 break;
             }
-            match rules::apply_verified(&overlay, &tx, &ctx) {
+            let hash = tx.hash();
+            match apply_one(&mut overlay, &tx, &hash, &ctx) {
                 Ok(fx) => {
-                    overlay.merge(fx.changes.clone());
                     effects.push(fx);
                     bytes += size;
                     included.push(tx);
+                    hashes.push(hash);
                 }
-                Err(error) => excluded.push(Excluded {
-                    hash: tx.hash(),
-                    error,
-                }),
+                Err(error) => excluded.push(Excluded { hash, error }),
             }
         }
         let changes = overlay.into_changes();
-        let state_hash = next_state_hash(&self.tip.state_hash, &changes);
-        let hashes: Vec<Hash> = included.iter().map(Transaction::hash).collect();
+        let tree = self.tree.with(changes.leaves());
+        let state_root = tree.root();
         let header = BlockHeader {
             version: crate::block::BLOCK_VERSION,
             chain_id: self.genesis.chain_id.clone(),
@@ -257,7 +290,7 @@ impl<S: Store> Chain<S> {
             last_commit_hash: last_commit
                 .as_ref()
                 .map_or(Hash::ZERO, CommitCertificate::hash),
-            state_hash,
+            state_root,
         };
         let block = Block {
             header,
@@ -269,7 +302,7 @@ impl<S: Store> Chain<S> {
             Execution {
                 changes,
                 effects,
-                state_hash,
+                tree,
                 tx_hashes: hashes,
             },
             excluded,
@@ -364,10 +397,11 @@ impl<S: Store> Chain<S> {
             time_ms: h.time_ms,
         };
         let exec = self.execute_hashed(&block.transactions, hashes, &ctx, verified)?;
-        if exec.state_hash != h.state_hash {
+        if exec.tree.root() != h.state_root {
             return bad(format!(
-                "state hash {} differs from this validator's {}",
-                h.state_hash, exec.state_hash
+                "state root {} differs from this validator's {}",
+                h.state_root,
+                exec.tree.root()
             ));
         }
         Ok(exec)
@@ -425,6 +459,12 @@ impl<S: Store> Chain<S> {
                 h.height
             )));
         }
+        if exec.tree.root() != h.state_root {
+            return Err(BlockError::Header(format!(
+                "the execution given for block {} ends in another state root",
+                h.height
+            )));
+        }
         let mut history = Vec::new();
         // The party index is a set: one write per (party, document) per block.
         let mut parties = std::collections::BTreeSet::new();
@@ -457,7 +497,7 @@ impl<S: Store> Chain<S> {
             height: h.height,
             hash,
             time_ms: h.time_ms,
-            state_hash: exec.state_hash,
+            state_root: h.state_root,
         };
         self.store.commit(&CommitBatch {
             block,
@@ -484,6 +524,7 @@ impl<S: Store> Chain<S> {
             )));
         }
         self.state.apply(&exec.changes);
+        self.tree = exec.tree.clone();
         self.tip = tip;
         Ok(())
     }

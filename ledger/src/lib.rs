@@ -18,6 +18,7 @@ pub mod merkle;
 pub mod proof;
 pub mod rules;
 pub mod state;
+pub mod state_tree;
 pub mod store;
 pub mod transaction;
 pub mod vote;

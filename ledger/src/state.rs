@@ -2,9 +2,10 @@
 //!
 //! The state machine reads through [`StateView`] and returns its writes as [`Changes`]; a block
 //! is checked transaction by transaction on an [`Overlay`] (the committed state plus the block's
-//! changes so far) and its changes are committed in one batch. The state hash is a chain: the
-//! hash of the previous state hash and the canonical encoding of the block's changes, so that a
-//! validator whose state diverges notices at the next block.
+//! changes so far) and its changes are committed in one batch. Every record is a leaf of the
+//! state tree ([`crate::state_tree`]), whose root every block header carries: a validator whose
+//! state diverges notices at the next block, and anyone can be shown one record's value at a
+//! certified height.
 
 use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,6 +20,7 @@ use crate::documents::customs::CustomsDeclaration;
 use crate::documents::tracking::ContainerPosition;
 use crate::documents::transport::TransportDocument;
 use crate::genesis::{Genesis, Role};
+use crate::state_tree;
 
 /// A registered participant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,6 +123,11 @@ macro_rules! families {
                 out
             }
 
+            /// The state tree's leaves these changes write: (leaf key, leaf value).
+            pub fn leaves(&self) -> Vec<(Hash, Hash)> {
+                leaves_of(self.encoded_records())
+            }
+
             /// Adds one record read back from `table` (keys and records decoded with `limit`).
             pub fn insert_encoded(
                 &mut self,
@@ -142,7 +149,86 @@ macro_rules! families {
                 )))
             }
         }
+
+        impl State {
+            /// Every committed record's leaf in the state tree: (leaf key, leaf value).
+            pub fn leaves(&self) -> Vec<(Hash, Hash)> {
+                let mut out = Vec::new();
+                $(
+                    for (k, v) in &self.$field {
+                        out.push((
+                            state_tree::leaf_key($table, &codec::encode(k)),
+                            state_tree::leaf_value(&codec::encode(v)),
+                        ));
+                    }
+                )*
+                out
+            }
+        }
     };
+}
+
+fn leaves_of(records: Vec<(&'static [u8], Vec<u8>, Vec<u8>)>) -> Vec<(Hash, Hash)> {
+    records
+        .into_iter()
+        .map(|(t, k, v)| (state_tree::leaf_key(t, &k), state_tree::leaf_value(&v)))
+        .collect()
+}
+
+/// The table and canonical key of a document's record in the state (and so in the state tree).
+pub fn record_location(document: &DocumentKey) -> (&'static [u8], Vec<u8>) {
+    match document {
+        DocumentKey::TransportDocument(r) => (b"s/t/", codec::encode(r)),
+        DocumentKey::Credit(n) => (b"s/l/", codec::encode(n)),
+        DocumentKey::Declaration(n) => (b"s/d/", codec::encode(n)),
+        DocumentKey::Anchor(h) => (b"s/a/", codec::encode(h)),
+        DocumentKey::Participant(k) => (b"s/m/", codec::encode(k)),
+        DocumentKey::Organisation(o) => (b"s/o/", codec::encode(o)),
+    }
+}
+
+/// The table and canonical key of a document's history head.
+pub fn head_location(document: &DocumentKey) -> (&'static [u8], Vec<u8>) {
+    (b"s/h/", codec::encode(document))
+}
+
+/// The head of a document's history, kept in the state so that the state commitment covers the
+/// whole history: how many transactions touched the document, a hash chain over them in chain
+/// order, and the height of the last one. A proof that leaves out one of the document's
+/// transactions, or adds one, does not reproduce the head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryHead {
+    /// Transactions in the history.
+    pub count: u64,
+    /// `SHA-256(tag || previous chain || tx hash)` over them, zero before the first.
+    pub chain: Hash,
+    /// Height of the last one.
+    pub height: u64,
+}
+
+impl Default for HistoryHead {
+    fn default() -> Self {
+        HistoryHead {
+            count: 0,
+            chain: Hash::ZERO,
+            height: 0,
+        }
+    }
+}
+
+impl HistoryHead {
+    /// The head after one more transaction.
+    pub fn then(&self, tx_hash: &Hash, height: u64) -> HistoryHead {
+        HistoryHead {
+            count: self.count + 1,
+            chain: Hash::of_parts(&[
+                b"portledger/history",
+                self.chain.as_bytes(),
+                tx_hash.as_bytes(),
+            ]),
+            height,
+        }
+    }
 }
 
 families! {
@@ -162,11 +248,8 @@ families! {
     Anchors, anchors: Hash => AnchoredDocument, table b"s/a/";
     /// The latest tracking event by (transport document reference, container).
     Positions, positions: (String, String) => ContainerPosition, table b"s/k/";
-}
-
-/// The next state hash: `SHA-256(previous || SHA-256(canonical changes))`.
-pub fn next_state_hash(previous: &Hash, changes: &Changes) -> Hash {
-    Hash::of_parts(&[previous.as_bytes(), Hash::of_encoded(changes).as_bytes()])
+    /// The head of each document's history.
+    Heads, heads: DocumentKey => HistoryHead, table b"s/h/";
 }
 
 /// What the state machine reads.
@@ -247,6 +330,8 @@ pub struct State {
     pub positions: BTreeMap<(String, String), ContainerPosition>,
     /// Container -> references of the live transport documents holding it.
     pub live_by_container: BTreeMap<String, BTreeSet<String>>,
+    /// The head of each document's history.
+    pub heads: BTreeMap<DocumentKey, HistoryHead>,
 }
 
 impl State {
@@ -321,6 +406,9 @@ impl State {
         }
         for (k, v) in &c.positions {
             self.positions.insert(k.clone(), v.clone());
+        }
+        for (k, v) in &c.heads {
+            self.heads.insert(k.clone(), *v);
         }
     }
 }

@@ -153,13 +153,13 @@ fn refused_blocks_are_never_stored() {
         .expect_err("nonce");
     assert!(e.to_string().contains("bad nonce"), "{e}");
 
-    // A wrong state hash.
+    // A wrong state root.
     let mut b = good.clone();
-    b.header.state_hash = Hash::of(b"diverged");
+    b.header.state_root = Hash::of(b"diverged");
     let e = chain
         .commit_block(&b, &certify(&chain, &w.validators, &b))
         .expect_err("state");
-    assert!(e.to_string().contains("state hash"), "{e}");
+    assert!(e.to_string().contains("state root"), "{e}");
 
     // The parent's certificate missing or tampered.
     let mut b = good.clone();

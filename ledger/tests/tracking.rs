@@ -414,7 +414,12 @@ fn indexes_list_events_in_order_and_survive_reopen() {
     }
     drop(chain);
     let chain = Chain::open(genesis, SledStore::open(dir.path()).expect("reopen")).expect("open");
-    assert_eq!(chain.state(), &w.state, "the state survives the reopen");
+    // The chain keeps the head of each document's history besides what the rules write (the
+    // reopen itself checks every record, heads included, against the tip's state root).
+    let mut records = chain.state().clone();
+    assert!(!records.heads.is_empty(), "history heads are kept");
+    records.heads.clear();
+    assert_eq!(records, w.state, "the state survives the reopen");
 
     let store = chain.store();
     let by_container = store.container_tracking(CONTAINER).expect("index");

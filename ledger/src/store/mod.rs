@@ -54,6 +54,20 @@ pub enum StoreError {
         /// Layout this version reads.
         expected: u32,
     },
+    /// The records loaded from the store do not have the state root the stored tip claims.
+    #[error(
+        "the state loaded from the data directory has root {loaded}, but the block at its tip \
+         (height {height}) commits to {committed}: the store is damaged; move it away and start \
+         again (the node re-syncs the chain from its peers)"
+    )]
+    StateMismatch {
+        /// The tip's height.
+        height: u64,
+        /// The root the tip's header commits to.
+        committed: Hash,
+        /// The root of the records loaded.
+        loaded: Hash,
+    },
     /// The store belongs to another chain.
     #[error("the data directory belongs to another genesis (stored {stored}, given {given})")]
     WrongGenesis {
@@ -73,8 +87,8 @@ pub struct Tip {
     pub hash: Hash,
     /// Its time (genesis time at genesis).
     pub time_ms: u64,
-    /// State hash after it.
-    pub state_hash: Hash,
+    /// The state tree's root after it.
+    pub state_root: Hash,
 }
 
 /// Everything one block commit writes.
