@@ -164,6 +164,12 @@ impl<S: Store> Chain<S> {
         &self.tree
     }
 
+    /// What a proof of `documents` (the subject first) needs from the state at the tip
+    /// ([`crate::proof::capture`]).
+    pub fn snapshot(&self, documents: &[crate::state::DocumentKey]) -> crate::proof::Snapshot {
+        crate::proof::capture(&self.state, &self.tree, self.tip, documents)
+    }
+
     /// The tip.
     pub fn tip(&self) -> Tip {
         self.tip

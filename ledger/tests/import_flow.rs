@@ -326,15 +326,55 @@ fn a_document_proof_verifies_offline_and_any_tampering_fails() {
     let n = steps(&w).len();
     run(&mut chain, &w, 0..n);
     let doc = DocumentKey::TransportDocument(BL.into());
-    let p = proof::build(chain.store(), &w.genesis, &doc).expect("build");
-    let events = p.verify(&w.genesis).expect("verifies");
+    // The eBL with the credit and the declaration it was presented and declared under.
+    let docs = [
+        doc.clone(),
+        DocumentKey::Credit(LC.into()),
+        DocumentKey::Declaration(DEC.into()),
+    ];
+    let p = proof::build(chain.store(), &w.genesis, chain.snapshot(&docs))
+        .expect("build")
+        .expect("a proof");
+    let verified = p.verify(&w.genesis, None).expect("verifies");
+    assert_eq!(verified.height, chain.tip().height);
+    let states: Vec<String> = verified
+        .documents
+        .iter()
+        .map(|d| match &d.record {
+            Some(proof::Record::TransportDocument(t)) => t.state.as_str().to_string(),
+            Some(proof::Record::Credit(c)) => format!("{:?}", c.state),
+            Some(proof::Record::Declaration(d)) => format!("{:?}", d.state),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            TransportDocumentState::SurrenderedForDelivery.as_str().to_string(),
+            format!("{:?}", CreditState::Honoured),
+            format!("{:?}", DeclarationState::Released),
+        ]
+    );
+    // Each document's own history, and the union in chain order.
+    let bl_actions: Vec<&str> = verified.documents[0]
+        .events
+        .iter()
+        .map(|e| e.action.as_str())
+        .collect();
+    assert_eq!(bl_actions.first(), Some(&"bl.issue"));
+    assert_eq!(bl_actions.last(), Some(&"port.release"));
+    assert_eq!(
+        verified.documents[1].events.first().map(|e| e.action.as_str()),
+        Some("lc.apply")
+    );
+    let events = verified.events;
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(actions.first(), Some(&"bl.issue"));
+    assert_eq!(actions.first(), Some(&"lc.apply"));
     assert_eq!(actions.last(), Some(&"port.release"));
     // Another genesis refuses it.
     let mut other = w.genesis.clone();
     other.chain_id = "elsewhere".into();
-    assert!(p.verify(&other).is_err());
+    assert!(p.verify(&other, None).is_err());
     // Flip every byte of the encoded proof (in steps): never verifies as a different history.
     let bytes = codec::encode(&p);
     let mut rejected = 0;
@@ -344,7 +384,7 @@ fn a_document_proof_verifies_offline_and_any_tampering_fails() {
         match codec::decode::<DocumentProof>(&t, 1 << 24) {
             Err(_) => rejected += 1,
             Ok(q) => {
-                if q.verify(&w.genesis).is_err() {
+                if q.verify(&w.genesis, None).is_err() {
                     rejected += 1;
                 } else {
                     panic!("a tampered proof (byte {i}) verified");
@@ -356,5 +396,5 @@ fn a_document_proof_verifies_offline_and_any_tampering_fails() {
     // JSON form round trips and verifies.
     let json = serde_json::to_string(&p).expect("json");
     let back: DocumentProof = serde_json::from_str(&json).expect("parse");
-    back.verify(&w.genesis).expect("json proof verifies");
+    back.verify(&w.genesis, None).expect("json proof verifies");
 }

@@ -68,6 +68,9 @@ pub enum StoreError {
         /// The root of the records loaded.
         loaded: Hash,
     },
+    /// An index names something the store does not hold.
+    #[error("the store is inconsistent: {0}")]
+    Missing(String),
     /// The store belongs to another chain.
     #[error("the data directory belongs to another genesis (stored {stored}, given {given})")]
     WrongGenesis {
