@@ -120,11 +120,16 @@ enum Command {
         #[arg(long)]
         count: Option<u64>,
     },
-    /// Writes a self-contained proof of a document's history (its transactions, their blocks'
-    /// headers, Merkle inclusion proofs and commit certificates).
+    /// Writes a self-contained proof of a document: its whole history (transactions, their
+    /// blocks' headers, Merkle inclusion proofs, commit certificates) and its current record,
+    /// proven against the state root of the latest certified block. `--case` proves the whole
+    /// case of a transport document (its credits, declarations and anchored documents too).
     Proof {
-        /// eBL reference, credit number or declaration number.
+        /// eBL reference, credit number, declaration number or anchored document hash.
         reference: String,
+        /// Prove the whole case of the transport document `reference`.
+        #[arg(long)]
+        case: bool,
         /// Where to write the proof.
         #[arg(long)]
         out: PathBuf,
@@ -136,6 +141,10 @@ enum Command {
         /// The genesis file.
         #[arg(long)]
         genesis: PathBuf,
+        /// Refuse a proof whose state is older than this time (RFC 3339, e.g.
+        /// 2026-12-02T10:00:00Z).
+        #[arg(long)]
+        not_before: Option<String>,
     },
     /// Load generator: registers fresh parties (signed by --key, the port operator's key),
     /// pre-signs realistic eBL issues, transfers and anchors, submits them at a fixed rate and
@@ -170,9 +179,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             party,
             count,
         } => chain::events(&ctx, reference, party, count).await,
-        Command::Proof { reference, out } => chain::proof(&ctx, reference, out).await,
+        Command::Proof {
+            reference,
+            case,
+            out,
+        } => chain::proof(&ctx, reference, case, out).await,
         Command::Load(a) => load::run(&ctx, a).await,
-        Command::VerifyProof { file, genesis } => chain::verify_proof(&ctx, file, genesis),
+        Command::VerifyProof {
+            file,
+            genesis,
+            not_before,
+        } => chain::verify_proof(&ctx, file, genesis, not_before),
     }
 }
 

@@ -1,12 +1,15 @@
 //! Checking the ledger without trusting the node: `verify-chain` replays every block against
 //! genesis; a document proof ([`portledger_ledger::proof::DocumentProof`], served by the node
-//! at `/v1/{bl,lc,customs,documents}/{id}/proof`) carries a document's transactions with Merkle
-//! inclusion proofs, their block headers and commit certificates, and verifies with nothing but
+//! at `/v1/{bl,lc,customs,documents}/{id}/proof`, and for a whole case at
+//! `/v1/bl/{reference}/case/proof`) carries the documents' transactions with Merkle inclusion
+//! proofs, their block headers and commit certificates, and the documents' records and history
+//! heads proven against the state root of a certified block, and verifies with nothing but
 //! genesis.
 
 use portledger_ledger::block::Block;
-use portledger_ledger::proof::{DocumentProof, VerifiedEvent};
-use portledger_ledger::{Chain, CommitCertificate, Genesis, Hash, MemStore};
+use portledger_ledger::proof::{DocumentProof, Record, Verified, VerifiedDocument};
+use portledger_ledger::DocumentKey;
+use portledger_ledger::{Chain, CommitCertificate, Genesis, Hash, MemStore, PublicKey};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -108,24 +111,44 @@ pub async fn fetch_proof(node: &NodeClient, reference: &str) -> Result<DocumentP
     })
 }
 
+/// Fetches the proof of a whole case: the transport document `reference` with every credit,
+/// declaration and anchored document of its case ([`portledger_ledger::case`]).
+pub async fn fetch_case_proof(node: &NodeClient, reference: &str) -> Result<DocumentProof> {
+    let v = node
+        .get(&format!("/v1/bl/{}/case/proof", encode_segment(reference)))
+        .await?;
+    parse("the node's proof", &v)
+}
+
 /// The exact bytes `portledger proof` writes for a proof (compact JSON).
 pub fn encode_proof(proof: &DocumentProof) -> Result<Vec<u8>> {
     serde_json::to_vec(proof).map_err(|e| ClientError::Node(format!("encoding the proof: {e}")))
 }
 
+/// The largest proof file `verify-proof` reads.
+pub const MAX_PROOF_BYTES: usize = 16 * 1024 * 1024;
+
 /// Verifies a proof file against genesis with no node: the ledger's checks (every certificate
 /// a quorum of genesis validators for its header, every transaction in its header's Merkle root
-/// and validly signed, each concerning the document, in chain order), and that the file is
-/// byte for byte the proof's encoding, so that no byte may change, not even one that would
-/// leave the checked content alone.
+/// and validly signed, each document's record and history head in the state root of a certified
+/// block, its history exactly the transactions listed, the state not older than
+/// `not_before_ms`), and that the file is byte for byte the proof's encoding, so that no byte
+/// may change, not even one that would leave the checked content alone.
 pub fn verify_proof_file(
     bytes: &[u8],
     genesis: &Genesis,
-) -> Result<(DocumentProof, Vec<VerifiedEvent>)> {
+    not_before_ms: Option<u64>,
+) -> Result<(DocumentProof, Verified)> {
+    if bytes.len() > MAX_PROOF_BYTES {
+        return Err(ClientError::Verification(format!(
+            "the file has {} bytes, more than a proof may have ({MAX_PROOF_BYTES})",
+            bytes.len()
+        )));
+    }
     let proof: DocumentProof = serde_json::from_slice(bytes)
         .map_err(|e| ClientError::Verification(format!("not a document proof: {e}")))?;
-    let events = proof
-        .verify(genesis)
+    let verified = proof
+        .verify(genesis, not_before_ms)
         .map_err(|e| ClientError::Verification(e.to_string()))?;
     if encode_proof(&proof)? != bytes.trim_ascii_end() {
         return Err(ClientError::Verification(
@@ -133,5 +156,55 @@ pub fn verify_proof_file(
                 .into(),
         ));
     }
-    Ok((proof, events))
+    Ok((proof, verified))
+}
+
+/// A document's name for people: "B/L X", "credit N", "declaration N", "document H".
+pub fn document_name(d: &DocumentKey) -> String {
+    match d {
+        DocumentKey::TransportDocument(r) => format!("B/L {r}"),
+        DocumentKey::Credit(n) => format!("credit {n}"),
+        DocumentKey::Declaration(n) => format!("declaration {n}"),
+        DocumentKey::Anchor(h) => format!("document {h}"),
+        DocumentKey::Participant(k) => format!("participant {k}"),
+        DocumentKey::Organisation(o) => format!("organisation {o}"),
+    }
+}
+
+/// What a verified proof shows about one document, in one sentence: "B/L X is held by Y at
+/// height H (final)", or its state when nobody holds it.
+pub fn describe(v: &Verified, d: &VerifiedDocument, name: &dyn Fn(&PublicKey) -> String) -> String {
+    let at = format!(
+        "at height {} ({}, final)",
+        v.height,
+        portledger_ledger::date::format_ms(v.time_ms)
+    );
+    let doc = document_name(&d.document);
+    let Some(record) = &d.record else {
+        return format!("{doc} does not exist {at}");
+    };
+    match record {
+        Record::TransportDocument(t) => match t.possessor {
+            Some(p) => format!("{doc} is held by {} {at} ({})", name(&p), t.state.as_str()),
+            None => {
+                let mut s = format!("{doc} is {}", t.state.as_str());
+                if let Some(by) = t.surrendered_by {
+                    s += &format!(", surrendered by {}", name(&by));
+                }
+                if let Some(to) = t.delivery_order_to {
+                    s += &format!(", delivery order to {}", name(&to));
+                }
+                format!("{s}, {at}")
+            }
+        },
+        Record::Credit(c) => format!("{doc} is {} {at}", c.state.as_str()),
+        Record::Declaration(x) => format!(
+            "{doc} ({}) is {} {at}",
+            x.data.direction.as_str(),
+            x.state.as_str()
+        ),
+        Record::Anchor(a) => format!("{doc} is anchored by {} {at}", name(&a.issuer)),
+        Record::Participant(m) => format!("{doc} is registered as {} {at}", m.alias),
+        Record::Organisation(r) => format!("{doc} is registered as {r:?} {at}"),
+    }
 }

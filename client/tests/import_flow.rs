@@ -662,6 +662,30 @@ async fn flow(net: &Net, f: &Path) {
     .await;
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(o.stdout.contains("port.release"), "{}", o.stdout);
+    // The current state, proven: who holds it (or its state) at a certified height.
+    let first = o.stdout.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("B/L BL-1 is ") && first.contains("final)"),
+        "{}",
+        o.stdout
+    );
+    // A reader who needs a state from after a time refuses an older one.
+    let o = pl(
+        net,
+        0,
+        None,
+        &[
+            "verify-proof",
+            &proof_s,
+            "--genesis",
+            &genesis,
+            "--not-before",
+            "2999-01-01T00:00:00Z",
+        ],
+    )
+    .await;
+    assert_ne!(o.code, 0, "a stale proof was accepted: {}", o.stdout);
+    assert!(o.stderr.contains("fetch a newer proof"), "{}", o.stderr);
     let bytes = std::fs::read(&proof).expect("proof");
     let tampered = f.join("tampered.json");
     let tampered_s = tampered.display().to_string();

@@ -172,6 +172,12 @@ impl Shared {
         f(read(&self.chain).state())
     }
 
+    /// What a proof of `documents` (the subject first) needs from the state at the tip, taken
+    /// under the chain lock; the proof's blocks are then read from the store without it.
+    pub fn proof_snapshot(&self, documents: &[DocumentKey]) -> portledger_ledger::proof::Snapshot {
+        read(&self.chain).snapshot(documents)
+    }
+
     /// A participant's alias.
     pub fn alias(&self, key: &PublicKey) -> Option<String> {
         self.read_state(|s| s.participants.get(key).map(|m| m.alias.clone()))

@@ -275,11 +275,17 @@ async fn four_nodes_commit_the_same_chain_and_refuse_bad_input() {
         .json()
         .await
         .expect("json");
-    let events = proof
-        .verify(&net.genesis)
+    let verified = proof
+        .verify(&net.genesis, None)
         .expect("proof verifies against genesis");
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0].action, "doc.anchor");
+    assert_eq!(verified.events.len(), 1);
+    assert_eq!(verified.events[0].action, "doc.anchor");
+    // Its record is proven in the state at a certified height no lower than the anchoring.
+    assert!(matches!(
+        verified.documents[0].record,
+        Some(portledger_ledger::proof::Record::Anchor(_))
+    ));
+    assert!(verified.height >= verified.events[0].height);
 
     // Bad input: each gets a 4xx naming the rule.
     let (s, b) = post(&client, &net.api(1), b"garbage".to_vec(), false).await;

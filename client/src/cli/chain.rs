@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 use portledger_client::output;
 use portledger_client::verify;
-use portledger_ledger::{DocumentKey, Genesis};
+use portledger_ledger::Genesis;
 use serde_json::{json, Value};
 
 use super::context::{input_err, parse_hash, read_file, Ctx};
@@ -123,75 +123,106 @@ pub async fn events(
     Ok(())
 }
 
-/// Runs `proof`: writes the proof of a document's history to `out`.
-pub async fn proof(ctx: &Ctx, reference: String, out: PathBuf) -> anyhow::Result<()> {
-    let proof = verify::fetch_proof(&ctx.node, &reference).await?;
-    std::fs::write(&out, verify::encode_proof(&proof)?)
+/// Runs `proof`: writes the proof of a document (or with `case`, of the whole case of a
+/// transport document) to `out`.
+pub async fn proof(ctx: &Ctx, reference: String, case: bool, out: PathBuf) -> anyhow::Result<()> {
+    let proof = if case {
+        verify::fetch_case_proof(&ctx.node, &reference).await?
+    } else {
+        verify::fetch_proof(&ctx.node, &reference).await?
+    };
+    let bytes = verify::encode_proof(&proof)?;
+    std::fs::write(&out, &bytes)
         .map_err(|e| input_err(format!("cannot write {}: {e}", out.display())))?;
+    let height = proof.state.header.height;
+    let documents = proof.state.documents.len();
     if ctx.json {
         println!(
             "{}",
-            json!({"reference": reference, "file": out, "transactions": proof.entries.len()})
+            json!({"reference": reference, "case": case, "file": out, "bytes": bytes.len(),
+                   "transactions": proof.entries.len(), "documents": documents, "height": height})
         );
     } else {
         println!(
-            "wrote a proof of {reference} ({} transactions) to {}",
+            "wrote a proof of {}{reference} ({documents} documents, {} transactions, state at              height {height}, {} bytes) to {}",
+            if case { "the case of " } else { "" },
             proof.entries.len(),
+            bytes.len(),
             out.display()
         );
     }
     Ok(())
 }
 
-/// Runs `verify-proof`: checks a proof file against a genesis file; needs no node.
-pub fn verify_proof(ctx: &Ctx, file: PathBuf, genesis: PathBuf) -> anyhow::Result<()> {
+/// Runs `verify-proof`: checks a proof file against a genesis file; needs no node. With
+/// `not_before`, a proof whose state is older is refused.
+pub fn verify_proof(
+    ctx: &Ctx,
+    file: PathBuf,
+    genesis: PathBuf,
+    not_before: Option<String>,
+) -> anyhow::Result<()> {
     let text = String::from_utf8(read_file(&genesis)?)
         .map_err(|_| input_err(format!("{} is not UTF-8", genesis.display())))?;
     let genesis =
         Genesis::from_json(&text).map_err(|e| input_err(format!("{}: {e}", genesis.display())))?;
+    let not_before_ms = not_before
+        .map(|t| {
+            portledger_ledger::date::parse_datetime_ms(&t)
+                .map_err(|e| input_err(format!("--not-before {t:?}: {e}")))
+        })
+        .transpose()?;
     let bytes = read_file(&file)?;
-    let (proof, events) = verify::verify_proof_file(&bytes, &genesis)
+    let (proof, v) = verify::verify_proof_file(&bytes, &genesis, not_before_ms)
         .map_err(|e| anyhow::Error::new(e).context(file.display().to_string()))?;
-    let alias = |key: &portledger_ledger::PublicKey| {
-        genesis
-            .participants
-            .iter()
-            .find(|p| p.public_key == *key)
-            .map_or_else(|| key.to_hex(), |p| p.alias.clone())
+    // Names: those the proof shows registered, else genesis', else the key.
+    let name = |key: &portledger_ledger::PublicKey| {
+        v.aliases.get(key).cloned().unwrap_or_else(|| {
+            genesis
+                .participants
+                .iter()
+                .find(|p| p.public_key == *key)
+                .map_or_else(|| key.to_hex(), |p| p.alias.clone())
+        })
     };
+    let time = portledger_ledger::date::format_ms;
     if ctx.json {
-        let evs: Vec<Value> = events
+        let event = |e: &portledger_ledger::proof::VerifiedEvent| {
+            json!({"height": e.height, "time": time(e.time_ms), "signer": name(&e.signer),
+                   "signer_key": e.signer, "action": e.action, "tx_hash": e.tx_hash})
+        };
+        let docs: Vec<Value> = v
+            .documents
             .iter()
-            .map(|e| {
-                json!({"height": e.height, "time": portledger_ledger::date::format_ms(e.time_ms),
-                       "signer": alias(&e.signer), "signer_key": e.signer,
-                       "action": e.action, "tx_hash": e.tx_hash})
+            .map(|d| {
+                json!({"document": d.document, "summary": verify::describe(&v, d, &name),
+                       "record": d.record, "transactions": d.events.len()})
             })
             .collect();
         println!(
             "{}",
-            json!({"verified": true, "document": proof.document, "genesis_hash": proof.genesis_hash, "events": evs})
+            json!({"verified": true, "document": proof.document, "genesis_hash": proof.genesis_hash,
+                   "height": v.height, "time": time(v.time_ms), "state_root": v.state_root,
+                   "documents": docs, "events": v.events.iter().map(event).collect::<Vec<_>>()})
         );
     } else {
+        for d in &v.documents {
+            println!("{}", verify::describe(&v, d, &name));
+        }
         println!(
-            "proof of {} verified against genesis {} ({} transactions)",
-            match &proof.document {
-                DocumentKey::TransportDocument(r) => format!("transport document {r}"),
-                DocumentKey::Credit(n) => format!("credit {n}"),
-                DocumentKey::Declaration(n) => format!("declaration {n}"),
-                DocumentKey::Anchor(h) => format!("anchored document {h}"),
-                other => format!("{other:?}"),
-            },
+            "verified against genesis {}: {} transactions, every document's history complete to              height {}",
             genesis.hash(),
-            events.len()
+            v.events.len(),
+            v.height
         );
-        let rows: Vec<Vec<String>> = events
+        let rows: Vec<Vec<String>> = v
+            .events
             .iter()
             .map(|e| {
                 vec![
                     e.height.to_string(),
-                    portledger_ledger::date::format_ms(e.time_ms),
-                    alias(&e.signer),
+                    time(e.time_ms),
+                    name(&e.signer),
                     e.action.clone(),
                 ]
             })

@@ -32,14 +32,19 @@ fn opt_party(s: &ApiState, k: Option<&portledger_ledger::PublicKey>) -> Value {
     k.map_or(Value::Null, |k| Value::String(show_party(&s.shared, k)))
 }
 
-fn proof(s: &ApiState, key: DocumentKey) -> ApiResult<Json<Value>> {
-    let p = portledger_ledger::proof::build(s.shared.store(), &s.shared.genesis, &key)
-        .map_err(ApiError::internal)?;
-    if p.entries.is_empty() {
+/// The proof of `documents` (the subject first): their histories, and their records and history
+/// heads proven against the state root at the tip. 404 if the subject has no committed history.
+pub fn proof(s: &ApiState, documents: &[DocumentKey]) -> ApiResult<Json<Value>> {
+    let snapshot = s.shared.proof_snapshot(documents);
+    let p = portledger_ledger::proof::build(s.shared.store(), &s.shared.genesis, snapshot)
+        .map_err(ApiError::internal)?
+        .filter(|p| p.state.documents.first().is_some_and(|d| !d.entries.is_empty()));
+    let Some(p) = p else {
         return Err(ApiError::not_found(format!(
-            "no committed history for {key:?}"
+            "no committed history for {:?}",
+            documents.first()
         )));
-    }
+    };
     Ok(Json(serde_json::to_value(&p).map_err(ApiError::internal)?))
 }
 
@@ -88,7 +93,7 @@ async fn proof_of<R: Resource>(
     State(s): State<ApiState>,
     Path(p): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    proof(&s, R::key(p)?)
+    proof(&s, &[R::key(p)?])
 }
 
 /// `/v1/bl/{reference}`: a transport document, its history (the eBL's, with the declarations
