@@ -84,8 +84,10 @@ impl Record {
     fn is_family_of(&self, document: &DocumentKey) -> bool {
         matches!(
             (self, document),
-            (Record::TransportDocument(_), DocumentKey::TransportDocument(_))
-                | (Record::Credit(_), DocumentKey::Credit(_))
+            (
+                Record::TransportDocument(_),
+                DocumentKey::TransportDocument(_)
+            ) | (Record::Credit(_), DocumentKey::Credit(_))
                 | (Record::Declaration(_), DocumentKey::Declaration(_))
                 | (Record::Anchor(_), DocumentKey::Anchor(_))
                 | (Record::Participant(_), DocumentKey::Participant(_))
@@ -309,7 +311,9 @@ pub enum ProofError {
         state_height: u64,
     },
     /// A record, head or party record does not match the state root.
-    #[error("{document:?}: the {what} shown is not the one in the state at height {height}: {reason}")]
+    #[error(
+        "{document:?}: the {what} shown is not the one in the state at height {height}: {reason}"
+    )]
     State {
         /// Which document.
         document: DocumentKey,

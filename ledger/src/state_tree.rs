@@ -232,7 +232,7 @@ pub enum StateProofError {
 impl StateTree {
     /// A tree holding exactly these (key, value) leaves.
     pub fn from_leaves(mut leaves: Vec<(Hash, Hash)>) -> StateTree {
-        leaves.sort_by(|a, b| a.0.cmp(&b.0));
+        leaves.sort_by_key(|a| a.0);
         leaves.dedup_by(|later, earlier| {
             if later.0 == earlier.0 {
                 earlier.1 = later.1;
@@ -266,7 +266,7 @@ impl StateTree {
     /// is unchanged.
     pub fn with(&self, mut updates: Vec<(Hash, Hash)>) -> StateTree {
         // Stable sort, then keep the last write of each key.
-        updates.sort_by(|a, b| a.0.cmp(&b.0));
+        updates.sort_by_key(|a| a.0);
         let mut items: Vec<(Hash, Hash)> = Vec::with_capacity(updates.len());
         for u in updates {
             match items.last_mut() {

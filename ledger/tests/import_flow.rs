@@ -350,7 +350,9 @@ fn a_document_proof_verifies_offline_and_any_tampering_fails() {
     assert_eq!(
         states,
         [
-            TransportDocumentState::SurrenderedForDelivery.as_str().to_string(),
+            TransportDocumentState::SurrenderedForDelivery
+                .as_str()
+                .to_string(),
             format!("{:?}", CreditState::Honoured),
             format!("{:?}", DeclarationState::Released),
         ]
@@ -364,7 +366,10 @@ fn a_document_proof_verifies_offline_and_any_tampering_fails() {
     assert_eq!(bl_actions.first(), Some(&"bl.issue"));
     assert_eq!(bl_actions.last(), Some(&"port.release"));
     assert_eq!(
-        verified.documents[1].events.first().map(|e| e.action.as_str()),
+        verified.documents[1]
+            .events
+            .first()
+            .map(|e| e.action.as_str()),
         Some("lc.apply")
     );
     let events = verified.events;

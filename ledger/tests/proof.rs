@@ -118,7 +118,14 @@ fn an_altered_added_or_missing_transaction_is_refused() {
     t.state.documents[0].entries.pop();
     let e = t.verify(&w.genesis, None).expect_err("incomplete");
     assert!(
-        matches!(e, ProofError::IncompleteHistory { listed: 4, count: 5, .. }),
+        matches!(
+            e,
+            ProofError::IncompleteHistory {
+                listed: 4,
+                count: 5,
+                ..
+            }
+        ),
         "{e}"
     );
 
@@ -157,10 +164,7 @@ fn an_altered_added_or_missing_transaction_is_refused() {
 fn a_state_other_than_the_certified_one_is_refused() {
     let (w, chain) = transferred(3);
     let p = proof_of(&chain, &w, &[bl_key()]);
-    assert_eq!(
-        possessor(&p.verify(&w.genesis, None).expect("ok")),
-        "buyer"
-    );
+    assert_eq!(possessor(&p.verify(&w.genesis, None).expect("ok")), "buyer");
 
     // The possessor rewritten to the seller.
     let mut t = p.clone();

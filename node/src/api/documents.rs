@@ -38,7 +38,12 @@ pub fn proof(s: &ApiState, documents: &[DocumentKey]) -> ApiResult<Json<Value>> 
     let snapshot = s.shared.proof_snapshot(documents);
     let p = portledger_ledger::proof::build(s.shared.store(), &s.shared.genesis, snapshot)
         .map_err(ApiError::internal)?
-        .filter(|p| p.state.documents.first().is_some_and(|d| !d.entries.is_empty()));
+        .filter(|p| {
+            p.state
+                .documents
+                .first()
+                .is_some_and(|d| !d.entries.is_empty())
+        });
     let Some(p) = p else {
         return Err(ApiError::not_found(format!(
             "no committed history for {:?}",
