@@ -687,12 +687,23 @@ impl Case {
     }
 
     /// Reads what [`Case::assemble`] needs from `store` (histories with their transactions,
-    /// tracking records) and assembles the case. `state` must be the state the store's tip
-    /// holds (read both under one lock).
+    /// tracking records) and assembles the case. `state` must be the state after the store's
+    /// last block ([`Case::load_at`] when the store may be ahead of it).
     pub fn load<S: Store + ?Sized>(
         store: &S,
         state: &State,
         reference: &str,
+    ) -> Result<Case, CaseError> {
+        Case::load_at(store, state, reference, u64::MAX)
+    }
+
+    /// [`Case::load`] for a `state` as of block `height`: records of later blocks, which the
+    /// store may already hold while the state has not moved yet, are left out.
+    pub fn load_at<S: Store + ?Sized>(
+        store: &S,
+        state: &State,
+        reference: &str,
+        height: u64,
     ) -> Result<Case, CaseError> {
         if !state.transport_documents.contains_key(reference) {
             return Err(CaseError::UnknownDocument(reference.to_string()));
@@ -701,6 +712,7 @@ impl Case {
         let mut with_payloads = |entries: Vec<HistoryEntry>| -> Result<Vec<CaseEvent>, StoreError> {
             entries
                 .into_iter()
+                .filter(|e| e.height <= height)
                 .map(|entry| {
                     if !blocks.contains_key(&entry.height) {
                         blocks.insert(entry.height, store.block(entry.height)?);
@@ -726,7 +738,11 @@ impl Case {
         let records = CaseRecords {
             document_history,
             declaration_histories,
-            tracking: store.document_tracking(reference)?,
+            tracking: store
+                .document_tracking(reference)?
+                .into_iter()
+                .filter(|r| r.height <= height)
+                .collect(),
         };
         Case::assemble(state, reference, &records)
     }
