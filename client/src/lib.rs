@@ -5,6 +5,7 @@
 //! - [`parties`]: parties by alias or public key.
 //! - [`inputs`]: the native JSON input forms (`lc apply`, `customs declare`, transport documents).
 //! - [`money`]: decimal amounts in minor units of a currency, parsed and formatted.
+//! - [`case`]: human output of `portledger case`, `customs queue` and `bl declarations`.
 //! - [`canonical_json`]: canonical JSON and the SHA-256 a JSON input's document hash pins.
 //! - [`dcsa`]: DCSA eBL 3.0 transport documents mapped to the ledger's fields.
 //! - [`load`]: the fixed-rate load generator of `portledger load`.
@@ -15,6 +16,7 @@
 
 pub mod api;
 pub mod canonical_json;
+pub mod case;
 pub mod dcsa;
 pub mod error;
 pub mod inputs;

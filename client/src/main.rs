@@ -20,7 +20,7 @@ use cli::doc::Doc;
 use cli::lc::Lc;
 use cli::load::LoadArgs;
 use cli::track::Track;
-use cli::{bl, chain, customs, doc, keygen, lc, load, track};
+use cli::{bl, case, chain, customs, doc, keygen, lc, load, track};
 use portledger_client::api::NodeClient;
 use portledger_client::error::ClientError;
 
@@ -72,6 +72,13 @@ enum Command {
     /// Transport documents (eBL, sea waybill).
     #[command(subcommand)]
     Bl(Bl),
+    /// The case of a transport document: a summary first (each container released to whom
+    /// and when, or the release conditions it does not meet), then the document and its
+    /// possession chain, credits, customs declarations, anchored documents and containers.
+    Case {
+        /// Transport document reference.
+        reference: String,
+    },
     /// Letters of credit.
     #[command(subcommand)]
     Lc(Lc),
@@ -164,6 +171,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status => chain::status(&ctx).await,
         Command::Keygen { out } => keygen::run(&ctx, out),
         Command::Bl(c) => bl::run(&ctx, c).await,
+        Command::Case { reference } => case::show(&ctx, &reference).await,
         Command::Lc(c) => lc::run(&ctx, c).await,
         Command::Customs(c) => customs::run(&ctx, c).await,
         Command::Freight(c) => bl::freight(&ctx, c).await,

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod block;
+pub mod case;
 pub mod certificate;
 pub mod chain;
 pub mod codec;

@@ -178,6 +178,13 @@ impl Shared {
         read(&self.chain).snapshot(documents)
     }
 
+    /// Reads the committed state with its tip, under one lock (the store may already hold
+    /// the next block's records while the state has not moved to it yet).
+    pub fn read_state_at<R>(&self, f: impl FnOnce(&State, Tip) -> R) -> R {
+        let chain = read(&self.chain);
+        f(chain.state(), chain.tip())
+    }
+
     /// A participant's alias.
     pub fn alias(&self, key: &PublicKey) -> Option<String> {
         self.read_state(|s| s.participants.get(key).map(|m| m.alias.clone()))

@@ -6,6 +6,8 @@
 //! on the container, a declaration for a document that does not exist or by a party not
 //! entitled, a gate-out recorded directly, an early or repeated release, a presentation without
 //! a required document, a second replacement of a voided eBL): each exits 1 with its code.
+//! The case view (issue 16) is read before release (the unmet conditions listed, the
+//! declaration in the customs queue) and after gate-out ("released to buyer at T").
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::path::{Path, PathBuf};
@@ -51,6 +53,28 @@ impl Cli {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
+    }
+
+    /// Runs `portledger --node URL ARGS` without `--json`: the human output, which must succeed.
+    async fn human(&self, c: &Cluster, node: usize, args: &[&str]) -> String {
+        let mut cmd = tokio::process::Command::new(&self.bin);
+        cmd.arg("--node")
+            .arg(c.url(node))
+            .args(args)
+            .env_remove("PORTLEDGER_NODE")
+            .env_remove("PORTLEDGER_KEY")
+            .kill_on_drop(true);
+        let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+            .await
+            .unwrap_or_else(|_| panic!("portledger {args:?} did not finish within 60 s"))
+            .expect("run portledger");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "portledger {args:?}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
     }
 
     /// Runs a command that must succeed; returns its JSON output.
@@ -379,6 +403,106 @@ async fn flow(c: &Cluster, cli: &mut Cli, f: &Path) {
         .step(c, B, "buyer", &["customs", "declare", "--file", &decl_file])
         .await;
     assert_eq!(v["number"], "IMP-E2E-1");
+
+    // The case before release: the buyer holds the eBL, the credit is honoured, both
+    // declarations are listed, and the summary names the release conditions still unmet.
+    let case = cli.ok(c, B, Some("customs"), &["case", "BL-E2E-1"]).await;
+    assert_eq!(case["released"], false, "{case}");
+    assert_eq!(case["transport_document"]["possessor"], "buyer", "{case}");
+    let chain: Vec<(&str, &str)> = case["possession_chain"]
+        .as_array()
+        .expect("possession chain")
+        .iter()
+        .map(|l| {
+            (
+                l["action"].as_str().unwrap_or(""),
+                l["possessor"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        chain,
+        [
+            ("bl.issue", "seller"),
+            ("lc.present", "issuing-bank"),
+            ("lc.honour", "buyer")
+        ],
+        "{case}"
+    );
+    assert_eq!(case["credits"][0]["number"], "LC-E2E-1");
+    assert_eq!(case["credits"][0]["state"], "HONOURED");
+    let states: Vec<(&str, &str)> = case["declarations"]
+        .as_array()
+        .expect("declarations")
+        .iter()
+        .map(|d| {
+            (
+                d["number"].as_str().unwrap_or(""),
+                d["state"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [("EXP-E2E-1", "EXIT_CONFIRMED"), ("IMP-E2E-1", "LODGED")],
+        "{case}"
+    );
+    assert_eq!(case["anchored_documents"].as_array().map(Vec::len), Some(2));
+    let journey: Vec<&str> = case["containers"][0]["journey"]
+        .as_array()
+        .expect("journey")
+        .iter()
+        .map(|e| e["code"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(journey, ["GTIN", "LOAD", "DEPA", "ARRI", "DISC"]);
+    let unmet: Vec<&str> = case["containers"][0]["unmet"]
+        .as_array()
+        .expect("unmet")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for needle in [
+        "SURRENDERED_FOR_DELIVERY",
+        "delivery order",
+        "import declaration IMP-E2E-1 (lodged by buyer) covering container MSCU1234566 of BL-E2E-1 is LODGED",
+    ] {
+        assert!(
+            unmet.iter().any(|u| u.contains(needle)),
+            "{needle:?} in {unmet:?}"
+        );
+    }
+    let summary = case["summary"].as_array().expect("summary");
+    assert_eq!(summary[0], "eBL BL-E2E-1 is ISSUED, held by buyer");
+    assert!(
+        summary[1]
+            .as_str()
+            .is_some_and(|l| l.starts_with("container MSCU1234566 not released: ")),
+        "{case}"
+    );
+    let text = cli.human(c, A, &["case", "BL-E2E-1"]).await;
+    assert!(
+        text.starts_with(
+            "eBL BL-E2E-1 is ISSUED, held by buyer\ncontainer MSCU1234566 not released"
+        ),
+        "the summary comes first: {text}"
+    );
+    assert!(text.contains("Possession and endorsement chain"), "{text}");
+    // Customs sees the import declaration waiting for it.
+    let q = cli.ok(c, A, Some("customs"), &["customs", "queue"]).await;
+    let queued: Vec<(&str, &str)> = q["declarations"]
+        .as_array()
+        .expect("queue")
+        .iter()
+        .map(|d| {
+            (
+                d["number"].as_str().unwrap_or(""),
+                d["state"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(queued, [("IMP-E2E-1", "LODGED")], "{q}");
+    assert_eq!(q["declarations"][0]["awaiting"], "accept or reject");
+
     cli.step(c, A, "customs", &["customs", "accept", "IMP-E2E-1"])
         .await;
     cli.step(c, B, "customs", &["customs", "release", "IMP-E2E-1"])
@@ -416,6 +540,39 @@ async fn flow(c: &Cluster, cli: &mut Cli, f: &Path) {
         .ok(c, A, Some("customs"), &["bl", "show", "BL-E2E-1"])
         .await;
     assert_eq!(s["state"], "SURRENDERED_FOR_DELIVERY");
+
+    // The case after gate-out: released to the buyer, at the release's block time; nothing
+    // left for customs; the declarations by transport document; an unknown case is refused.
+    let case = cli.ok(c, B, Some("customs"), &["case", "BL-E2E-1"]).await;
+    assert_eq!(case["released"], true, "{case}");
+    let released = &case["containers"][0]["released"];
+    assert_eq!(released["to"], "buyer", "{case}");
+    let line = format!(
+        "container MSCU1234566 released to buyer at {}",
+        released["time"].as_str().expect("release time")
+    );
+    assert_eq!(case["summary"][1], Value::String(line), "{case}");
+    assert_eq!(
+        case["summary"][0],
+        "eBL BL-E2E-1 is SURRENDERED_FOR_DELIVERY, held by carrier"
+    );
+    assert!(case["containers"][0]["unmet"]
+        .as_array()
+        .is_some_and(Vec::is_empty));
+    let q = cli.ok(c, A, Some("customs"), &["customs", "queue"]).await;
+    assert_eq!(q["declarations"].as_array().map(Vec::len), Some(0), "{q}");
+    let d = cli
+        .ok(c, A, None, &["bl", "declarations", "BL-E2E-1"])
+        .await;
+    let numbers: Vec<&str> = d["declarations"]
+        .as_array()
+        .expect("declarations")
+        .iter()
+        .map(|x| x["number"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(numbers, ["EXP-E2E-1", "IMP-E2E-1"], "{d}");
+    cli.refused(c, B, "customs", &["case", "BL-NOWHERE"], "not_found")
+        .await;
 
     // Hostile: a voided eBL replaced twice. One replacement is issued, to the party that
     // surrendered it for amendment; a second is refused.

@@ -89,6 +89,8 @@ pub enum Bl {
     Show(Reference),
     /// Every event with signer, block height and time.
     History(Reference),
+    /// Every customs declaration (import and export) naming the document, with its state.
+    Declarations(Reference),
 }
 
 /// The `freight` subcommands.
@@ -268,6 +270,7 @@ pub async fn run(ctx: &Ctx, cmd: Bl) -> anyhow::Result<()> {
             )
             .await
         }
+        Bl::Declarations(r) => super::case::declarations(ctx, &r.reference).await,
     }
 }
 

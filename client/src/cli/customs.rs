@@ -58,6 +58,9 @@ pub enum Customs {
     Show(Number),
     /// Every event.
     History(Number),
+    /// Declarations waiting for customs (LODGED, ACCEPTED, HELD, DUTY_PAID), the longest
+    /// waiting first, with what customs is to do.
+    Queue,
 }
 
 /// A declaration number and why customs acts on it.
@@ -181,5 +184,6 @@ pub async fn run(ctx: &Ctx, cmd: Customs) -> anyhow::Result<()> {
             )
             .await
         }
+        Customs::Queue => super::case::queue(ctx).await,
     }
 }

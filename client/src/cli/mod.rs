@@ -5,6 +5,7 @@
 //! - [`context`]: the context every handler gets ([`context::Ctx`]: sign, submit, wait, print)
 //!   and the helpers that turn bad input into usage errors.
 //! - [`bl`]: transport documents, plus freight, delivery orders and port release.
+//! - [`case`]: the case of a transport document, the customs queue.
 //! - [`lc`]: letters of credit.
 //! - [`customs`]: customs declarations.
 //! - [`track`]: shipment tracking events.
@@ -14,6 +15,7 @@
 //! - [`load`]: the load generator.
 
 pub mod bl;
+pub mod case;
 pub mod chain;
 pub mod context;
 pub mod customs;

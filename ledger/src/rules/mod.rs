@@ -13,6 +13,8 @@ mod release;
 mod tracking;
 mod transport;
 
+pub use release::release_unmet;
+
 use crate::crypto::PublicKey;
 use crate::documents::anchor::AnchoredDocument;
 use crate::documents::credit::LetterOfCredit;

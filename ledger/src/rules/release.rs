@@ -1,7 +1,7 @@
 //! Freight, delivery order and the port's cargo release (domain.md, "Cargo release at the port").
 //!
 //! A container gates out only when, for every live transport document holding it (one, unless
-//! the container is shared), [`unmet_conditions`] is empty: the document is accomplished for
+//! the container is shared), [`release_unmet`] is empty: the document is accomplished for
 //! delivery to a party P (eBL surrendered by P and accepted, or sea waybill to consignee P); the
 //! delivery order names P; freight is paid; an IMPORT declaration lodged by P covering the
 //! container is RELEASED; no import declaration covering it is still open or DETAINED; and the
@@ -139,7 +139,7 @@ fn release<V: StateView>(
     let mut unmet = Vec::new();
     let mut gate: BTreeMap<String, (TransportDocument, Vec<String>)> = BTreeMap::new();
     for c in &containers {
-        unmet.extend(unmet_conditions(t, &doc, c));
+        unmet.extend(release_unmet(t.view, &doc, c));
         let mut holders = vec![doc.clone()];
         for other in t.view.live_documents_on(c) {
             if other != reference {
@@ -148,7 +148,7 @@ fn release<V: StateView>(
         }
         for h in holders {
             if h.data.reference != reference {
-                unmet.extend(unmet_conditions(t, &h, c));
+                unmet.extend(release_unmet(t.view, &h, c));
             }
             gate.entry(h.data.reference.clone())
                 .or_insert_with(|| (h, Vec::new()))
@@ -173,12 +173,19 @@ fn release<V: StateView>(
     Ok(())
 }
 
-/// Every condition of the release rule that `doc` does not meet for `container`, in words.
-pub(crate) fn unmet_conditions<V: StateView>(
-    t: &Tx<'_, V>,
+/// Every condition of the release rule that `doc` does not meet for `container`, in words, as
+/// `view` stands: what the port's release would refuse with, and what the case view lists. A
+/// shared container also needs every other live document on it to meet the rule.
+pub fn release_unmet<V: StateView>(
+    view: &V,
     doc: &TransportDocument,
     container: &str,
 ) -> Vec<String> {
+    let describe = |party: &PublicKey| {
+        view.member(party)
+            .map(|m| m.alias)
+            .unwrap_or_else(|| party.to_hex())
+    };
     let r = &doc.data.reference;
     let mut unmet = Vec::new();
     let entitled = doc.accomplished_for();
@@ -202,13 +209,12 @@ pub(crate) fn unmet_conditions<V: StateView>(
         (None, _) => unmet.push(format!("the carrier has not issued a delivery order for {r}")),
         (Some(to), Some(p)) if to != p => unmet.push(format!(
             "the delivery order for {r} names {}, not {}, the party the document was accomplished for",
-            t.describe(&to),
-            t.describe(&p)
+            describe(&to),
+            describe(&p)
         )),
         _ => {}
     }
-    let imports: Vec<_> = t
-        .view
+    let imports: Vec<_> = view
         .declarations_for(r)
         .into_iter()
         .filter(|d| d.data.direction == Direction::Import && d.covers(container))
@@ -222,7 +228,7 @@ pub(crate) fn unmet_conditions<V: StateView>(
         unmet.push(match entitled {
             Some(p) => format!(
                 "no IMPORT declaration lodged by {} covering container {container} of {r} has been RELEASED by customs",
-                t.describe(&p)
+                describe(&p)
             ),
             None => format!(
                 "no IMPORT declaration covering container {container} of {r} can count until the document is accomplished for delivery"
@@ -233,12 +239,12 @@ pub(crate) fn unmet_conditions<V: StateView>(
         unmet.push(format!(
             "import declaration {} (lodged by {}) covering container {container} of {r} is {}",
             d.data.number,
-            t.describe(&d.declarant),
+            describe(&d.declarant),
             d.state
         ));
     }
     let pod = &doc.data.port_of_discharge;
-    match t.view.container_position(r, container) {
+    match view.container_position(r, container) {
         Some(p) if p.code == TrackingCode::Discharge && p.location == *pod => {}
         Some(p) => unmet.push(format!(
             "container {container} of {r} has not been discharged (DISC) at {pod}: its latest event is {} at {}",

@@ -3,6 +3,7 @@
 //! Errors are `{"error": {"code": "...", "message": "..."}}` with a 4xx status for the caller's
 //! fault and 5xx for the node's.
 
+mod case;
 mod chain;
 mod documents;
 mod events;
@@ -108,6 +109,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/blocks/{height}", get(chain::block))
         .merge(documents::routes::<documents::TransportDocuments>())
         .route("/v1/bl/{reference}/tracking", get(tracking::bl_tracking))
+        .route("/v1/bl/{reference}/case", get(case::case))
+        .route("/v1/bl/{reference}/declarations", get(case::declarations))
+        .route("/v1/customs/queue", get(case::queue))
         .route("/v1/containers/{container}", get(tracking::container))
         .merge(documents::routes::<documents::Credits>())
         .merge(documents::routes::<documents::Declarations>())

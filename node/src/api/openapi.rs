@@ -19,7 +19,7 @@ fn get(summary: &str, param: Option<(&str, &str)>) -> Value {
 
 /// The OpenAPI document.
 pub async fn document() -> Json<Value> {
-    Json(json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "portledger node API",
@@ -80,5 +80,11 @@ pub async fn document() -> Json<Value> {
                     "nonce": {"type": "integer", "minimum": 1}, "payload": {"type": "object", "description": "one transition, externally tagged by its snake_case name"}}},
                 "signature": {"type": "string", "description": "ed25519 signature, hex, over the domain-separated canonical encoding of the body"}}}
         }}
-    }))
+    });
+    // The case view (issue 16); apart from the literal above, which is at the macro's
+    // recursion limit.
+    doc["paths"]["/v1/bl/{reference}/case"] = get("The case of a transport document: `summary` first (each container released to whom and when, or the release conditions it does not meet) and `released`; then the document with its parties and possessor, the possession and endorsement chain, the credits it was presented under, the customs declarations naming it (states, holds, duty), anchored documents referring to it, and per container the journey, delivery order and release; `documents` lists every document of the case; as of `height`", Some(("reference", "transport document reference")));
+    doc["paths"]["/v1/bl/{reference}/declarations"] = get("Every customs declaration (import and export) naming the transport document, in the order lodged", Some(("reference", "transport document reference")));
+    doc["paths"]["/v1/customs/queue"] = get("Declarations waiting for customs (LODGED, ACCEPTED, HELD, DUTY_PAID), the longest waiting first: number, direction, transport document, declarant, state, what customs is to do (`awaiting`), waiting since (height and time), lodged at. A declaration numbered `queue` is read through its history or the case", None);
+    Json(doc)
 }
