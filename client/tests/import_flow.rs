@@ -686,6 +686,62 @@ async fn flow(net: &Net, f: &Path) {
     .await;
     assert_ne!(o.code, 0, "a stale proof was accepted: {}", o.stdout);
     assert!(o.stderr.contains("fetch a newer proof"), "{}", o.stderr);
+    // The whole case in one proof, fetched through another node: the eBL, its credit, its
+    // declarations and anchored documents, each with its current state.
+    let case_proof = f.join("case.proof.json").display().to_string();
+    let o = pl(
+        net,
+        1,
+        None,
+        &["--json", "proof", "--case", "BL-1", "--out", &case_proof],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.json()["documents"].as_u64().expect("documents") >= 3,
+        "{}",
+        o.stdout
+    );
+    assert!(o.json()["bytes"].as_u64().expect("bytes") > 0);
+    let o = pl(
+        net,
+        0,
+        None,
+        &["verify-proof", &case_proof, "--genesis", &genesis],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.starts_with("B/L BL-1 is "), "{}", o.stdout);
+    assert!(
+        o.stdout.contains("credit LC-1 is HONOURED at height"),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        o.stdout.contains("(IMPORT) is RELEASED at height"),
+        "{}",
+        o.stdout
+    );
+    assert!(o.stdout.contains("lc.honour"), "{}", o.stdout);
+    let o = pl(
+        net,
+        0,
+        None,
+        &["--json", "verify-proof", &case_proof, "--genesis", &genesis],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v = o.json();
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["documents"][1]["document"]["credit"], "LC-1");
+    let o = pl(
+        net,
+        0,
+        None,
+        &["proof", "--case", "BL-NOWHERE", "--out", &case_proof],
+    )
+    .await;
+    assert_eq!(o.code, 1, "{}", o.stderr);
     let bytes = std::fs::read(&proof).expect("proof");
     let tampered = f.join("tampered.json");
     let tampered_s = tampered.display().to_string();

@@ -178,6 +178,22 @@ impl Shared {
         read(&self.chain).snapshot(documents)
     }
 
+    /// What a proof of the case of transport document `reference` needs: the case's documents
+    /// ([`portledger_ledger::case::Case::documents`]) and their state, under one lock.
+    pub fn case_proof_snapshot(
+        &self,
+        reference: &str,
+    ) -> Result<portledger_ledger::proof::Snapshot, portledger_ledger::case::CaseError> {
+        let chain = read(&self.chain);
+        let case = portledger_ledger::case::Case::load_at(
+            &self.store,
+            chain.state(),
+            reference,
+            chain.tip().height,
+        )?;
+        Ok(chain.snapshot(&case.documents()))
+    }
+
     /// Reads the committed state with its tip, under one lock (the store may already hold
     /// the next block's records while the state has not moved to it yet).
     pub fn read_state_at<R>(&self, f: impl FnOnce(&State, Tip) -> R) -> R {

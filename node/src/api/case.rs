@@ -49,6 +49,28 @@ pub async fn case(
     Ok(Json(v))
 }
 
+/// `GET /v1/bl/{reference}/case/proof`: one proof of the whole case (every document of
+/// [`Case::documents`]): their histories with inclusion proofs and certificates, and their
+/// records and history heads proven against the state root at the tip.
+pub async fn case_proof(
+    State(s): State<ApiState>,
+    Path(reference): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let snapshot = s
+        .shared
+        .case_proof_snapshot(&reference)
+        .map_err(|e| match e {
+            CaseError::UnknownDocument(r) => missing(&r),
+            CaseError::Store(e) => ApiError::internal(e),
+        })?;
+    let proof = portledger_ledger::proof::build(s.shared.store(), &s.shared.genesis, snapshot)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| missing(&reference))?;
+    Ok(Json(
+        serde_json::to_value(&proof).map_err(ApiError::internal)?,
+    ))
+}
+
 /// `GET /v1/bl/{reference}/declarations`: every customs declaration (import and export) naming
 /// the document, in the order lodged, each as `GET /v1/customs/{number}` shows it.
 pub async fn declarations(

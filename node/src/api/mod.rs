@@ -110,6 +110,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(documents::routes::<documents::TransportDocuments>())
         .route("/v1/bl/{reference}/tracking", get(tracking::bl_tracking))
         .route("/v1/bl/{reference}/case", get(case::case))
+        .route("/v1/bl/{reference}/case/proof", get(case::case_proof))
         .route("/v1/bl/{reference}/declarations", get(case::declarations))
         .route("/v1/customs/queue", get(case::queue))
         .route("/v1/containers/{container}", get(tracking::container))
