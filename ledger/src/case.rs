@@ -714,8 +714,10 @@ impl Case {
                 .into_iter()
                 .filter(|e| e.height <= height)
                 .map(|entry| {
-                    if !blocks.contains_key(&entry.height) {
-                        blocks.insert(entry.height, store.block(entry.height)?);
+                    if let std::collections::btree_map::Entry::Vacant(slot) =
+                        blocks.entry(entry.height)
+                    {
+                        slot.insert(store.block(entry.height)?);
                     }
                     let payload = blocks
                         .get(&entry.height)

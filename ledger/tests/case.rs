@@ -266,7 +266,7 @@ fn the_case_follows_the_import_from_unmet_conditions_to_release() {
         "customs",
         Payload::AssessDuty {
             number: r(IMP),
-            amount_minor: 1_250_00,
+            amount_minor: 125_000,
             currency: r("USD"),
         },
     );
@@ -299,7 +299,7 @@ fn the_case_follows_the_import_from_unmet_conditions_to_release() {
     let duty = imp.duty.as_ref().expect("duty");
     assert_eq!(
         (duty.amount_minor, duty.currency.as_str()),
-        (1_250_00, "USD")
+        (125_000, "USD")
     );
     assert_eq!(duty.payment_reference.as_deref(), Some("DUTY-PAY-1"));
     assert!(imp.lodged_at.is_some() && imp.updated_at >= imp.lodged_at);

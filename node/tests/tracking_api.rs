@@ -1,7 +1,8 @@
 //! Shipment tracking over the API of four real nodes in one process: events submitted through
 //! node 0 are listed per container and per transport document by the others, with the current
 //! position; `/v1/events?container=` streams exactly that container's tracking events; unknown
-//! containers and documents are 404 with a JSON error.
+//! containers and documents are 404 with a JSON error. The case view of the document agrees with
+//! the release rule's refusal.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::time::{Duration, Instant};
@@ -373,6 +374,66 @@ async fn tracking_is_listed_per_container_and_document_and_streamed() {
     let unmet = v["error"]["unmet"].as_array().expect("unmet conditions");
     assert!(unmet.len() >= 3, "{v}");
     assert!(v["error"]["message"].is_string());
+
+    // The case view (issue 16) on another node: the summary first, the journey per container,
+    // the export declaration; its unmet conditions are the ones the release was refused with.
+    let (status, case) = net.get(3, &format!("/v1/bl/{BL}/case")).await;
+    assert_eq!(status, 200, "{case}");
+    assert_eq!(
+        case["summary"][0],
+        format!("eBL {BL} is ISSUED, held by seller")
+    );
+    assert_eq!(case["released"], false);
+    assert_eq!(
+        case["containers"][0]["journey"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(
+        case["containers"][1]["journey"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(case["declarations"][0]["number"], "EX-1");
+    assert_eq!(case["declarations"][0]["state"], "EXIT_CONFIRMED");
+    let case_unmet = case["containers"][0]["unmet"].as_array().expect("unmet");
+    assert!(!case_unmet.is_empty());
+    for u in case_unmet {
+        assert!(unmet.contains(u), "{u} among the refusal's {unmet:?}");
+    }
+    let documents = case["documents"].as_array().expect("documents");
+    assert!(
+        documents.contains(&serde_json::json!({"transport_document": BL})),
+        "{case}"
+    );
+    assert!(
+        documents.contains(&serde_json::json!({"declaration": "EX-1"})),
+        "{case}"
+    );
+    let (status, d) = net.get(2, &format!("/v1/bl/{BL}/declarations")).await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(d["declarations"][0]["number"], "EX-1");
+    assert_eq!(d["declarations"].as_array().map(Vec::len), Some(1));
+    let (status, q) = net.get(1, "/v1/customs/queue").await;
+    assert_eq!(status, 200, "{q}");
+    assert_eq!(
+        q["declarations"].as_array().map(Vec::len),
+        Some(0),
+        "EX-1 is done: {q}"
+    );
+    for path in ["/v1/bl/NO-SUCH-BL/case", "/v1/bl/NO-SUCH-BL/declarations"] {
+        let (status, v) = net.get(0, path).await;
+        assert_eq!(status, 404, "{path}: {v}");
+        assert_eq!(v["error"]["code"], "not_found", "{path}: {v}");
+    }
+    for path in [
+        "/v1/bl/{reference}/case",
+        "/v1/bl/{reference}/declarations",
+        "/v1/customs/queue",
+    ] {
+        assert!(
+            api["paths"][path].is_object(),
+            "{path} in the OpenAPI document"
+        );
+    }
 
     for n in net.nodes.drain(..) {
         n.stop().await.expect("stop");
