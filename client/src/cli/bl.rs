@@ -8,6 +8,7 @@ use clap::Subcommand;
 use portledger_client::api::encode_segment;
 use portledger_client::inputs;
 use portledger_client::output;
+use portledger_client::ClientError;
 use portledger_ledger::documents::transport::AmendmentReason;
 use portledger_ledger::transaction::Endorsement;
 use portledger_ledger::Payload;
@@ -85,8 +86,15 @@ pub enum Bl {
     },
     /// Carrier voids a document surrendered for amendment.
     Void(Reference),
-    /// Current state and possessor.
-    Show(Reference),
+    /// Current state and possessor; --dcsa prints the kept DCSA document instead.
+    Show {
+        /// Reference.
+        reference: String,
+        /// Print the DCSA document the record keeps, exactly: its canonical JSON (RFC 8785),
+        /// whose SHA-256 is the record's document hash.
+        #[arg(long)]
+        dcsa: bool,
+    },
     /// Every event with signer, block height and time.
     History(Reference),
 }
@@ -141,6 +149,9 @@ async fn transport_document(
     let rendered = render.map(|p| read_file(p)).transpose()?;
     let dir = ctx.directory().await?;
     let doc = inputs::transport_document(v, &dir, rendered.as_deref())?;
+    for w in &doc.warnings {
+        eprintln!("warning: {}: {w}", file.display());
+    }
     doc.data
         .validate()
         .map_err(|e| input_err(format!("{}: {e}", file.display())))?;
@@ -254,9 +265,27 @@ pub async fn run(ctx: &Ctx, cmd: Bl) -> anyhow::Result<()> {
             )
             .await
         }
-        Bl::Show(r) => {
+        Bl::Show { reference, dcsa } if dcsa => {
+            let v = ctx.node.get(&format!("/v1/bl/{}", seg(&reference))).await?;
+            let Some(text) = v
+                .pointer("/document/dcsa/canonical_json")
+                .and_then(Value::as_str)
+            else {
+                return Err(ClientError::Refused {
+                    status: 404,
+                    code: "not_found".into(),
+                    message: format!("{reference} was not issued from a DCSA document"),
+                    fields: Value::Null,
+                }
+                .into());
+            };
+            // Exactly the kept bytes, no newline added: their SHA-256 is the document hash.
+            print!("{text}");
+            Ok(())
+        }
+        Bl::Show { reference, .. } => {
             ctx.show(
-                &format!("/v1/bl/{}", seg(&r.reference)),
+                &format!("/v1/bl/{reference}", reference = seg(&reference)),
                 output::transport_document,
             )
             .await
