@@ -326,7 +326,7 @@ pub struct TransportDocumentFile {
     pub issue_to: Option<PublicKey>,
     /// `native`, `dcsa` or `dcsa-issuance-request`.
     pub form: &'static str,
-    /// What a DCSA document "should" hold and does not (accepted; printed on stderr).
+    /// What a DCSA document "should" hold and does not (accepted; printed with the result).
     pub warnings: Vec<String>,
 }
 

@@ -313,6 +313,7 @@ async fn dcsa_example_through_the_cli(net: &Net) {
     );
     let issued = ok(net, "carrier", &["bl", "issue", "--file", example]).await;
     assert_eq!(issued["reference"], "62CD536BA8D34C469AFD");
+    assert!(issued["warnings"].is_null(), "a complete example: {issued}");
     let bl = ok(net, "buyer", &["bl", "show", "62CD536BA8D34C469AFD"]).await;
     assert_eq!(bl["possessor"], "buyer", "issueTo is the first possessor");
     assert_eq!(bl["shipper"], "seller");
@@ -632,6 +633,13 @@ async fn flow(net: &Net, f: &Path) {
     .await;
     let issued = ok(net, "carrier", &["bl", "issue", "--file", &dcsa_file]).await;
     assert_eq!(issued["form"], "dcsa-issuance-request");
+    // Fields the spec requires but the ledger does not need are warnings, not refusals.
+    assert!(
+        issued["warnings"]
+            .to_string()
+            .contains("document.termsAndConditions"),
+        "{issued}"
+    );
     let bl = ok(net, "seller", &["bl", "show", "DCSA-BL-7"]).await;
     assert_eq!(bl["reference"], "DCSA-BL-7");
     assert_eq!(bl["possessor"], "seller");

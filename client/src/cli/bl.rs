@@ -149,13 +149,21 @@ async fn transport_document(
     let rendered = render.map(|p| read_file(p)).transpose()?;
     let dir = ctx.directory().await?;
     let doc = inputs::transport_document(v, &dir, rendered.as_deref())?;
-    for w in &doc.warnings {
-        eprintln!("warning: {}: {w}", file.display());
-    }
     doc.data
         .validate()
         .map_err(|e| input_err(format!("{}: {e}", file.display())))?;
     Ok(doc)
+}
+
+/// What `bl draft` / `bl issue --file` print beside the transaction: the reference, the
+/// document hash, the input form, and what a DCSA document "should" hold and does not (accepted;
+/// printed on success only, so a refusal stays one line on stderr).
+fn issued_extra(doc: &inputs::TransportDocumentFile) -> Value {
+    let mut extra = json!({"reference": doc.data.reference, "document_hash": doc.data.document_hash, "form": doc.form});
+    if !doc.warnings.is_empty() {
+        extra["warnings"] = json!(doc.warnings);
+    }
+    extra
 }
 
 /// Runs a `bl` command.
@@ -164,7 +172,7 @@ pub async fn run(ctx: &Ctx, cmd: Bl) -> anyhow::Result<()> {
     match cmd {
         Bl::Draft { file, render } => {
             let doc = transport_document(ctx, &file, render.as_ref()).await?;
-            let extra = json!({"reference": doc.data.reference, "document_hash": doc.data.document_hash, "form": doc.form});
+            let extra = issued_extra(&doc);
             ctx.submit(Payload::DraftTransportDocument(Box::new(doc.data)), extra)
                 .await
         }
@@ -188,7 +196,7 @@ pub async fn run(ctx: &Ctx, cmd: Bl) -> anyhow::Result<()> {
             let (reference, document, issue_to, extra) = match (reference, file) {
                 (_, Some(file)) => {
                     let doc = transport_document(ctx, &file, render.as_ref()).await?;
-                    let extra = json!({"reference": doc.data.reference, "document_hash": doc.data.document_hash, "form": doc.form});
+                    let extra = issued_extra(&doc);
                     (
                         doc.data.reference.clone(),
                         Some(Box::new(doc.data)),
