@@ -68,6 +68,8 @@ fn dcsa_data(w: &World, reference: &str, code: &PartyCode) -> TransportDocumentD
     let mut d = bl_data(w, reference, true);
     let text = serde_jcs::to_string(&json!({
         "transportDocumentReference": reference,
+        "transportDocumentTypeCode": "BOL",
+        "isToOrder": true,
         "carrierCode": code.code,
         "carrierCodeListProvider": code.provider,
     }))
@@ -171,4 +173,64 @@ proptest! {
             prop_assert_eq!(&w.state.party_ids, &holders);
         }
     }
+}
+
+#[test]
+fn the_named_cases() {
+    let mut w = world();
+    let msc = PartyCode::new("SMDG", "MSC");
+    let claim = |who: &str, w: &World| Payload::ClaimPartyId {
+        id: PartyId::Code(msc.clone()),
+        participant: w.key(who),
+    };
+    // A carrier cannot claim its own code: governance does.
+    let p = claim("carrier", &w);
+    w.refused("carrier", p, "role_not_permitted");
+    // Not claimed yet: nobody issues under it.
+    let d = dcsa_data(&w, "BL-N1", &msc);
+    let m = w.refused(
+        "carrier",
+        Payload::IssueTransportDocument {
+            reference: "BL-N1".into(),
+            document: Some(Box::new(d)),
+            issue_to: None,
+        },
+        "not_permitted",
+    );
+    assert!(m.contains("MSC (provider SMDG)"), "{m}");
+    let p = claim("carrier", &w);
+    w.ok("port", p);
+    // Claimed once: not again, for anyone.
+    let p = claim("other-carrier", &w);
+    let m = w.refused("port", p, "already_exists");
+    assert!(m.contains("carrier"), "{m}");
+    // Another line cannot issue under it; its own carrier can.
+    let d = dcsa_data(&w, "BL-N1", &msc);
+    w.refused(
+        "other-carrier",
+        Payload::IssueTransportDocument {
+            reference: "BL-N1".into(),
+            document: Some(Box::new(d.clone())),
+            issue_to: None,
+        },
+        "not_permitted",
+    );
+    w.ok(
+        "carrier",
+        Payload::IssueTransportDocument {
+            reference: "BL-N1".into(),
+            document: Some(Box::new(d)),
+            issue_to: None,
+        },
+    );
+    assert!(w.bl("BL-N1").data.dcsa.is_some());
+    // A claim for an unregistered key is refused.
+    w.refused(
+        "port",
+        Payload::ClaimPartyId {
+            id: PartyId::Name("Nobody".into()),
+            participant: Keypair::for_testing("nobody").public(),
+        },
+        "unknown_party",
+    );
 }

@@ -223,7 +223,7 @@ fn invalid_dcsa(reason: String) -> RuleError {
 
 impl DcsaDocument {
     /// Checks the kept document against the record it belongs to: size, canonical form (RFC
-    /// 8785), the hash, the reference and carrier code it states, and that the derived parts
+    /// 8785), the hash, the reference, type, to-order flag and carrier code it states, and that the derived parts
     /// line up with the goods lines and containers (every cargo item in a listed container).
     pub fn validate(&self, data: &TransportDocumentData) -> Result<(), RuleError> {
         let text = &self.canonical_json;
@@ -260,6 +260,18 @@ impl DcsaDocument {
             return Err(invalid_dcsa(format!(
                 "the DCSA document's carrierCode / carrierCodeListProvider are not {}",
                 self.carrier_code
+            )));
+        }
+        let kind = match data.kind {
+            TransportDocumentKind::BillOfLading => "BOL",
+            TransportDocumentKind::SeaWaybill => "SWB",
+        };
+        if stated("transportDocumentTypeCode") != Some(kind)
+            || value.get("isToOrder").and_then(serde_json::Value::as_bool) != Some(data.to_order)
+        {
+            return Err(invalid_dcsa(format!(
+                "the DCSA document's transportDocumentTypeCode / isToOrder are not {kind} / {}",
+                data.to_order
             )));
         }
         PartyId::Code(self.carrier_code.clone()).validate()?;
