@@ -14,10 +14,7 @@ fn h(i: u16) -> Hash {
 }
 
 fn batches() -> impl Strategy<Value = Vec<Vec<(u16, u16)>>> {
-    prop::collection::vec(
-        prop::collection::vec((0u16..300, any::<u16>()), 0..40),
-        1..8,
-    )
+    prop::collection::vec(prop::collection::vec((0u16..300, any::<u16>()), 0..40), 1..8)
 }
 
 proptest! {
