@@ -19,9 +19,9 @@ use cli::customs::Customs;
 use cli::doc::Doc;
 use cli::lc::Lc;
 use cli::load::LoadArgs;
-use cli::party::Party;
+use cli::party::{self, Party};
 use cli::track::Track;
-use cli::{bl, chain, customs, doc, keygen, lc, load, party, track};
+use cli::{bl, chain, customs, doc, keygen, lc, load, track};
 use portledger_client::api::NodeClient;
 use portledger_client::error::ClientError;
 
