@@ -1,47 +1,14 @@
-//! Canonical JSON and its hash: the bytes a JSON input's document hash pins, so that
-//! reformatting a file (key order, whitespace) does not change the hash.
+//! Canonical JSON (RFC 8785, the JSON Canonicalization Scheme, by the `serde_jcs` crate) and its
+//! hash: the bytes a JSON input's document hash pins, so that reformatting a file (key order,
+//! whitespace, number spelling) does not change the hash.
 
 use portledger_ledger::Hash;
 use serde_json::Value;
 
-/// Canonical JSON: object keys sorted, no insignificant whitespace. The document hash of a
-/// JSON input pins these bytes, so reformatting the file does not change the hash.
+/// The RFC 8785 canonical JSON of a value. A `serde_json::Value` always has one (its numbers are
+/// finite), so this cannot fail; an empty string would never be returned for a real value.
 pub fn canonical_json(v: &Value) -> String {
-    let mut out = String::new();
-    write_canonical(v, &mut out);
-    out
-}
-
-fn write_canonical(v: &Value, out: &mut String) {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                if let Some(x) = m.get(k) {
-                    write_canonical(x, out);
-                }
-            }
-            out.push('}');
-        }
-        Value::Array(a) => {
-            out.push('[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(x, out);
-            }
-            out.push(']');
-        }
-        scalar => out.push_str(&scalar.to_string()),
-    }
+    serde_jcs::to_string(v).unwrap_or_default()
 }
 
 /// SHA-256 of the canonical JSON of a value.
@@ -61,5 +28,21 @@ mod tests {
             canonical_json(&a),
             r#"{"a":{"c":null,"d":[1,{"y":"x","z":0}]},"b":1}"#
         );
+    }
+
+    #[test]
+    fn numbers_and_strings_follow_rfc_8785() {
+        // RFC 8785 section 3.2.2.3: numbers as ECMAScript prints them; 3.2.2.2: minimal escapes.
+        let v: Value = serde_json::from_str(
+            r#"{"n": [1.0, 1e21, 0.000001, -0.0, 1E-7], "s": "\u00e9\u000f"}"#,
+        )
+        .expect("json");
+        assert_eq!(
+            canonical_json(&v),
+            "{\"n\":[1,1e+21,0.000001,0,1e-7],\"s\":\"\u{e9}\\u000f\"}"
+        );
+        // Keys sort by UTF-16 code units, not by UTF-8 bytes.
+        let v: Value = serde_json::from_str("{\"\u{e000}\": 1, \"\u{1f600}\": 2}").expect("json");
+        assert_eq!(canonical_json(&v), "{\"\u{1f600}\":2,\"\u{e000}\":1}");
     }
 }

@@ -312,6 +312,7 @@ impl TransportDocumentInput {
             freight_term: self.freight_term,
             document_hash,
             replaces: self.replaces.clone(),
+            dcsa: None,
         })
     }
 }
@@ -321,15 +322,18 @@ impl TransportDocumentInput {
 pub struct TransportDocumentFile {
     /// The ledger's fields.
     pub data: TransportDocumentData,
-    /// The party the issuance request names (`issueTo`), if it maps to a participant.
+    /// The first possessor an issuance request names (`issueTo`).
     pub issue_to: Option<PublicKey>,
     /// `native`, `dcsa` or `dcsa-issuance-request`.
     pub form: &'static str,
+    /// What a DCSA document "should" hold and does not (accepted; printed with the result).
+    pub warnings: Vec<String>,
 }
 
 /// Reads a transport document JSON: native, a bare DCSA `TransportDocument`, or a DCSA issuance
 /// request with the document under `document`; detected by its keys. `render` is the rendered
-/// document file whose SHA-256 the document pins (default: the canonical JSON of the input).
+/// file whose SHA-256 a native document pins (default: the canonical JSON of the input); a DCSA
+/// document is always pinned by its own canonical JSON, which the ledger keeps.
 pub fn transport_document(
     v: Value,
     dir: &Directory,
@@ -340,34 +344,47 @@ pub fn transport_document(
             "a transport document file must hold a JSON object".into(),
         ));
     };
-    let hash = |doc: &Value| render.map_or_else(|| canonical_hash(doc), Hash::of);
+    let no_render = |form: &str| -> Result<()> {
+        if render.is_some() {
+            return Err(ClientError::Input(format!(
+                "--render is for native documents: a {form} document is pinned by its own canonical JSON, which the ledger keeps"
+            )));
+        }
+        Ok(())
+    };
     if m.contains_key("reference") {
+        let hash = render.map_or_else(|| canonical_hash(&v), Hash::of);
         let input: TransportDocumentInput = from_value("native transport document", v.clone())?;
-        let data = input.to_data(dir, hash(&v))?;
+        let data = input.to_data(dir, hash)?;
         return Ok(TransportDocumentFile {
             data,
             issue_to: None,
             form: "native",
+            warnings: Vec::new(),
         });
     }
     if let Some(doc) = m.get("document").filter(|d| d.is_object()) {
-        let data = crate::dcsa::map_transport_document(doc, dir, hash(doc))?;
-        let issue_to = match m.get("issueTo") {
-            Some(p) => crate::dcsa::map_party("issueTo", p, dir)?,
+        no_render("DCSA")?;
+        let mapped = crate::dcsa::map_transport_document(doc, dir, "document.")?;
+        let issue_to = match m.get("issueTo").filter(|p| !p.is_null()) {
+            Some(p) => Some(crate::dcsa::map_party("issueTo", p, dir)?),
             None => None,
         };
         return Ok(TransportDocumentFile {
-            data,
+            data: mapped.data,
             issue_to,
             form: "dcsa-issuance-request",
+            warnings: mapped.warnings,
         });
     }
     if m.contains_key("transportDocumentReference") {
-        let data = crate::dcsa::map_transport_document(&v, dir, hash(&v))?;
+        no_render("DCSA")?;
+        let mapped = crate::dcsa::map_transport_document(&v, dir, "")?;
         return Ok(TransportDocumentFile {
-            data,
+            data: mapped.data,
             issue_to: None,
             form: "dcsa",
+            warnings: mapped.warnings,
         });
     }
     Err(ClientError::Input(
@@ -384,15 +401,7 @@ mod tests {
     use serde_json::json;
 
     fn directory() -> Directory {
-        let p = |a: &str| crate::parties::Participant {
-            alias: a.into(),
-            public_key: portledger_ledger::Keypair::for_testing(a).public(),
-            organisation: format!("{a}-org"),
-            role: "trader".into(),
-        };
-        Directory {
-            participants: vec![p("seller"), p("buyer")],
-        }
+        crate::dcsa::tests::dir()
     }
 
     #[test]
@@ -422,12 +431,21 @@ mod tests {
                 .document_hash,
             a.data.document_hash
         );
-        let rendered = transport_document(bare.clone(), &d, Some(b"%PDF rendered")).expect("r");
-        assert_eq!(rendered.data.document_hash, Hash::of(b"%PDF rendered"));
-        let req = json!({"document": bare, "issueTo": {"partyName": "buyer"}});
+        // A DCSA document is pinned by its own canonical JSON, never by a rendering.
+        assert!(transport_document(bare.clone(), &d, Some(b"%PDF rendered")).is_err());
+        let req = json!({"document": bare, "issueTo": {"partyName": "Buyer Ltd",
+            "identifyingCodes": [{"codeListProvider": "GLEIF", "partyCode": "BUYERLEI"}]}});
         let r = transport_document(req, &d, None).expect("issuance request");
         assert_eq!(r.form, "dcsa-issuance-request");
         assert_eq!(r.issue_to, d.resolve("buyer").ok());
+        // issueTo is never dropped: one that names nobody is refused with its path.
+        let req = json!({"document": crate::dcsa::tests::sample(), "issueTo": {"partyName": "Nobody Ltd",
+            "identifyingCodes": [{"codeListProvider": "BOLE", "partyCode": "BOLE404"}]}});
+        let e = transport_document(req, &d, None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("issueTo.identifyingCodes[0].partyCode"), "{e}");
         assert!(transport_document(json!({"hello": 1}), &d, None).is_err());
     }
 

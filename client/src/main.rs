@@ -19,6 +19,7 @@ use cli::customs::Customs;
 use cli::doc::Doc;
 use cli::lc::Lc;
 use cli::load::LoadArgs;
+use cli::party::{self, Party};
 use cli::track::Track;
 use cli::{bl, case, chain, customs, doc, keygen, lc, load, track};
 use portledger_client::api::NodeClient;
@@ -100,6 +101,9 @@ enum Command {
     /// Anchored commercial documents.
     #[command(subcommand)]
     Doc(Doc),
+    /// The party directory: DCSA party codes and names claimed for participants.
+    #[command(subcommand)]
+    Party(Party),
     /// Blocks.
     #[command(subcommand)]
     Block(BlockCmd),
@@ -179,6 +183,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Port(c) => bl::port(&ctx, c).await,
         Command::Track(c) => track::run(&ctx, c).await,
         Command::Doc(c) => doc::run(&ctx, c).await,
+        Command::Party(c) => party::run(&ctx, c).await,
         Command::Block(c) => chain::block(&ctx, c).await,
         Command::Tx(c) => chain::tx(&ctx, c).await,
         Command::VerifyChain { genesis } => chain::verify_chain(&ctx, genesis).await,

@@ -146,6 +146,8 @@ pub fn transport_document(v: &Value) -> String {
             ("replaces", "/replaces"),
             ("replaced by", "/replaced_by"),
             ("document hash", "/document/document_hash"),
+            ("carrier code", "/document/dcsa/carrier_code/code"),
+            ("code provider", "/document/dcsa/carrier_code/provider"),
         ],
     )
 }

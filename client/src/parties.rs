@@ -1,6 +1,8 @@
 //! Parties by alias or public key: the directory of registered participants
-//! (`GET /v1/participants`).
+//! (`GET /v1/participants`), with
+//! the DCSA party codes and names claimed for each (the party directory).
 
+use portledger_ledger::documents::party::PartyId;
 use portledger_ledger::PublicKey;
 use serde::Deserialize;
 
@@ -18,6 +20,9 @@ pub struct Participant {
     pub organisation: String,
     /// Its organisation's role (snake_case).
     pub role: String,
+    /// The DCSA party codes and names claimed for it in the party directory.
+    #[serde(default)]
+    pub party_ids: Vec<PartyId>,
 }
 
 /// The registered participants.
@@ -46,6 +51,14 @@ impl Directory {
     /// The participant with this alias.
     pub fn by_alias(&self, alias: &str) -> Option<&Participant> {
         self.participants.iter().find(|p| p.alias == alias)
+    }
+
+    /// The participant the party directory gives for a DCSA party code or name.
+    pub fn by_party_id(&self, id: &PartyId) -> Option<PublicKey> {
+        self.participants
+            .iter()
+            .find(|p| p.party_ids.contains(id))
+            .map(|p| p.public_key)
     }
 
     /// The alias of a key, if registered.
@@ -86,6 +99,7 @@ mod tests {
                 public_key: k,
                 organisation: "buyer-co".into(),
                 role: "trader".into(),
+                party_ids: Vec::new(),
             }],
         };
         assert_eq!(d.resolve("buyer").ok(), Some(k));

@@ -241,6 +241,105 @@ fn dcsa_issuance_request(reference: &str) -> Value {
     })
 }
 
+/// The DCSA issuance request example, unedited: refused with the JSON path of the first party
+/// nobody claimed, accepted once the port operator has claimed the parties' names and codes;
+/// `bl show --dcsa` prints exactly the kept canonical JSON, whose SHA-256 is the document hash.
+async fn dcsa_example_through_the_cli(net: &Net) {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/dcsa/iss-request-regularSTDExample.json");
+    let example = example.to_str().expect("utf-8 path");
+    let o = pl(net, 0, Some("carrier"), &["bl", "issue", "--file", example]).await;
+    assert_eq!(o.code, 2, "{}{}", o.stdout, o.stderr);
+    assert!(
+        o.stderr
+            .contains("document.documentParties.shipper.partyName"),
+        "{}",
+        o.stderr
+    );
+    ok(
+        net,
+        "port",
+        &["party", "claim-name", "seller", "--name", "DCSA CTK"],
+    )
+    .await;
+    let o = pl(net, 0, Some("carrier"), &["bl", "issue", "--file", example]).await;
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("issueTo.identifyingCodes[0].partyCode"),
+        "{}",
+        o.stderr
+    );
+    for (who, provider, code) in [("buyer", "BOLE", "BOLE001"), ("carrier", "SMDG", "MSC")] {
+        ok(
+            net,
+            "port",
+            &[
+                "party",
+                "claim-code",
+                who,
+                "--provider",
+                provider,
+                "--code",
+                code,
+            ],
+        )
+        .await;
+    }
+    // A code is claimed once: nobody can take another's.
+    refused(
+        net,
+        "port",
+        &[
+            "party",
+            "claim-code",
+            "seller",
+            "--provider",
+            "SMDG",
+            "--code",
+            "MSC",
+        ],
+        "already_exists",
+    )
+    .await;
+    let listed = ok(net, "port", &["party", "list"]).await;
+    let carrier = listed["participants"]
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["alias"] == "carrier"))
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        carrier["party_ids"].to_string().contains("MSC"),
+        "{carrier}"
+    );
+    let issued = ok(net, "carrier", &["bl", "issue", "--file", example]).await;
+    assert_eq!(issued["reference"], "62CD536BA8D34C469AFD");
+    assert!(issued["warnings"].is_null(), "a complete example: {issued}");
+    let bl = ok(net, "buyer", &["bl", "show", "62CD536BA8D34C469AFD"]).await;
+    assert_eq!(bl["possessor"], "buyer", "issueTo is the first possessor");
+    assert_eq!(bl["shipper"], "seller");
+    let kept = pl(
+        net,
+        0,
+        None,
+        &["bl", "show", "62CD536BA8D34C469AFD", "--dcsa"],
+    )
+    .await;
+    assert_eq!(kept.code, 0, "{}", kept.stderr);
+    let source: Value =
+        serde_json::from_str(&std::fs::read_to_string(example).expect("example")).expect("json");
+    assert_eq!(
+        kept.stdout,
+        portledger_client::dcsa::canonical(&source["document"]).expect("canonical")
+    );
+    assert_eq!(
+        bl["document"]["document_hash"],
+        serde_json::to_value(portledger_ledger::Hash::of(kept.stdout.as_bytes())).expect("hash")
+    );
+    // A document issued in the native form has no DCSA document to print.
+    let o = pl(net, 0, None, &["bl", "show", "BL-1", "--dcsa"]).await;
+    assert_eq!(o.code, 1, "{}", o.stderr);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_flow_through_the_cli() {
     let started = Instant::now();
@@ -507,10 +606,40 @@ async fn flow(net: &Net, f: &Path) {
     assert!(human.stdout.starts_with("HEIGHT"), "{}", human.stdout);
     assert!(human.stdout.contains("carrier") && human.stdout.contains("port.release"));
 
-    // A DCSA eBL 3.0 issuance request imports; show and history carry its reference.
+    // A DCSA eBL 3.0 issuance request imports once the carrier's code is in the party
+    // directory (the ledger checks carrierCode against the signer); show and history carry its
+    // reference.
     let dcsa_file = write(f, "dcsa.json", &dcsa_issuance_request("DCSA-BL-7"));
+    refused(
+        net,
+        "carrier",
+        &["bl", "issue", "--file", &dcsa_file],
+        "not_permitted",
+    )
+    .await;
+    ok(
+        net,
+        "port",
+        &[
+            "party",
+            "claim-code",
+            "carrier",
+            "--provider",
+            "NMFTA",
+            "--code",
+            "MMCU",
+        ],
+    )
+    .await;
     let issued = ok(net, "carrier", &["bl", "issue", "--file", &dcsa_file]).await;
     assert_eq!(issued["form"], "dcsa-issuance-request");
+    // Fields the spec requires but the ledger does not need are warnings, not refusals.
+    assert!(
+        issued["warnings"]
+            .to_string()
+            .contains("document.termsAndConditions"),
+        "{issued}"
+    );
     let bl = ok(net, "seller", &["bl", "show", "DCSA-BL-7"]).await;
     assert_eq!(bl["reference"], "DCSA-BL-7");
     assert_eq!(bl["possessor"], "seller");
@@ -519,6 +648,7 @@ async fn flow(net: &Net, f: &Path) {
     assert!(human.stdout.contains("DCSA-BL-7") && human.stdout.contains("King of the Seas"));
     let h = ok(net, "seller", &["bl", "history", "DCSA-BL-7"]).await;
     assert_eq!(h["events"][0]["action"], "bl.issue");
+    dcsa_example_through_the_cli(net).await;
     // A DCSA document missing a required field: the field is named, exit 2.
     let mut broken = dcsa_issuance_request("DCSA-BL-8");
     if let Some(t) = broken["document"]["transports"].as_object_mut() {

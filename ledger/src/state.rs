@@ -17,6 +17,7 @@ use crate::crypto::{Hash, PublicKey};
 use crate::documents::anchor::AnchoredDocument;
 use crate::documents::credit::LetterOfCredit;
 use crate::documents::customs::CustomsDeclaration;
+use crate::documents::party::PartyId;
 use crate::documents::tracking::ContainerPosition;
 use crate::documents::transport::TransportDocument;
 use crate::genesis::{Genesis, Role};
@@ -250,6 +251,8 @@ families! {
     Positions, positions: (String, String) => ContainerPosition, table b"s/k/";
     /// The head of each document's history.
     Heads, heads: DocumentKey => HistoryHead, table b"s/h/";
+    /// The party directory: each claimed DCSA party code or name -> its participant.
+    PartyIds, party_ids: PartyId => PublicKey, table b"s/y/";
 }
 
 /// What the state machine reads.
@@ -332,6 +335,8 @@ pub struct State {
     pub live_by_container: BTreeMap<String, BTreeSet<String>>,
     /// The head of each document's history.
     pub heads: BTreeMap<DocumentKey, HistoryHead>,
+    /// The party directory: claimed DCSA party codes and names -> participant.
+    pub party_ids: BTreeMap<PartyId, PublicKey>,
 }
 
 impl State {
@@ -409,6 +414,9 @@ impl State {
         }
         for (k, v) in &c.heads {
             self.heads.insert(k.clone(), *v);
+        }
+        for (k, v) in &c.party_ids {
+            self.party_ids.insert(k.clone(), *v);
         }
     }
 }

@@ -7,6 +7,7 @@ use crate::crypto::{Domain, Hash, Keypair, PublicKey, Signature, SignatureError}
 use crate::documents::anchor::DocumentType;
 use crate::documents::credit::{CreditAmendment, CreditTerms};
 use crate::documents::customs::DeclarationData;
+use crate::documents::party::PartyId;
 use crate::documents::tracking::TrackingCode;
 use crate::documents::transport::{AmendmentReason, TransportDocumentData};
 use crate::genesis::Role;
@@ -41,6 +42,13 @@ pub enum Payload {
         public_key: PublicKey,
         /// Its organisation.
         organisation: String,
+    },
+    /// Claim a DCSA party code or party name for a registered participant (the party directory).
+    ClaimPartyId {
+        /// The code or name.
+        id: PartyId,
+        /// The participant it names.
+        participant: PublicKey,
     },
 
     // --- transport documents ---
@@ -305,6 +313,7 @@ impl Payload {
         match self {
             Payload::RegisterOrganisation { name, .. } => vec![K::Organisation(name.clone())],
             Payload::RegisterParticipant { public_key, .. } => vec![K::Participant(*public_key)],
+            Payload::ClaimPartyId { participant, .. } => vec![K::Participant(*participant)],
             Payload::DraftTransportDocument(d) => vec![td(&d.reference)],
             Payload::IssueTransportDocument { reference, .. }
             | Payload::ApproveDraft { reference }
@@ -367,6 +376,7 @@ impl Payload {
         match self {
             Payload::RegisterOrganisation { .. } => "member.register_organisation",
             Payload::RegisterParticipant { .. } => "member.register_participant",
+            Payload::ClaimPartyId { .. } => "member.claim_party_id",
             Payload::DraftTransportDocument(_) => "bl.draft",
             Payload::ApproveDraft { .. } => "bl.approve",
             Payload::IssueTransportDocument { .. } => "bl.issue",

@@ -239,6 +239,7 @@ pub fn bill_of_lading(
         freight_term: FreightTerm::Prepaid,
         document_hash: Hash::of(reference.as_bytes()),
         replaces: None,
+        dcsa: None,
     }
 }
 

@@ -109,9 +109,9 @@ fn field_document_and_time_checks() {
         },
     );
     // ISO 6346 and listed on the document.
-    let e = ev(&w, "MSCU1234567", C::GateIn, POL);
+    let e = ev(&w, "MSCX1234567", C::GateIn, POL);
     let m = w.refused("port", e, "invalid_field");
-    assert!(m.contains("check digit"), "{m}");
+    assert!(m.contains("ISO 6346"), "{m}");
     let e = ev(&w, "CSQU3054383", C::GateIn, POL);
     let m = w.refused("port", e, "unknown_container");
     assert!(m.contains("CSQU3054383") && m.contains(BL), "{m}");

@@ -187,13 +187,13 @@ fn field_rules_are_checked() {
     );
     assert!(m.contains("never a consignee"), "{m}");
     let mut d = bl_data(&w, "BL-F", true);
-    d.equipment[0].container = "MSCU1234567".into();
+    d.equipment[0].container = "MSCX1234567".into();
     let m = w.refused(
         "carrier",
         Payload::DraftTransportDocument(Box::new(d)),
         "invalid_field",
     );
-    assert!(m.contains("check digit"), "{m}");
+    assert!(m.contains("ISO 6346"), "{m}");
     let mut d = bl_data(&w, "BL-F", true);
     d.port_of_loading = "Shanghai".into();
     w.refused(

@@ -158,6 +158,7 @@ fn bl_data(net: &Net) -> TransportDocumentData {
         freight_term: FreightTerm::Prepaid,
         document_hash: Hash::of(BL.as_bytes()),
         replaces: None,
+        dcsa: None,
     }
 }
 

@@ -8,6 +8,7 @@ use clap::Subcommand;
 use portledger_client::api::encode_segment;
 use portledger_client::inputs;
 use portledger_client::output;
+use portledger_client::ClientError;
 use portledger_ledger::documents::transport::AmendmentReason;
 use portledger_ledger::transaction::Endorsement;
 use portledger_ledger::Payload;
@@ -85,8 +86,15 @@ pub enum Bl {
     },
     /// Carrier voids a document surrendered for amendment.
     Void(Reference),
-    /// Current state and possessor.
-    Show(Reference),
+    /// Current state and possessor; --dcsa prints the kept DCSA document instead.
+    Show {
+        /// Reference.
+        reference: String,
+        /// Print the DCSA document the record keeps, exactly: its canonical JSON (RFC 8785),
+        /// whose SHA-256 is the record's document hash.
+        #[arg(long)]
+        dcsa: bool,
+    },
     /// Every event with signer, block height and time.
     History(Reference),
     /// Every customs declaration (import and export) naming the document, with its state.
@@ -149,13 +157,24 @@ async fn transport_document(
     Ok(doc)
 }
 
+/// What `bl draft` / `bl issue --file` print beside the transaction: the reference, the
+/// document hash, the input form, and what a DCSA document "should" hold and does not (accepted;
+/// printed on success only, so a refusal stays one line on stderr).
+fn issued_extra(doc: &inputs::TransportDocumentFile) -> Value {
+    let mut extra = json!({"reference": doc.data.reference, "document_hash": doc.data.document_hash, "form": doc.form});
+    if !doc.warnings.is_empty() {
+        extra["warnings"] = json!(doc.warnings);
+    }
+    extra
+}
+
 /// Runs a `bl` command.
 pub async fn run(ctx: &Ctx, cmd: Bl) -> anyhow::Result<()> {
     let seg = |r: &str| encode_segment(r);
     match cmd {
         Bl::Draft { file, render } => {
             let doc = transport_document(ctx, &file, render.as_ref()).await?;
-            let extra = json!({"reference": doc.data.reference, "document_hash": doc.data.document_hash, "form": doc.form});
+            let extra = issued_extra(&doc);
             ctx.submit(Payload::DraftTransportDocument(Box::new(doc.data)), extra)
                 .await
         }
@@ -179,7 +198,7 @@ pub async fn run(ctx: &Ctx, cmd: Bl) -> anyhow::Result<()> {
             let (reference, document, issue_to, extra) = match (reference, file) {
                 (_, Some(file)) => {
                     let doc = transport_document(ctx, &file, render.as_ref()).await?;
-                    let extra = json!({"reference": doc.data.reference, "document_hash": doc.data.document_hash, "form": doc.form});
+                    let extra = issued_extra(&doc);
                     (
                         doc.data.reference.clone(),
                         Some(Box::new(doc.data)),
@@ -256,9 +275,27 @@ pub async fn run(ctx: &Ctx, cmd: Bl) -> anyhow::Result<()> {
             )
             .await
         }
-        Bl::Show(r) => {
+        Bl::Show { reference, dcsa } if dcsa => {
+            let v = ctx.node.get(&format!("/v1/bl/{}", seg(&reference))).await?;
+            let Some(text) = v
+                .pointer("/document/dcsa/canonical_json")
+                .and_then(Value::as_str)
+            else {
+                return Err(ClientError::Refused {
+                    status: 404,
+                    code: "not_found".into(),
+                    message: format!("{reference} was not issued from a DCSA document"),
+                    fields: Value::Null,
+                }
+                .into());
+            };
+            // Exactly the kept bytes, no newline added: their SHA-256 is the document hash.
+            print!("{text}");
+            Ok(())
+        }
+        Bl::Show { reference, .. } => {
             ctx.show(
-                &format!("/v1/bl/{}", seg(&r.reference)),
+                &format!("/v1/bl/{reference}", reference = seg(&reference)),
                 output::transport_document,
             )
             .await

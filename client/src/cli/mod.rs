@@ -10,6 +10,7 @@
 //! - [`customs`]: customs declarations.
 //! - [`track`]: shipment tracking events.
 //! - [`doc`]: anchored commercial documents.
+//! - [`party`]: the party directory (DCSA party codes and names).
 //! - [`chain`]: status, blocks, transactions, chain verification, events, proofs.
 //! - [`keygen`]: key files.
 //! - [`load`]: the load generator.
@@ -23,4 +24,5 @@ pub mod doc;
 pub mod keygen;
 pub mod lc;
 pub mod load;
+pub mod party;
 pub mod track;

@@ -6,6 +6,7 @@
 pub mod anchor;
 pub mod credit;
 pub mod customs;
+pub mod party;
 pub mod tracking;
 pub mod transport;
 
@@ -113,8 +114,10 @@ fn iso6346_check_digit(code: &[u8]) -> Option<u32> {
     Some(sum % 11 % 10)
 }
 
-/// Checks a container number in ISO 6346 form: owner code (3 letters), category (U, J or Z),
-/// six digits and the check digit.
+/// Checks a container number in ISO 6346 form: owner code (3 letters), category (U, J or Z)
+/// and seven digits. The check digit is not a refusal: DCSA eBL 3.0 says an equipment reference
+/// "should" follow ISO 6346 "where possible", and real documents carry numbers that fail it
+/// ([`iso6346_check_digit_ok`] says whether one passes, for a warning).
 pub fn check_container(field: &'static str, value: &str) -> Result<(), RuleError> {
     let b = value.as_bytes();
     let shape = b.len() == 11
@@ -129,17 +132,15 @@ pub fn check_container(field: &'static str, value: &str) -> Result<(), RuleError
             ),
         });
     }
-    let expected = iso6346_check_digit(b);
-    if expected != Some(u32::from(b[10] - b'0')) {
-        return Err(RuleError::InvalidField {
-            field,
-            reason: format!(
-                "{value:?} fails the ISO 6346 check digit (expected {})",
-                expected.unwrap_or(0)
-            ),
-        });
-    }
     Ok(())
+}
+
+/// Whether a container number of ISO 6346 form carries the right check digit.
+pub fn iso6346_check_digit_ok(value: &str) -> bool {
+    let b = value.as_bytes();
+    b.len() == 11
+        && b[10].is_ascii_digit()
+        && iso6346_check_digit(b) == Some(u32::from(b[10] - b'0'))
 }
 
 /// The ISO 6346 number of a freight container (category `U`) from a three-letter owner code
@@ -164,7 +165,10 @@ mod tests {
     fn made_container_numbers_pass_the_check() {
         for serial in [0, 1, 123_456, 999_999, 1_000_001] {
             let c = container_number("LDT", serial).expect("owner is valid");
-            assert!(check_container("c", &c).is_ok(), "{c}");
+            assert!(
+                check_container("c", &c).is_ok() && iso6346_check_digit_ok(&c),
+                "{c}"
+            );
         }
         assert_eq!(
             container_number("MSC", 123_456).as_deref(),
@@ -178,9 +182,13 @@ mod tests {
         for ok in ["CSQU3054383", "MSCU1234566", "MAEU1234567", "TGHU7654320"] {
             assert!(check_container("c", ok).is_ok(), "{ok}");
         }
-        for bad in ["CSQU3054384", "CSQ3054383", "csqu3054383", "CSQX3054383"] {
+        for bad in ["CSQ3054383", "csqu3054383", "CSQX3054383", "CSQU305438"] {
             assert!(check_container("c", bad).is_err(), "{bad}");
         }
+        // A wrong check digit is accepted (DCSA: "should ... where possible"), and told apart.
+        assert!(check_container("c", "CSQU3054384").is_ok());
+        assert!(!iso6346_check_digit_ok("CSQU3054384"));
+        assert!(iso6346_check_digit_ok("CSQU3054383"));
     }
 
     #[test]

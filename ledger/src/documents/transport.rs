@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::{Hash, PublicKey};
 use crate::date::Date;
+use crate::documents::party::{PartyCode, PartyId};
 use crate::documents::{check_container, check_hs_code, check_locode, check_reference, check_text};
 use crate::error::RuleError;
 
@@ -102,6 +103,261 @@ pub struct TransportDocumentData {
     pub document_hash: Hash,
     /// The voided document this one replaces, if any.
     pub replaces: Option<String>,
+    /// When issued from a DCSA eBL 3.0 `TransportDocument`: the whole document and what the
+    /// ledger derived from it beyond the fields above.
+    #[serde(default)]
+    pub dcsa: Option<Box<DcsaDocument>>,
+}
+
+/// Longest canonical DCSA document kept on the ledger, so that a transaction carrying it stays
+/// well under the genesis `max_tx_bytes` (64 KiB by default).
+pub const MAX_DCSA_BYTES: usize = 32 * 1024;
+
+/// A DCSA eBL 3.0 `TransportDocument` as the ledger keeps it: its canonical JSON (RFC 8785),
+/// whose SHA-256 is the record's `document_hash`, and the fields derived from it that the
+/// ledger's own fields do not hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DcsaDocument {
+    /// The document's canonical JSON (RFC 8785), exactly as `bl show --dcsa` prints it.
+    pub canonical_json: String,
+    /// `carrierCodeListProvider` and `carrierCode`: must be claimed for the issuing carrier's
+    /// organisation in the party directory.
+    pub carrier_code: PartyCode,
+    /// Every `transports.vesselVoyages[]` leg, in order (the first is `vessel_name` / `voyage`).
+    pub vessel_voyages: Vec<VesselVoyage>,
+    /// Each `consignmentItems[]`, in the order of `goods`.
+    pub consignment_items: Vec<ConsignmentItem>,
+    /// Each `utilizedTransportEquipments[]`, in the order of `equipment`.
+    pub equipment: Vec<EquipmentDetails>,
+}
+
+/// One vessel and voyage leg.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VesselVoyage {
+    /// `vesselName`.
+    pub vessel_name: String,
+    /// `carrierExportVoyageNumber`.
+    pub voyage: String,
+}
+
+/// What a DCSA consignment item adds to its goods line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsignmentItem {
+    /// Every `HSCodes[]` entry (the goods line's `hs_code` is the first).
+    pub hs_codes: Vec<String>,
+    /// Each `cargoItems[]`, with the container it is packed in.
+    pub cargo_items: Vec<CargoItem>,
+}
+
+/// One cargo item: the part of a consignment item packed in one container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CargoItem {
+    /// `equipmentReference`: a container on the document.
+    pub container: String,
+    /// `outerPackaging.numberOfPackages`.
+    pub packages: u32,
+    /// `cargoGrossWeight`, in kilograms.
+    pub gross_weight_kg: u64,
+    /// `outerPackaging.dangerousGoods[]`.
+    pub dangerous_goods: Vec<DangerousGoods>,
+}
+
+/// One dangerous goods entry (IMDG).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DangerousGoods {
+    /// `UNNumber`.
+    pub un_number: Option<String>,
+    /// `NANumber`.
+    pub na_number: Option<String>,
+    /// `imoClass`.
+    pub imo_class: String,
+    /// `packingGroup`.
+    pub packing_group: Option<u8>,
+    /// `properShippingName`.
+    pub proper_shipping_name: String,
+}
+
+/// What a DCSA utilized transport equipment adds to its container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EquipmentDetails {
+    /// `equipment.equipmentReference`.
+    pub container: String,
+    /// `equipment.ISOEquipmentCode` (size and type).
+    pub iso_equipment_code: Option<String>,
+    /// `isShipperOwned`.
+    pub shipper_owned: bool,
+    /// `isNonOperatingReefer`.
+    pub non_operating_reefer: bool,
+    /// `activeReeferSettings`, when the container is a running reefer.
+    pub reefer: Option<ReeferSettings>,
+}
+
+/// A running reefer's settings (numbers as the document writes them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReeferSettings {
+    /// `temperatureSetpoint`.
+    pub temperature_setpoint: Option<String>,
+    /// `temperatureUnit`: `CEL` or `FAH`.
+    pub temperature_unit: Option<String>,
+    /// `humiditySetpoint`, percent.
+    pub humidity_setpoint: Option<String>,
+    /// `airExchangeSetpoint`.
+    pub air_exchange_setpoint: Option<String>,
+    /// `airExchangeUnit`.
+    pub air_exchange_unit: Option<String>,
+}
+
+fn invalid_dcsa(reason: String) -> RuleError {
+    RuleError::InvalidField {
+        field: "dcsa",
+        reason,
+    }
+}
+
+impl DcsaDocument {
+    /// Checks the kept document against the record it belongs to: size, canonical form (RFC
+    /// 8785), the hash, the reference, type, to-order flag and carrier code it states, and that the derived parts
+    /// line up with the goods lines and containers (every cargo item in a listed container).
+    pub fn validate(&self, data: &TransportDocumentData) -> Result<(), RuleError> {
+        let text = &self.canonical_json;
+        if text.len() > MAX_DCSA_BYTES {
+            return Err(invalid_dcsa(format!(
+                "the DCSA document is {} bytes of canonical JSON; at most {MAX_DCSA_BYTES} are kept",
+                text.len()
+            )));
+        }
+        if Hash::of(text.as_bytes()) != data.document_hash {
+            return Err(invalid_dcsa(
+                "document_hash must be the SHA-256 of the DCSA document's canonical JSON".into(),
+            ));
+        }
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| invalid_dcsa(format!("the DCSA document is not JSON: {e}")))?;
+        let canonical = serde_jcs::to_string(&value)
+            .map_err(|e| invalid_dcsa(format!("the DCSA document has no canonical form: {e}")))?;
+        if canonical != *text {
+            return Err(invalid_dcsa(
+                "the DCSA document must be kept in its canonical JSON form (RFC 8785)".into(),
+            ));
+        }
+        let stated = |k: &str| value.get(k).and_then(serde_json::Value::as_str);
+        if stated("transportDocumentReference") != Some(data.reference.as_str()) {
+            return Err(invalid_dcsa(format!(
+                "the DCSA document's transportDocumentReference is not {}",
+                data.reference
+            )));
+        }
+        if stated("carrierCodeListProvider") != Some(self.carrier_code.provider.as_str())
+            || stated("carrierCode") != Some(self.carrier_code.code.as_str())
+        {
+            return Err(invalid_dcsa(format!(
+                "the DCSA document's carrierCode / carrierCodeListProvider are not {}",
+                self.carrier_code
+            )));
+        }
+        let kind = match data.kind {
+            TransportDocumentKind::BillOfLading => "BOL",
+            TransportDocumentKind::SeaWaybill => "SWB",
+        };
+        if stated("transportDocumentTypeCode") != Some(kind)
+            || value.get("isToOrder").and_then(serde_json::Value::as_bool) != Some(data.to_order)
+        {
+            return Err(invalid_dcsa(format!(
+                "the DCSA document's transportDocumentTypeCode / isToOrder are not {kind} / {}",
+                data.to_order
+            )));
+        }
+        PartyId::Code(self.carrier_code.clone()).validate()?;
+        if self.vessel_voyages.is_empty() || self.vessel_voyages.len() > 100 {
+            return Err(invalid_dcsa("must list 1 to 100 vessel voyages".into()));
+        }
+        for v in &self.vessel_voyages {
+            check_text("dcsa.vessel_voyages.vessel_name", &v.vessel_name, 100)?;
+            check_text("dcsa.vessel_voyages.voyage", &v.voyage, 50)?;
+        }
+        if self.consignment_items.len() != data.goods.len() {
+            return Err(invalid_dcsa(
+                "one consignment item per goods line is required".into(),
+            ));
+        }
+        for (item, line) in self.consignment_items.iter().zip(&data.goods) {
+            if item.hs_codes.first() != Some(&line.hs_code) || item.hs_codes.len() > 100 {
+                return Err(invalid_dcsa(
+                    "a consignment item's HS codes start with its goods line's hs_code".into(),
+                ));
+            }
+            for h in &item.hs_codes {
+                check_hs_code("dcsa.consignment_items.hs_codes", h)?;
+            }
+            if item.cargo_items.is_empty() || item.cargo_items.len() > 1000 {
+                return Err(invalid_dcsa(
+                    "a consignment item lists 1 to 1000 cargo items".into(),
+                ));
+            }
+            for c in &item.cargo_items {
+                if !data.has_container(&c.container) {
+                    return Err(invalid_dcsa(format!(
+                        "cargo item in container {:?}, which the document does not list",
+                        c.container
+                    )));
+                }
+                if c.dangerous_goods.len() > 100 {
+                    return Err(invalid_dcsa(
+                        "at most 100 dangerous goods per cargo item".into(),
+                    ));
+                }
+                for d in &c.dangerous_goods {
+                    check_text("dcsa.dangerous_goods.imo_class", &d.imo_class, 4)?;
+                    check_text(
+                        "dcsa.dangerous_goods.proper_shipping_name",
+                        &d.proper_shipping_name,
+                        250,
+                    )?;
+                    for n in [&d.un_number, &d.na_number].into_iter().flatten() {
+                        check_text("dcsa.dangerous_goods.un_number", n, 4)?;
+                    }
+                }
+            }
+        }
+        if self.equipment.len() != data.equipment.len()
+            || self
+                .equipment
+                .iter()
+                .zip(&data.equipment)
+                .any(|(d, e)| d.container != e.container)
+        {
+            return Err(invalid_dcsa(
+                "one equipment entry per container, in the same order".into(),
+            ));
+        }
+        for e in &self.equipment {
+            for t in [&e.iso_equipment_code].into_iter().flatten() {
+                check_text("dcsa.equipment.iso_equipment_code", t, 4)?;
+            }
+            if let Some(r) = &e.reefer {
+                for t in [
+                    &r.temperature_setpoint,
+                    &r.temperature_unit,
+                    &r.humidity_setpoint,
+                    &r.air_exchange_setpoint,
+                    &r.air_exchange_unit,
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    check_text("dcsa.equipment.reefer", t, 32)?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl TransportDocumentData {
@@ -167,6 +423,9 @@ impl TransportDocumentData {
         }
         if let Some(r) = &self.replaces {
             check_reference("replaces", r, MAX_REFERENCE)?;
+        }
+        if let Some(d) = &self.dcsa {
+            d.validate(self)?;
         }
         Ok(())
     }

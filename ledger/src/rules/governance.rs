@@ -1,10 +1,11 @@
-//! Membership: the port operator registers organisations and participants.
+//! Membership: the port operator registers organisations and participants, and claims DCSA
+//! party codes and names for participants (the party directory).
 
 use crate::documents::check_reference;
 use crate::error::RuleError;
 use crate::genesis::{Role, MAX_NAME_LEN};
 use crate::rules::Tx;
-use crate::state::{DocumentKey, Member, StateView};
+use crate::state::{DocumentKey, Member, PartyIds, StateView};
 use crate::transaction::Payload;
 
 fn check_name(field: &'static str, name: &str) -> Result<(), RuleError> {
@@ -71,6 +72,19 @@ pub(super) fn apply<V: StateView>(t: &mut Tx<'_, V>, p: &Payload) -> Result<(), 
             );
             t.touch(DocumentKey::Participant(*public_key));
             t.involve([*public_key]);
+        }
+        Payload::ClaimPartyId { id, participant } => {
+            id.validate()?;
+            t.registered(participant)?;
+            if let Some(holder) = t.view.record::<PartyIds, _>(id) {
+                return Err(RuleError::AlreadyExists {
+                    kind: "party directory entry",
+                    reference: format!("{id}, claimed for {}", t.describe(&holder)),
+                });
+            }
+            t.fx.changes.party_ids.insert(id.clone(), *participant);
+            t.touch(DocumentKey::Participant(*participant));
+            t.involve([*participant]);
         }
         _ => unreachable!("dispatched only membership payloads"),
     }

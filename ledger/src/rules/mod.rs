@@ -101,9 +101,9 @@ pub fn apply_verified(
     t.fx.changes.nonces.insert(body.signer, body.nonce);
     t.fx.parties.push(body.signer);
     match &body.payload {
-        Payload::RegisterOrganisation { .. } | Payload::RegisterParticipant { .. } => {
-            governance::apply(&mut t, &body.payload)?
-        }
+        Payload::RegisterOrganisation { .. }
+        | Payload::RegisterParticipant { .. }
+        | Payload::ClaimPartyId { .. } => governance::apply(&mut t, &body.payload)?,
         Payload::DraftTransportDocument(_)
         | Payload::ApproveDraft { .. }
         | Payload::IssueTransportDocument { .. }

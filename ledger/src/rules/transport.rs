@@ -3,6 +3,7 @@
 //! admit nothing.
 
 use crate::crypto::PublicKey;
+use crate::documents::party::{PartyCode, PartyId};
 use crate::documents::transport::{
     FreightTerm, PendingSurrender, TransportDocument, TransportDocumentData, TransportDocumentKind,
     TransportDocumentState as S,
@@ -10,7 +11,7 @@ use crate::documents::transport::{
 use crate::error::RuleError;
 use crate::genesis::Role;
 use crate::rules::{wrong_state, Tx};
-use crate::state::StateView;
+use crate::state::{PartyIds, StateView};
 use crate::transaction::{Endorsement, Payload};
 
 const KIND: &str = "transport document";
@@ -51,6 +52,38 @@ fn check_parties<V: StateView>(
     }
     if let Some(old) = &data.replaces {
         replaced_document(t, old, &data.reference)?;
+    }
+    if let Some(dcsa) = &data.dcsa {
+        check_carrier_code(t, &dcsa.carrier_code)?;
+    }
+    Ok(())
+}
+
+/// A DCSA document's `carrierCode` (with its `carrierCodeListProvider`) must be claimed in the
+/// party directory for a participant of the signing carrier's organisation: a carrier cannot
+/// issue under another carrier's code, nor under a code nobody has claimed.
+fn check_carrier_code<V: StateView>(t: &Tx<'_, V>, code: &PartyCode) -> Result<(), RuleError> {
+    let id = PartyId::Code(code.clone());
+    let Some(holder) = t.view.record::<PartyIds, _>(&id) else {
+        return Err(RuleError::NotParty {
+            action: t.action,
+            who: format!(
+                "the carrier whose carrierCode is {code} (no participant has claimed that code)"
+            ),
+        });
+    };
+    let same_organisation = t
+        .view
+        .member(&holder)
+        .is_some_and(|m| m.organisation == t.member.organisation);
+    if !same_organisation {
+        return Err(RuleError::NotParty {
+            action: t.action,
+            who: format!(
+                "the carrier whose carrierCode is {code} ({})",
+                t.describe(&holder)
+            ),
+        });
     }
     Ok(())
 }

@@ -193,6 +193,7 @@ pub fn bl_data(w: &World, reference: &str, to_order: bool) -> TransportDocumentD
         freight_term: FreightTerm::Prepaid,
         document_hash: Hash::of(reference.as_bytes()),
         replaces: None,
+        dcsa: None,
     }
 }
 

@@ -47,13 +47,18 @@ pub async fn genesis(State(s): State<ApiState>) -> Json<Value> {
     Json(serde_json::to_value(&s.shared.genesis).unwrap_or(Value::Null))
 }
 
-/// `GET /v1/participants`: every registered participant with its organisation and role.
+/// `GET /v1/participants`: every registered participant with its organisation, role and the
+/// DCSA party codes and names claimed for it (the party directory).
 pub async fn participants(State(s): State<ApiState>) -> Json<Value> {
     let list: Vec<Value> = s.shared.read_state(|state| {
+        let mut ids: std::collections::BTreeMap<_, Vec<_>> = std::collections::BTreeMap::new();
+        for (id, k) in &state.party_ids {
+            ids.entry(*k).or_default().push(id.clone());
+        }
         state
             .participants
             .iter()
-            .map(|(k, m)| json!({"alias": m.alias, "public_key": k, "organisation": m.organisation, "role": m.role}))
+            .map(|(k, m)| json!({"alias": m.alias, "public_key": k, "organisation": m.organisation, "role": m.role, "party_ids": ids.remove(k).unwrap_or_default()}))
             .collect()
     });
     Json(json!({ "participants": list }))

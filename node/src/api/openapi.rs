@@ -29,7 +29,7 @@ pub async fn document() -> Json<Value> {
         "paths": {
             "/v1/status": get("Chain id, height, last block, round, validators (up or not), peers", None),
             "/v1/genesis": get("The genesis document", None),
-            "/v1/participants": get("Registered participants: alias, key, organisation, role", None),
+            "/v1/participants": get("Registered participants: alias, key, organisation, role, and the DCSA party codes and names claimed for each (party_ids)", None),
             "/v1/accounts/{party}": get("A participant's last committed nonce and the next nonce to sign with", Some(("party", "alias or public key hex"))),
             "/v1/transactions": {"post": {
                 "summary": "Submit one signed transaction (JSON, or canonical bytes with content-type application/octet-stream)",
