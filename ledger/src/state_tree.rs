@@ -129,31 +129,31 @@ impl Node {
     }
 
     /// This subtree at `depth` with `items` (sorted by key, keys unique, all under this subtree)
-    /// inserted or replaced.
-    fn update(&self, depth: usize, items: &[(Hash, Hash)]) -> Node {
+    /// inserted or replaced, and how many of them were new keys (counted on the way, so that
+    /// no second walk down the tree is needed).
+    fn update(&self, depth: usize, items: &[(Hash, Hash)]) -> (Node, usize) {
         if items.is_empty() {
-            return self.clone();
+            return (self.clone(), 0);
         }
         match self {
-            Node::Empty => Node::build(depth, items),
+            Node::Empty => (Node::build(depth, items), items.len()),
             Node::Leaf(l) => {
-                if items.iter().any(|(k, _)| *k == l.key) {
-                    Node::build(depth, items)
+                let at = items.partition_point(|(k, _)| *k < l.key);
+                if items.get(at).is_some_and(|(k, _)| *k == l.key) {
+                    (Node::build(depth, items), items.len() - 1)
                 } else {
-                    let at = items.partition_point(|(k, _)| *k < l.key);
                     let mut all = Vec::with_capacity(items.len() + 1);
                     all.extend_from_slice(&items[..at]);
                     all.push((l.key, l.value));
                     all.extend_from_slice(&items[at..]);
-                    Node::build(depth, &all)
+                    (Node::build(depth, &all), items.len())
                 }
             }
             Node::Inner(n) => {
                 let split = items.partition_point(|(k, _)| !bit(k, depth));
-                Node::inner(
-                    n.left.update(depth + 1, &items[..split]),
-                    n.right.update(depth + 1, &items[split..]),
-                )
+                let (left, a) = n.left.update(depth + 1, &items[..split]);
+                let (right, b) = n.right.update(depth + 1, &items[split..]);
+                (Node::inner(left, right), a + b)
             }
         }
     }
@@ -274,9 +274,9 @@ impl StateTree {
                 _ => items.push(u),
             }
         }
-        let added = items.iter().filter(|(k, _)| self.get(k).is_none()).count();
+        let (root, added) = self.root.update(0, &items);
         StateTree {
-            root: self.root.update(0, &items),
+            root,
             leaves: self.leaves + added,
         }
     }
