@@ -289,6 +289,14 @@ pub enum ProofError {
     /// The proof has no document.
     #[error("the proof shows no document")]
     Empty,
+    /// The document the proof names is not the first it shows.
+    #[error("the proof is said to be of {named:?} but shows {shown:?} first")]
+    Subject {
+        /// The document named.
+        named: DocumentKey,
+        /// The document shown first.
+        shown: DocumentKey,
+    },
     /// The state's block is not proven final.
     #[error("the state at height {height} is not proven final: {error}")]
     StateCertificate {
@@ -619,7 +627,10 @@ impl DocumentProof {
             return Err(ProofError::Empty);
         };
         if first.state.document != self.document {
-            return Err(ProofError::Empty);
+            return Err(ProofError::Subject {
+                named: self.document.clone(),
+                shown: first.state.document.clone(),
+            });
         }
         let mut used = vec![false; self.entries.len()];
         let mut documents = Vec::with_capacity(self.state.documents.len());

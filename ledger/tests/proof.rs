@@ -278,6 +278,13 @@ fn a_document_that_does_not_exist_is_proven_absent() {
     assert_eq!(v.documents[1].document, ghost);
     assert_eq!(v.documents[1].record, None);
     assert!(v.documents[1].events.is_empty());
+    // Said to be a proof of the ghost: refused.
+    let mut t = p.clone();
+    t.document = ghost.clone();
+    assert!(matches!(
+        t.verify(&w.genesis, None),
+        Err(ProofError::Subject { .. })
+    ));
     // Claiming it exists fails.
     let mut t = p.clone();
     t.state.documents[1].state.record = t.state.documents[0].state.record.clone();
