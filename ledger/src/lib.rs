@@ -2,6 +2,7 @@
 //! blocks, commit certificates, proofs and the store.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod block;
 pub mod case;
 pub mod certificate;
@@ -18,6 +19,7 @@ pub mod keyfile;
 pub mod merkle;
 pub mod proof;
 pub mod rules;
+pub mod signed_read;
 pub mod state;
 pub mod state_tree;
 pub mod store;

@@ -548,6 +548,9 @@ pub struct TransportDocument {
     pub released_containers: Vec<String>,
     /// The credit under which it was presented, while presented.
     pub presented_under: Option<String>,
+    /// Every party that has held it, in the order each first held it (the current possessor
+    /// included): its past possessors keep the right to read it.
+    pub holders: Vec<PublicKey>,
 }
 
 impl TransportDocument {

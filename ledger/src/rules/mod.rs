@@ -246,7 +246,13 @@ impl<V: StateView> Tx<'_, V> {
     }
 
     /// Records a transport document write.
-    pub fn put_transport_document(&mut self, doc: TransportDocument) {
+    pub fn put_transport_document(&mut self, mut doc: TransportDocument) {
+        // The one write path of a transport document records each new possessor.
+        if let Some(p) = doc.possessor {
+            if !doc.holders.contains(&p) {
+                doc.holders.push(p);
+            }
+        }
         let key = DocumentKey::TransportDocument(doc.data.reference.clone());
         self.touch(key);
         self.fx

@@ -161,6 +161,7 @@ fn new_record(data: TransportDocumentData, carrier: PublicKey, state: S) -> Tran
         delivery_order_to: None,
         released_containers: Vec::new(),
         presented_under: None,
+        holders: Vec::new(),
     }
 }
 
