@@ -23,11 +23,24 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// How often to poll while waiting for a commitment.
 const POLL_EVERY: Duration = Duration::from_millis(150);
 
-/// A client of one node's API.
-#[derive(Debug, Clone)]
+/// A client of one node's API. With a reader key ([`NodeClient::signed_by`]) it signs every
+/// request (`portledger_ledger::signed_read`); without one it reaches only the public
+/// endpoints.
+#[derive(Clone)]
 pub struct NodeClient {
     base: String,
     http: reqwest::Client,
+    reader: Option<std::sync::Arc<Keypair>>,
+    chain_id: std::sync::Arc<tokio::sync::OnceCell<String>>,
+}
+
+impl std::fmt::Debug for NodeClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeClient")
+            .field("base", &self.base)
+            .field("reader", &self.reader.as_ref().map(|k| k.public()))
+            .finish()
+    }
 }
 
 /// The node's answer to a submission.
@@ -80,7 +93,78 @@ impl NodeClient {
             .timeout(REQUEST_TIMEOUT)
             .build()
             .map_err(|e| ClientError::Node(format!("cannot build the HTTP client: {e}")))?;
-        Ok(NodeClient { base, http })
+        Ok(NodeClient {
+            base,
+            http,
+            reader: None,
+            chain_id: Default::default(),
+        })
+    }
+
+    /// The same client, signing every request with `key`.
+    pub fn signed_by(mut self, key: Keypair) -> NodeClient {
+        self.reader = Some(std::sync::Arc::new(key));
+        self
+    }
+
+    /// The key that signs requests, if any.
+    pub fn reader(&self) -> Option<PublicKey> {
+        self.reader.as_ref().map(|k| k.public())
+    }
+
+    /// The `Authorization` header for a request to `url`, when a reader key is set.
+    async fn authorization(&self, method: &str, url: &str, body: &[u8]) -> Result<Option<String>> {
+        let Some(key) = &self.reader else {
+            return Ok(None);
+        };
+        let chain_id = self
+            .chain_id
+            .get_or_try_init(|| async {
+                let url = format!("{}/v1/status", self.base);
+                let resp = self
+                    .http
+                    .get(&url)
+                    .send()
+                    .await
+                    .map_err(|e| self.transport_error(&url, &e))?;
+                let v = self.answer(&url, resp).await?;
+                v["chain_id"]
+                    .as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| ClientError::Node("status has no chain_id".into()))
+            })
+            .await?;
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|e| ClientError::Input(format!("{url:?} is not a URL: {e}")))?;
+        let path_and_query = match parsed.query() {
+            Some(q) => format!("{}?{q}", parsed.path()),
+            None => parsed.path().to_string(),
+        };
+        let time_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let request = portledger_ledger::signed_read::Request {
+            chain_id,
+            method,
+            path_and_query: &path_and_query,
+            body,
+        };
+        let sig = portledger_ledger::signed_read::ReadSignature::sign(
+            key,
+            &request,
+            time_ms,
+            portledger_ledger::signed_read::fresh_nonce(),
+        );
+        Ok(Some(sig.header()))
+    }
+
+    /// A `GET` of `url`, signed when a reader key is set.
+    async fn get_request(&self, url: &str, http: &reqwest::Client) -> Result<reqwest::RequestBuilder> {
+        let mut req = http.get(url);
+        if let Some(h) = self.authorization("GET", url, b"").await? {
+            req = req.header(reqwest::header::AUTHORIZATION, h);
+        }
+        Ok(req)
     }
 
     /// The node's base URL.
@@ -143,8 +227,8 @@ impl NodeClient {
     pub async fn get(&self, path: &str) -> Result<Value> {
         let url = format!("{}{path}", self.base);
         let resp = self
-            .http
-            .get(&url)
+            .get_request(&url, &self.http)
+            .await?
             .send()
             .await
             .map_err(|e| self.transport_error(&url, &e))?;
@@ -189,10 +273,17 @@ impl NodeClient {
     /// `POST /v1/transactions` with one signed transaction.
     pub async fn submit(&self, tx: &Transaction) -> Result<Submitted> {
         let url = format!("{}/v1/transactions", self.base);
-        let resp = self
+        let body = serde_json::to_vec(tx)
+            .map_err(|e| ClientError::Input(format!("cannot encode the transaction: {e}")))?;
+        let mut req = self
             .http
             .post(&url)
-            .json(tx)
+            .header(reqwest::header::CONTENT_TYPE, "application/json");
+        if let Some(h) = self.authorization("POST", &url, &body).await? {
+            req = req.header(reqwest::header::AUTHORIZATION, h);
+        }
+        let resp = req
+            .body(body)
             .send()
             .await
             .map_err(|e| self.transport_error(&url, &e))?;
@@ -356,8 +447,9 @@ impl NodeClient {
             .connect_timeout(REQUEST_TIMEOUT)
             .build()
             .map_err(|e| ClientError::Node(format!("cannot build the HTTP client: {e}")))?;
-        let mut resp = http
-            .get(&url)
+        let mut resp = self
+            .get_request(&url, &http)
+            .await?
             .send()
             .await
             .map_err(|e| self.transport_error(&url, &e))?;

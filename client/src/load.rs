@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use crate::api::{take_sse_events, NodeClient};
+use crate::api::NodeClient;
 use crate::error::{ClientError, Result};
 
 /// What to run.
@@ -146,7 +146,7 @@ pub async fn run(config: &LoadConfig, port: &Keypair) -> Result<LoadReport> {
     let clients = config
         .nodes
         .iter()
-        .map(|n| NodeClient::new(n))
+        .map(|n| NodeClient::new(n).map(|c| c.signed_by(port.clone())))
         .collect::<Result<Vec<_>>>()?;
     let first = &clients[0];
     let genesis = first.genesis().await?;
@@ -177,7 +177,7 @@ pub async fn run(config: &LoadConfig, port: &Keypair) -> Result<LoadReport> {
 
     let seen: Seen = Arc::new(Mutex::new(HashMap::with_capacity(planned)));
     let (ready_tx, ready_rx) = oneshot::channel();
-    let follower = tokio::spawn(follow(first.base().to_string(), seen.clone(), ready_tx));
+    let follower = tokio::spawn(follow(first.clone(), seen.clone(), ready_tx));
     match tokio::time::timeout(Duration::from_secs(10), ready_rx).await {
         Ok(Ok(())) => {}
         _ => {
@@ -347,36 +347,23 @@ pub async fn run(config: &LoadConfig, port: &Keypair) -> Result<LoadReport> {
     })
 }
 
-/// Follows `/v1/events`, recording when each transaction's `committed` event arrives.
-async fn follow(base: String, seen: Seen, ready: oneshot::Sender<()>) {
-    let Ok(http) = reqwest::Client::builder().build() else {
-        return;
-    };
-    let Ok(mut resp) = http.get(format!("{base}/v1/events")).send().await else {
-        return;
-    };
-    if !resp.status().is_success() {
-        return;
-    }
-    let _ = ready.send(());
-    let mut buf = String::new();
-    while let Ok(Some(chunk)) = resp.chunk().await {
-        let now = Instant::now();
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-        let events = take_sse_events(&mut buf);
-        let mut s = lock(&seen);
-        for (name, data) in events {
-            if name != "committed" {
-                continue;
-            }
-            let Ok(v) = serde_json::from_str::<Value>(&data) else {
-                continue;
-            };
-            if let Some(h) = v["tx_hash"].as_str().and_then(|h| Hash::from_hex(h).ok()) {
-                s.entry(h).or_insert(now);
-            }
-        }
-    }
+/// Follows `/v1/events` (signed by the load's key), recording when each transaction's
+/// `committed` event arrives.
+async fn follow(client: NodeClient, seen: Seen, ready: oneshot::Sender<()>) {
+    let _ = client
+        .follow_events_where(
+            &[],
+            move || {
+                let _ = ready.send(());
+            },
+            |v| {
+                if let Some(h) = v["tx_hash"].as_str().and_then(|h| Hash::from_hex(h).ok()) {
+                    lock(&seen).entry(h).or_insert_with(Instant::now);
+                }
+                true
+            },
+        )
+        .await;
 }
 
 /// A progress bar of sent and committed transactions, hidden unless asked for.

@@ -164,8 +164,15 @@ enum Command {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut node = NodeClient::new(&cli.node)?;
+    if let (Some(path), false) = (&cli.key, matches!(cli.command, Command::Keygen { .. })) {
+        // Every request is signed with --key (reads of document data need it).
+        let key = portledger_ledger::keyfile::read(path)
+            .map_err(|e| ClientError::Input(format!("--key {}: {e}", path.display())))?;
+        node = node.signed_by(key);
+    }
     let ctx = Ctx {
-        node: NodeClient::new(&cli.node)?,
+        node,
         key: cli.key,
         json: cli.json,
         no_wait: cli.no_wait,

@@ -794,6 +794,42 @@ impl Case {
         out
     }
 
+    /// The case as `reader` may see it ([`crate::access`]): the credits, declarations and
+    /// anchored documents it may not read are left out, and a release condition that names a
+    /// declaration it may not read says only that a customs condition is unmet. The caller has
+    /// already checked that `reader` may read the transport document itself.
+    pub fn visible_to(mut self, state: &State, reader: &crate::access::Reader) -> Case {
+        use crate::access::may_read;
+        // The declarations the conditions may name: this document's, and those of the other
+        // live documents on its shared containers.
+        let mut references = BTreeSet::from([self.transport_document.reference.clone()]);
+        for c in &self.containers {
+            references.extend(state.live_documents_on(&c.container));
+        }
+        let hidden: Vec<String> = references
+            .iter()
+            .flat_map(|r| state.declarations_for(r))
+            .map(|d| d.data.number)
+            .filter(|n| !may_read(state, reader, &DocumentKey::Declaration(n.clone())))
+            .collect();
+        self.credits
+            .retain(|c| may_read(state, reader, &DocumentKey::Credit(c.number.clone())));
+        self.declarations.retain(|d| !hidden.contains(&d.number));
+        self.anchored_documents
+            .retain(|a| may_read(state, reader, &DocumentKey::Anchor(a.hash)));
+        for c in &mut self.containers {
+            for u in &mut c.unmet {
+                if hidden.iter().any(|n| u.contains(n.as_str())) {
+                    *u = "a customs declaration you may not read does not yet allow release"
+                        .to_string();
+                }
+            }
+            let mut seen = BTreeSet::new();
+            c.unmet.retain(|u| seen.insert(u.clone()));
+        }
+        self
+    }
+
     /// Whether every container has been released.
     pub fn fully_released(&self) -> bool {
         self.containers.iter().all(|c| c.released.is_some())

@@ -45,6 +45,10 @@ pub struct NodeConfig {
     pub mempool_max_txs: usize,
     /// Log filter (`info`, `portledger_node=debug`, ...); `RUST_LOG` wins when set.
     pub log_level: String,
+    /// Where `/metrics` is served on its own; when unset it is served, public, on the API.
+    pub metrics_listen: Option<SocketAddr>,
+    /// How far a signed read's time may be from this node's clock, either way (ms).
+    pub read_window_ms: u64,
 }
 
 impl Default for NodeConfig {
@@ -62,6 +66,8 @@ impl Default for NodeConfig {
             heartbeat_ms: None,
             mempool_max_txs: 50_000,
             log_level: "info".into(),
+            metrics_listen: None,
+            read_window_ms: 30_000,
         }
     }
 }
@@ -88,7 +94,7 @@ pub enum ConfigError {
 }
 
 /// The fields that `PORTLEDGER_<FIELD>` may set.
-pub const FIELDS: [&str; 12] = [
+pub const FIELDS: [&str; 14] = [
     "p2p_listen",
     "api_listen",
     "peers",
@@ -101,6 +107,8 @@ pub const FIELDS: [&str; 12] = [
     "heartbeat_ms",
     "mempool_max_txs",
     "log_level",
+    "metrics_listen",
+    "read_window_ms",
 ];
 
 /// Parses an environment value as a TOML value (number, boolean, array), else as a string.

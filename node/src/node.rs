@@ -152,10 +152,27 @@ async fn start_in_span(
     for tx in restored {
         submissions.regossip(tx);
     }
-    let app = api::router(ApiState {
+    let api_state = ApiState {
         shared: shared.clone(),
         submissions,
-    });
+        reads: Arc::new(api::ReplayGuard::new(cfg.read_window_ms)),
+    };
+    let app = api::router(api_state.clone(), cfg.metrics_listen.is_none());
+    if let Some(addr) = cfg.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding /metrics on {addr}"))?;
+        let mut stop = shutdown_rx.clone();
+        let metrics = api::metrics_router(api_state);
+        tasks.push(tokio::spawn(async move {
+            let serve = axum::serve(listener, metrics).with_graceful_shutdown(async move {
+                let _ = stop.changed().await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "metrics server failed");
+            }
+        }));
+    }
     let mut api_shutdown = shutdown_rx;
     let api_span = tracing::info_span!("api");
     tasks.push(tokio::spawn(

@@ -180,17 +180,26 @@ impl Shared {
 
     /// What a proof of the case of transport document `reference` needs: the case's documents
     /// ([`portledger_ledger::case::Case::documents`]) and their state, under one lock.
+    /// Only what `reader` may read is included; a document it may not read is unknown.
     pub fn case_proof_snapshot(
         &self,
         reference: &str,
+        reader: &portledger_ledger::access::Reader,
     ) -> Result<portledger_ledger::proof::Snapshot, portledger_ledger::case::CaseError> {
         let chain = read(&self.chain);
+        let key = DocumentKey::TransportDocument(reference.to_string());
+        if !portledger_ledger::access::may_read(chain.state(), reader, &key) {
+            return Err(portledger_ledger::case::CaseError::UnknownDocument(
+                reference.to_string(),
+            ));
+        }
         let case = portledger_ledger::case::Case::load_at(
             &self.store,
             chain.state(),
             reference,
             chain.tip().height,
-        )?;
+        )?
+        .visible_to(chain.state(), reader);
         Ok(chain.snapshot(&case.documents()))
     }
 

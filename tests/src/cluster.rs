@@ -211,17 +211,18 @@ impl Cluster {
         )?)
     }
 
-    /// GET a JSON document.
+    /// GET a JSON document, signed by the port operator (every participant reads blocks,
+    /// transactions and status).
     pub async fn get(&self, i: usize, path: &str) -> anyhow::Result<Value> {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.url(i)))
-            .send()
-            .await?;
-        let status = r.status();
-        let body: Value = r.json().await?;
+        self.get_as(i, "port", path).await
+    }
+
+    /// GET a JSON document, signed by the demo participant `alias` (a signed read).
+    pub async fn get_as(&self, i: usize, alias: &str, path: &str) -> anyhow::Result<Value> {
+        let key = self.key(alias)?;
+        let (status, body) = signed_get(&self.http, &self.url(i), &self.genesis.chain_id, &key, path).await?;
         if !status.is_success() {
-            bail!("GET {path} on node {i}: {status} {body}");
+            bail!("GET {path} on node {i} as {alias}: {status} {body}");
         }
         Ok(body)
     }
@@ -360,4 +361,33 @@ impl Drop for Cluster {
             }
         }
     }
+}
+
+/// A `GET` of `path` on `base`, signed by `key` now with a fresh nonce
+/// (`portledger_ledger::signed_read`): the status and the JSON body.
+pub async fn signed_get(
+    http: &reqwest::Client,
+    base: &str,
+    chain_id: &str,
+    key: &Keypair,
+    path: &str,
+) -> anyhow::Result<(reqwest::StatusCode, Value)> {
+    use portledger_ledger::signed_read::{fresh_nonce, ReadSignature, Request};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as u64;
+    let request = Request {
+        chain_id,
+        method: "GET",
+        path_and_query: path,
+        body: b"",
+    };
+    let sig = ReadSignature::sign(key, &request, now, fresh_nonce());
+    let r = http
+        .get(format!("{base}{path}"))
+        .header(reqwest::header::AUTHORIZATION, sig.header())
+        .send()
+        .await?;
+    let status = r.status();
+    Ok((status, r.json().await?))
 }

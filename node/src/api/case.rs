@@ -2,7 +2,8 @@
 //! (`GET /v1/bl/{reference}/declarations`) and the customs queue (`GET /v1/customs/queue`).
 
 use axum::extract::{Path, State};
-use axum::Json;
+use axum::{Extension, Json};
+use portledger_ledger::access::{may_read, Reader};
 use portledger_ledger::case::{customs_queue, Case, CaseError};
 use portledger_ledger::date::format_ms;
 use portledger_ledger::{DocumentKey, Store};
@@ -17,16 +18,23 @@ fn missing(reference: &str) -> ApiError {
 
 /// `GET /v1/bl/{reference}/case`: the summary first (`summary`, `released`), then the document,
 /// its possession chain, credits, declarations, anchored documents and containers, as of
-/// `height`; `documents` lists every document of the case. 404 for an unknown reference.
+/// `height`; `documents` lists every document of the case. 404 for an unknown reference or one
+/// the reader may not read; the parts it may not read are left out ([`Case::visible_to`]).
 pub async fn case(
     State(s): State<ApiState>,
+    Extension(reader): Extension<Reader>,
     Path(reference): Path<String>,
 ) -> ApiResult<Json<Value>> {
     // State, tip and records under one lock: the store may already hold the next block.
     let (case, tip) = s
         .shared
         .read_state_at(|state, tip| {
-            Case::load_at(s.shared.store(), state, &reference, tip.height).map(|c| (c, tip))
+            let key = DocumentKey::TransportDocument(reference.clone());
+            if !may_read(state, &reader, &key) {
+                return Err(CaseError::UnknownDocument(reference.clone()));
+            }
+            Case::load_at(s.shared.store(), state, &reference, tip.height)
+                .map(|c| (c.visible_to(state, &reader), tip))
         })
         .map_err(|e| match e {
             CaseError::UnknownDocument(r) => missing(&r),
@@ -54,11 +62,12 @@ pub async fn case(
 /// records and history heads proven against the state root at the tip.
 pub async fn case_proof(
     State(s): State<ApiState>,
+    Extension(reader): Extension<Reader>,
     Path(reference): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let snapshot = s
         .shared
-        .case_proof_snapshot(&reference)
+        .case_proof_snapshot(&reference, &reader)
         .map_err(|e| match e {
             CaseError::UnknownDocument(r) => missing(&r),
             CaseError::Store(e) => ApiError::internal(e),
@@ -75,13 +84,26 @@ pub async fn case_proof(
 /// the document, in the order lodged, each as `GET /v1/customs/{number}` shows it.
 pub async fn declarations(
     State(s): State<ApiState>,
+    Extension(reader): Extension<Reader>,
     Path(reference): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let found = s.shared.read_state(|state| {
-        state
-            .transport_documents
-            .contains_key(&reference)
-            .then(|| portledger_ledger::StateView::declarations_for(state, &reference))
+        may_read(
+            state,
+            &reader,
+            &DocumentKey::TransportDocument(reference.clone()),
+        )
+        .then(|| {
+            let mut list = portledger_ledger::StateView::declarations_for(state, &reference);
+            list.retain(|d| {
+                may_read(
+                    state,
+                    &reader,
+                    &DocumentKey::Declaration(d.data.number.clone()),
+                )
+            });
+            list
+        })
     });
     let list = found.ok_or_else(|| missing(&reference))?;
     let declarations: Vec<Value> = list
@@ -95,11 +117,17 @@ pub async fn declarations(
 }
 
 /// `GET /v1/customs/queue`: the declarations customs has to act on (LODGED, ACCEPTED, HELD,
-/// DUTY_PAID), the longest waiting first, each with what customs is to do and since when.
-pub async fn queue(State(s): State<ApiState>) -> ApiResult<Json<Value>> {
-    let (queue, height) = s
-        .shared
-        .read_state_at(|state, tip| (customs_queue(state), tip.height));
+/// DUTY_PAID), the longest waiting first, each with what customs is to do and since when. A
+/// reader other than customs or the port sees only the declarations it may read (its own).
+pub async fn queue(
+    State(s): State<ApiState>,
+    Extension(reader): Extension<Reader>,
+) -> ApiResult<Json<Value>> {
+    let (queue, height) = s.shared.read_state_at(|state, tip| {
+        let mut q = customs_queue(state);
+        q.retain(|d| may_read(state, &reader, &DocumentKey::Declaration(d.number.clone())));
+        (q, tip.height)
+    });
     let mut items = Vec::with_capacity(queue.len());
     for q in queue {
         let history = s

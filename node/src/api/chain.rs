@@ -42,6 +42,17 @@ pub async fn status(State(s): State<ApiState>) -> Json<Value> {
     }))
 }
 
+/// `GET /v1/health`, public: `{"status": "ok"}` while the node serves, with its height and
+/// whether it is catching up.
+pub async fn health(State(s): State<ApiState>) -> Json<Value> {
+    let live = s.shared.live();
+    Json(json!({
+        "status": "ok",
+        "height": s.shared.tip().height,
+        "syncing": live.syncing,
+    }))
+}
+
 /// `GET /v1/genesis`.
 pub async fn genesis(State(s): State<ApiState>) -> Json<Value> {
     Json(serde_json::to_value(&s.shared.genesis).unwrap_or(Value::Null))

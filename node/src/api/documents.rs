@@ -2,11 +2,22 @@
 
 use axum::extract::{Path, State};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
+use portledger_ledger::access::{may_read, AnchorSummary, Reader};
 use portledger_ledger::{date, DocumentKey, Store};
 use serde_json::{json, Value};
 
 use super::{parse_hash, resolve_party, show_party, ApiError, ApiResult, ApiState};
+
+/// 404 unless `reader` may read `key` ([`may_read`]): a document the reader may not see
+/// answers exactly like one that does not exist.
+pub fn readable(s: &ApiState, reader: &Reader, key: &DocumentKey, missing: String) -> ApiResult<()> {
+    if s.shared.read_state(|state| may_read(state, reader, key)) {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(missing))
+    }
+}
 
 fn history(s: &ApiState, key: DocumentKey) -> ApiResult<Json<Value>> {
     let entries = s.shared.store().history(&key).map_err(ApiError::internal)?;
@@ -72,33 +83,84 @@ pub trait Resource: Send + Sync + 'static {
 
 /// The three routes of a family.
 pub fn routes<R: Resource>() -> Router<ApiState> {
+    history_routes::<R>().route(R::PATH, get(one::<R>))
+}
+
+/// A family's history and proof routes.
+pub fn history_routes<R: Resource>() -> Router<ApiState> {
     Router::new()
-        .route(R::PATH, get(one::<R>))
         .route(&format!("{}/history", R::PATH), get(history_of::<R>))
         .route(&format!("{}/proof", R::PATH), get(proof_of::<R>))
 }
 
 async fn one<R: Resource>(
     State(s): State<ApiState>,
+    Extension(reader): Extension<Reader>,
     Path(p): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let record = s.shared.read_state(|state| R::get(state, &p))?;
+    let key = R::key(p.clone())?;
+    let record = s.shared.read_state(|state| {
+        R::get(state, &p).map(|r| r.filter(|_| may_read(state, &reader, &key)))
+    })?;
     let record = record.ok_or_else(|| ApiError::not_found(R::missing(&p)))?;
     Ok(Json(R::show(&s, record)))
 }
 
 async fn history_of<R: Resource>(
     State(s): State<ApiState>,
+    Extension(reader): Extension<Reader>,
     Path(p): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    history(&s, R::key(p)?)
+    let key = R::key(p.clone())?;
+    readable(&s, &reader, &key, R::missing(&p))?;
+    history(&s, key)
 }
 
 async fn proof_of<R: Resource>(
     State(s): State<ApiState>,
+    Extension(reader): Extension<Reader>,
     Path(p): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    proof(&s, &[R::key(p)?])
+    let key = R::key(p.clone())?;
+    readable(&s, &reader, &key, R::missing(&p))?;
+    proof(&s, &[key])
+}
+
+/// `GET /v1/documents/{hash}`, public: anyone learns who anchored a file, when, and whether
+/// it still stands ([`AnchorSummary`]; whoever asks holds the file); a signed request by a
+/// reader of the record ([`may_read`]) gets the whole record.
+pub async fn anchor(
+    State(s): State<ApiState>,
+    reader: Option<Extension<Reader>>,
+    Path(h): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let key = Anchors::key(h.clone())?;
+    let found = s.shared.read_state(|state| {
+        Anchors::get(state, &h).map(|a| {
+            a.map(|a| {
+                let full = reader
+                    .as_ref()
+                    .is_some_and(|Extension(r)| may_read(state, r, &key));
+                (a, full)
+            })
+        })
+    })?;
+    let (a, full) = found.ok_or_else(|| ApiError::not_found(Anchors::missing(&h)))?;
+    if full {
+        return Ok(Json(Anchors::show(&s, a)));
+    }
+    let summary = AnchorSummary::of(&a);
+    Ok(Json(json!({
+        "hash": summary.hash,
+        "issuer": show_party(&s.shared, &summary.issuer),
+        "issuer_role": summary.issuer_role,
+        "by_authority": a.by_authority(),
+        "height": summary.anchored_height,
+        "time": date::format_ms(summary.anchored_time_ms),
+        "revoked": summary.revoked,
+        "superseded_by": summary.superseded_by,
+        "summary_only": true,
+    })))
 }
 
 /// `/v1/bl/{reference}`: a transport document, its history (the eBL's, with the declarations
@@ -239,15 +301,20 @@ impl Resource for Anchors {
 }
 
 /// `GET /v1/parties/{party}/documents`: the documents a party is involved in.
+///
+/// Only the documents the reader may read are listed.
 pub async fn party_documents(
     State(s): State<ApiState>,
+    Extension(reader): Extension<Reader>,
     Path(party): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let key = resolve_party(&s.shared, &party)?;
-    let docs = s
+    let mut docs = s
         .shared
         .store()
         .party_documents(&key)
         .map_err(ApiError::internal)?;
+    s.shared
+        .read_state(|state| docs.retain(|d| may_read(state, &reader, d)));
     Ok(Json(json!({ "party": party, "documents": docs })))
 }

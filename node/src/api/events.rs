@@ -5,6 +5,8 @@
 use std::convert::Infallible;
 
 use axum::extract::{Query, State};
+use axum::Extension;
+use portledger_ledger::access::{may_read, may_read_tracking, Reader};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
 use portledger_ledger::{DocumentKey, PublicKey};
@@ -38,8 +40,11 @@ fn mentions(doc: &DocumentKey, reference: &str) -> bool {
 }
 
 /// The stream.
+///
+/// Only what the reader may read is delivered ([`visible`]).
 pub async fn stream(
     State(s): State<ApiState>,
+    Extension(reader): Extension<Reader>,
     Query(f): Query<EventFilter>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let party: Option<PublicKey> = match &f.party {
@@ -50,7 +55,10 @@ pub async fn stream(
     let container = f.container.clone();
     let rx = s.shared.subscribe_events();
     let delivered = s.shared.metrics.stage(Stage::PersistedToDelivered);
+    let shared = s.shared.clone();
     let stream = BroadcastStream::new(rx).filter_map(move |item| {
+        let shared = shared.clone();
+        let reader = reader.clone();
         let reference = reference.clone();
         let container = container.clone();
         let delivered = delivered.clone();
@@ -64,6 +72,7 @@ pub async fn stream(
                         .data(format!("{{\"missed\": {n}}}"))));
                 }
             };
+            let ev = shared.read_state(|state| visible(state, &reader, ev))?;
             if let Some(r) = &reference {
                 if !ev.documents.iter().any(|d| mentions(d, r)) {
                     return None;
@@ -87,4 +96,25 @@ pub async fn stream(
         }
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// The event as `reader` may see it: none when it touched no document the reader may read;
+/// else only the documents and tracking events it may read, and the parties only when it may
+/// read every document the transaction touched.
+pub fn visible(
+    state: &portledger_ledger::State,
+    reader: &Reader,
+    mut ev: CommittedEvent,
+) -> Option<CommittedEvent> {
+    let before = ev.documents.len();
+    ev.documents.retain(|d| may_read(state, reader, d));
+    if ev.documents.is_empty() {
+        return None;
+    }
+    if ev.documents.len() < before {
+        ev.parties.clear();
+    }
+    ev.tracking
+        .retain(|t| may_read_tracking(state, reader, &t.reference));
+    Some(ev)
 }

@@ -3,6 +3,7 @@
 //! Errors are `{"error": {"code": "...", "message": "..."}}` with a 4xx status for the caller's
 //! fault and 5xx for the node's.
 
+mod auth;
 mod case;
 mod chain;
 mod documents;
@@ -20,6 +21,7 @@ use axum::{Json, Router};
 use portledger_ledger::{Hash, PublicKey};
 use serde_json::{json, Value};
 
+pub use auth::ReplayGuard;
 use crate::shared::Shared;
 use crate::submission::Submissions;
 
@@ -30,6 +32,8 @@ pub struct ApiState {
     pub shared: Arc<Shared>,
     /// Submission intake: checks, records and gossips submitted transactions, in batches.
     pub submissions: Submissions,
+    /// The nonces of signed reads within the clock window.
+    pub reads: Arc<ReplayGuard>,
 }
 
 /// An API error.
@@ -96,14 +100,14 @@ pub type ApiResult<T> = Result<T, ApiError>;
 /// Largest request body: a transaction in JSON is at most a few times its binary size.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// The router.
-pub fn router(state: ApiState) -> Router {
-    Router::new()
-        .route("/v1/status", get(chain::status))
-        .route("/v1/genesis", get(chain::genesis))
+/// The router. Public, unsigned: status, health, genesis, the OpenAPI document, transaction
+/// submission (the transaction is signed), whether a file is anchored (by whom and when only),
+/// and `/metrics` unless `metrics_on_api` is false (it is then served on its own address,
+/// [`metrics_router`]). Everything else requires a signed read ([`auth`]).
+pub fn router(state: ApiState, metrics_on_api: bool) -> Router {
+    let protected = Router::new()
         .route("/v1/participants", get(chain::participants))
         .route("/v1/accounts/{party}", get(chain::account))
-        .route("/v1/transactions", post(chain::submit))
         .route("/v1/transactions/{hash}", get(chain::transaction))
         .route("/v1/blocks/latest", get(chain::latest_block))
         .route("/v1/blocks/{height}", get(chain::block))
@@ -116,16 +120,45 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/containers/{container}", get(tracking::container))
         .merge(documents::routes::<documents::Credits>())
         .merge(documents::routes::<documents::Declarations>())
-        .merge(documents::routes::<documents::Anchors>())
+        .merge(documents::history_routes::<documents::Anchors>())
         .route(
             "/v1/parties/{party}/documents",
             get(documents::party_documents),
         )
         .route("/v1/events", get(events::stream))
-        .route("/v1/openapi.json", get(openapi::document))
-        .route("/metrics", get(metrics))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_reader,
+        ));
+    let mut public = Router::new()
+        .route("/v1/status", get(chain::status))
+        .route("/v1/health", get(chain::health))
+        .route("/v1/genesis", get(chain::genesis))
+        .route("/v1/transactions", post(chain::submit))
+        .route(
+            <documents::Anchors as documents::Resource>::PATH,
+            get(documents::anchor),
+        )
+        .route("/v1/openapi.json", get(openapi::document));
+    if metrics_on_api {
+        public = public.route("/metrics", get(metrics));
+    }
+    let public = public.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        auth::optional_reader,
+    ));
+    Router::new()
+        .merge(protected)
+        .merge(public)
         .fallback(|| async { ApiError::not_found("no such endpoint; see /v1/openapi.json") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// `/metrics` alone, for its own listen address (`metrics_listen` in the config).
+pub fn metrics_router(state: ApiState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
         .with_state(state)
 }
 

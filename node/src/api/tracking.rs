@@ -2,7 +2,8 @@
 //! containers (`GET /v1/containers/{container}`, `GET /v1/bl/{reference}/tracking`).
 
 use axum::extract::{Path, State};
-use axum::Json;
+use axum::{Extension, Json};
+use portledger_ledger::access::{may_read_tracking, Reader};
 use portledger_ledger::date::format_ms;
 use portledger_ledger::documents::tracking::TrackingRecord;
 use portledger_ledger::Store;
@@ -36,16 +37,20 @@ fn position_json(s: &ApiState, records: &[TrackingRecord]) -> Value {
 }
 
 /// `GET /v1/containers/{container}`: the container's position and every event, over all
-/// transport documents; 404 when no event names it.
+/// transport documents the reader may follow ([`may_read_tracking`]); 404 when none names it.
 pub async fn container(
     State(s): State<ApiState>,
+    Extension(reader): Extension<Reader>,
     Path(container): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let records = s
+    let mut records = s
         .shared
         .store()
         .container_tracking(&container)
         .map_err(ApiError::internal)?;
+    s.shared.read_state(|state| {
+        records.retain(|r| may_read_tracking(state, &reader, &r.event.reference));
+    });
     if records.is_empty() {
         return Err(ApiError::not_found(format!(
             "no tracking events for container {container}"
@@ -60,14 +65,22 @@ pub async fn container(
 }
 
 /// `GET /v1/bl/{reference}/tracking`: the document's latest event, each container's position
-/// (`null` before its first event) and every event; 404 for an unknown document.
+/// (`null` before its first event) and every event; 404 for an unknown document or one the
+/// reader may not follow.
 pub async fn bl_tracking(
     State(s): State<ApiState>,
+    Extension(reader): Extension<Reader>,
     Path(reference): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let doc = s
         .shared
-        .read_state(|state| state.transport_documents.get(&reference).cloned())
+        .read_state(|state| {
+            state
+                .transport_documents
+                .get(&reference)
+                .filter(|_| may_read_tracking(state, &reader, &reference))
+                .cloned()
+        })
         .ok_or_else(|| {
             ApiError::not_found(format!("no transport document with reference {reference}"))
         })?;
