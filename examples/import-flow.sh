@@ -6,7 +6,9 @@
 #   examples/import-flow.sh                                 # in another
 #
 # Every step is one signed transaction, submitted by the party whose demo key signs it, and
-# printed with its transaction hash and the height of the block that made it final.
+# printed with its transaction hash and the height of the block that made it final. Reads are
+# signed too, and each party sees what the read matrix lets it (ledger/READS.md); `status`,
+# `verify-proof` (offline) and `doc verify` (a public summary) need no key.
 # Environment: PORTLEDGER (client binary, default: target/release/portledger or `portledger`),
 # DEVNET (default ./devnet), PORTLEDGER_NODE (default http://127.0.0.1:8080).
 set -euo pipefail
@@ -68,7 +70,7 @@ as issuing-bank lc issue "$LC"
 as advising-bank lc advise "$LC"
 echo "== 2. The carrier issues the eBL to order; the seller holds it"
 as carrier bl issue --file "$W/bl.json"
-run bl show "$BL"
+as seller bl show "$BL"
 echo "== 2a. Export side at the port of loading: export declaration, gate-in, load (which confirms exit)"
 as seller customs declare --file "$W/export.json"
 as customs customs accept "$EXP"
@@ -77,7 +79,7 @@ echo "   (loading before customs releases the export declaration is refused:)"
 ! as port track event "$BL" --container "$CTR" --code LOAD --at CNSHA
 as customs customs release "$EXP"
 as port track event "$BL" --container "$CTR" --code LOAD --at CNSHA
-run customs show "$EXP"
+as customs customs show "$EXP"
 echo "== 2b. The voyage: departure from Shanghai, arrival and discharge at Rotterdam"
 as carrier track event "$BL" --container "$CTR" --code DEPA --at CNSHA
 as carrier track event "$BL" --container "$CTR" --code ARRI --at NLRTM
@@ -89,11 +91,11 @@ as seller lc present "$LC" --bl "$BL" --doc "$INVOICE"
 echo "== 4. The bank examines and honours: the eBL passes to the buyer in the same transaction"
 as issuing-bank lc examine "$LC" --complying
 as issuing-bank lc honour "$LC" --payment-ref "PAY-$N"
-run bl show "$BL"
+as buyer bl show "$BL"
 echo "== 5. The buyer lodges the import declaration; customs accepts and releases"
 as buyer customs declare --file "$W/declaration.json"
-run case "$BL"
-run customs queue
+as buyer case "$BL"
+as customs customs queue
 as customs customs accept "$DEC"
 as customs customs release "$DEC"
 echo "== 6. The buyer surrenders the eBL; the carrier accepts and issues the delivery order"
@@ -102,12 +104,12 @@ as carrier bl accept-surrender "$BL"
 as carrier delivery-order issue "$BL" --to buyer
 echo "== 7. The port releases the cargo at the gate (recording the container's gate-out, GTOT)"
 as port port release "$BL"
-run case "$BL"
-run track show "$BL"
-run track show --container "$CTR"
+as buyer case "$BL"
+as buyer track show "$BL"
+as port track show --container "$CTR"
 echo "== 8. Customs reads the bill of lading's history and verifies it against genesis"
 as customs bl history "$BL"
-run proof "$BL" --out "$W/$BL.proof"
+as customs proof "$BL" --out "$W/$BL.proof"
 run verify-proof "$W/$BL.proof" --genesis "$DEVNET/genesis.json"
-run verify-chain --genesis "$DEVNET/genesis.json"
+as customs verify-chain --genesis "$DEVNET/genesis.json"
 run doc verify "$W/invoice.txt"

@@ -159,7 +159,11 @@ impl NodeClient {
     }
 
     /// A `GET` of `url`, signed when a reader key is set.
-    async fn get_request(&self, url: &str, http: &reqwest::Client) -> Result<reqwest::RequestBuilder> {
+    async fn get_request(
+        &self,
+        url: &str,
+        http: &reqwest::Client,
+    ) -> Result<reqwest::RequestBuilder> {
         let mut req = http.get(url);
         if let Some(h) = self.authorization("GET", url, b"").await? {
             req = req.header(reqwest::header::AUTHORIZATION, h);

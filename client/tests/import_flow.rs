@@ -336,7 +336,7 @@ async fn dcsa_example_through_the_cli(net: &Net) {
         serde_json::to_value(portledger_ledger::Hash::of(kept.stdout.as_bytes())).expect("hash")
     );
     // A document issued in the native form has no DCSA document to print.
-    let o = pl(net, 0, None, &["bl", "show", "BL-1", "--dcsa"]).await;
+    let o = pl(net, 0, Some("customs"), &["bl", "show", "BL-1", "--dcsa"]).await;
     assert_eq!(o.code, 1, "{}", o.stderr);
 }
 
@@ -549,7 +549,7 @@ async fn flow(net: &Net, f: &Path) {
     .await;
     assert_eq!(c["position"]["code"], "GTOT");
     assert_eq!(c["events"].as_array().map(Vec::len), Some(6));
-    let human = pl(net, 0, None, &["track", "show", "BL-1"]).await;
+    let human = pl(net, 0, Some("buyer"), &["track", "show", "BL-1"]).await;
     assert_eq!(human.code, 0, "{}", human.stderr);
     assert!(
         human.stdout.starts_with("position  GTOT") && human.stdout.contains("EVENT TIME"),
@@ -601,7 +601,7 @@ async fn flow(net: &Net, f: &Path) {
         caction,
         ["customs.declare", "customs.accept", "customs.release"]
     );
-    let human = pl(net, 0, None, &["bl", "history", "BL-1"]).await;
+    let human = pl(net, 0, Some("customs"), &["bl", "history", "BL-1"]).await;
     assert_eq!(human.code, 0);
     assert!(human.stdout.starts_with("HEIGHT"), "{}", human.stdout);
     assert!(human.stdout.contains("carrier") && human.stdout.contains("port.release"));
@@ -644,7 +644,7 @@ async fn flow(net: &Net, f: &Path) {
     assert_eq!(bl["reference"], "DCSA-BL-7");
     assert_eq!(bl["possessor"], "seller");
     assert_eq!(bl["document"]["goods"][0]["gross_weight_kg"], 11975);
-    let human = pl(net, 0, None, &["bl", "show", "DCSA-BL-7"]).await;
+    let human = pl(net, 0, Some("seller"), &["bl", "show", "DCSA-BL-7"]).await;
     assert!(human.stdout.contains("DCSA-BL-7") && human.stdout.contains("King of the Seas"));
     let h = ok(net, "seller", &["bl", "history", "DCSA-BL-7"]).await;
     assert_eq!(h["events"][0]["action"], "bl.issue");
@@ -769,19 +769,19 @@ async fn flow(net: &Net, f: &Path) {
     assert!(b["previous_hash"].is_string() && b["transactions"].is_array());
     let genesis = net.dir.join("genesis.json").display().to_string();
     let mut a = vec!["--json", "verify-chain", "--genesis", genesis.as_str()];
-    let vc = pl(net, 2, None, &a).await;
+    let vc = pl(net, 2, Some("customs"), &a).await;
     assert_eq!(vc.code, 0, "{}", vc.stderr);
     let height = ok(net, "buyer", &["status"]).await["height"]
         .as_u64()
         .expect("h");
     assert!(vc.json()["verified_height"].as_u64().expect("vh") >= height.saturating_sub(1));
     a.truncate(2);
-    assert_eq!(pl(net, 1, None, &a).await.code, 0);
+    assert_eq!(pl(net, 1, Some("customs"), &a).await.code, 0);
 
     // A proof of BL-1's history verifies offline and is refused when tampered.
     let proof = f.join("bl-1.proof.json");
     let proof_s = proof.display().to_string();
-    let o = pl(net, 0, None, &["proof", "BL-1", "--out", &proof_s]).await;
+    let o = pl(net, 0, Some("buyer"), &["proof", "BL-1", "--out", &proof_s]).await;
     assert_eq!(o.code, 0, "{}", o.stderr);
     let o = pl(
         net,
@@ -822,7 +822,7 @@ async fn flow(net: &Net, f: &Path) {
     let o = pl(
         net,
         1,
-        None,
+        Some("buyer"),
         &["--json", "proof", "--case", "BL-1", "--out", &case_proof],
     )
     .await;
@@ -867,7 +867,7 @@ async fn flow(net: &Net, f: &Path) {
     let o = pl(
         net,
         0,
-        None,
+        Some("buyer"),
         &["proof", "--case", "BL-NOWHERE", "--out", &case_proof],
     )
     .await;
@@ -993,8 +993,11 @@ impl Follower {
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_portledger"))
             .arg("--node")
             .arg(net.api(node))
+            .arg("--key")
+            .arg(net.key("customs"))
             .args(args)
             .env_remove("PORTLEDGER_NODE")
+            .env_remove("PORTLEDGER_KEY")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .kill_on_drop(true)
@@ -1137,9 +1140,11 @@ async fn measure_track_follow_latency() {
     let net = Net::start().await;
     let files = tempfile::tempdir().expect("tmp");
     follow_setup(&net, files.path()).await;
-    let node0 = NodeClient::new(&net.api(0)).expect("client");
-    let chain_id = node0.chain_id().await.expect("chain id");
     let port = keyfile::read(&net.key("port")).expect("key");
+    let node0 = NodeClient::new(&net.api(0))
+        .expect("client")
+        .signed_by(port.clone());
+    let chain_id = node0.chain_id().await.expect("chain id");
     let carrier = keyfile::read(&net.key("carrier")).expect("key");
     let mut follower = Follower::start(&net, 1, &["--json", "track", "follow", "BL-F"]).await;
     // GTIN, LOAD, DEPA from Shanghai, then port calls back and forth: ARRI/DEPA at Singapore and
@@ -1415,7 +1420,7 @@ async fn lifecycle(net: &Net, f: &Path) {
     ok(net, "seller", &["lc", "accept-amendment", "LC-A"]).await;
     let lc = ok(net, "seller", &["lc", "show", "LC-A"]).await;
     assert_eq!(lc["amount_minor"], 13_000_000);
-    let human = pl(net, 0, None, &["lc", "show", "LC-A"]).await;
+    let human = pl(net, 0, Some("seller"), &["lc", "show", "LC-A"]).await;
     assert!(human.stdout.contains("130000.00 USD"), "{}", human.stdout);
     ok(
         net,

@@ -4,6 +4,8 @@
 //! node stopped for a while (or wiped) catches up from its peers.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod common;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -263,12 +265,14 @@ async fn four_nodes_commit_the_same_chain_and_refuse_bad_input() {
     );
 
     // A proof of an anchored document's history, served by another node, verifies offline.
+    // Read as the seller, who anchored it (reads are signed: issue 15).
+    let proof_path = format!("/v1/documents/{}/proof", Hash::of(b"doc-7"));
     let proof: portledger_ledger::proof::DocumentProof = client
-        .get(format!(
-            "{}/v1/documents/{}/proof",
-            net.api(2),
-            Hash::of(b"doc-7")
-        ))
+        .get(format!("{}{proof_path}", net.api(2)))
+        .header(
+            "authorization",
+            common::read_authorization(&chain, &seller, &proof_path),
+        )
         .send()
         .await
         .expect("proof")
@@ -343,10 +347,20 @@ async fn four_nodes_commit_the_same_chain_and_refuse_bad_input() {
     );
     let r = client
         .get(format!("{}/v1/bl/NOPE", net.api(1)))
+        .header(
+            "authorization",
+            common::read_authorization(&chain, &seller, "/v1/bl/NOPE"),
+        )
         .send()
         .await
         .expect("get");
     assert_eq!(r.status().as_u16(), 404);
+    let r = client
+        .get(format!("{}/v1/bl/NOPE", net.api(1)))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status().as_u16(), 401, "an unsigned read is refused");
     let metrics = client
         .get(format!("{}/metrics", net.api(0)))
         .send()
@@ -463,8 +477,13 @@ async fn acknowledged_transactions_survive_a_restart_of_their_node() {
         .expect("stop");
     net.nodes[0] = Some(start_node(&net.dir, 0, None).await);
     for tx in &txs {
+        let path = format!("/v1/transactions/{}", tx.hash());
         let v: Value = client
-            .get(format!("{}/v1/transactions/{}", net.api(0), tx.hash()))
+            .get(format!("{}{path}", net.api(0)))
+            .header(
+                "authorization",
+                common::read_authorization(&chain, &seller, &path),
+            )
             .send()
             .await
             .expect("get")

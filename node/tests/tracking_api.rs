@@ -5,125 +5,25 @@
 //! the release rule's refusal.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::time::{Duration, Instant};
+mod common;
+
+use common::{follow, ApiNet};
+
+use std::time::Duration;
 
 use portledger_ledger::documents::customs::{DeclarationData, DeclarationLine, Direction};
 use portledger_ledger::documents::tracking::TrackingCode;
 use portledger_ledger::documents::transport::{
     Equipment, FreightTerm, GoodsLine, TransportDocumentData, TransportDocumentKind,
 };
-use portledger_ledger::genesis::ConsensusParams;
-use portledger_ledger::{keyfile, Genesis, Hash, Keypair, Payload, Store, Transaction};
-use portledger_node::config::NodeConfig;
-use portledger_node::node::{self, RunningNode};
-use portledger_node::testnet::{self, TestnetOptions};
+use portledger_ledger::{Hash, Payload, Transaction};
 use serde_json::Value;
-use tokio::sync::mpsc;
 
 const BL: &str = "TRK-1";
 const C1: &str = "MSCU1234566";
 const C2: &str = "TGHU7654320";
 
-fn free_port_base(n: u16) -> u16 {
-    testnet::free_ports(n).expect("free ports")
-}
-
-struct Net {
-    _dir: tempfile::TempDir,
-    dir: std::path::PathBuf,
-    chain_id: String,
-    nodes: Vec<RunningNode>,
-    http: reqwest::Client,
-    nonces: std::collections::HashMap<String, u64>,
-}
-
-impl Net {
-    async fn start() -> Net {
-        let dir = tempfile::tempdir().expect("tmp");
-        let path = dir.path().to_path_buf();
-        let opts = TestnetOptions {
-            validators: 4,
-            p2p_port: free_port_base(4),
-            api_port: free_port_base(4),
-            chain_id: "portledger-tracking".into(),
-            consensus: ConsensusParams {
-                timeout_base_ms: 300,
-                timeout_delta_ms: 200,
-                timeout_max_ms: 2000,
-                heartbeat_ms: 60_000,
-                ..ConsensusParams::default()
-            },
-        };
-        testnet::create(&path, &opts).expect("testnet");
-        let genesis =
-            Genesis::from_json(&std::fs::read_to_string(path.join("genesis.json")).expect("g"))
-                .expect("genesis");
-        let mut nodes = Vec::new();
-        for i in 0..4 {
-            let cfg = NodeConfig::load(&path.join(format!("node-{i}")), Vec::new()).expect("cfg");
-            nodes.push(node::start(cfg).await.expect("start"));
-        }
-        Net {
-            _dir: dir,
-            dir: path,
-            chain_id: genesis.chain_id,
-            nodes,
-            http: reqwest::Client::new(),
-            nonces: Default::default(),
-        }
-    }
-
-    fn key(&self, alias: &str) -> Keypair {
-        keyfile::read(&self.dir.join("keys").join(format!("{alias}.key"))).expect("key")
-    }
-
-    fn api(&self, i: usize) -> String {
-        format!("http://{}", self.nodes[i].api_addr)
-    }
-
-    /// Signs as `alias`, submits through node 0 and waits until node 1 has committed it.
-    async fn run(&mut self, alias: &str, payload: Payload) -> Hash {
-        let nonce = self.nonces.entry(alias.to_string()).or_insert(0);
-        *nonce += 1;
-        let nonce = *nonce;
-        let tx = Transaction::sign(&self.key(alias), &self.chain_id, nonce, payload);
-        let r = self
-            .http
-            .post(format!("{}/v1/transactions", self.api(0)))
-            .json(&tx)
-            .send()
-            .await
-            .expect("send");
-        let status = r.status().as_u16();
-        let body: Value = r.json().await.unwrap_or(Value::Null);
-        assert_eq!(status, 202, "{alias} {}: {body}", tx.body.payload.action());
-        let hash = tx.hash();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.nodes[1]
-            .shared
-            .store()
-            .transaction_location(&hash)
-            .expect("store")
-            .is_none()
-        {
-            assert!(Instant::now() < deadline, "{hash} not committed in time");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        hash
-    }
-
-    async fn get(&self, i: usize, path: &str) -> (u16, Value) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.api(i)))
-            .send()
-            .await
-            .expect("get");
-        (r.status().as_u16(), r.json().await.expect("json"))
-    }
-}
-
-fn bl_data(net: &Net) -> TransportDocumentData {
+fn bl_data(net: &ApiNet) -> TransportDocumentData {
     TransportDocumentData {
         reference: BL.into(),
         kind: TransportDocumentKind::BillOfLading,
@@ -176,35 +76,10 @@ fn track(container: &str, code: TrackingCode, location: &str) -> Payload {
     }
 }
 
-/// Reads `/v1/events` with a query, sending each committed event's JSON down the channel.
-fn follow(api: String, query: &'static str) -> mpsc::UnboundedReceiver<Value> {
-    let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        let mut resp = reqwest::get(format!("{api}/v1/events?{query}"))
-            .await
-            .expect("events");
-        let mut buf = String::new();
-        while let Ok(Some(chunk)) = resp.chunk().await {
-            buf.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buf.find("\n\n") {
-                let block: String = buf.drain(..end + 2).collect();
-                for line in block.lines() {
-                    if let Some(data) = line.strip_prefix("data:") {
-                        if let Ok(v) = serde_json::from_str::<Value>(data.trim()) {
-                            let _ = tx.send(v);
-                        }
-                    }
-                }
-            }
-        }
-    });
-    rx
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tracking_is_listed_per_container_and_document_and_streamed() {
-    let mut net = Net::start().await;
-    let mut c1_events = follow(net.api(1), "container=MSCU1234566");
+    let mut net = ApiNet::start("portledger-tracking").await;
+    let mut c1_events = follow(&net, 1, "customs", "container=MSCU1234566");
     // Let the stream subscribe before anything is committed.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
@@ -436,7 +311,5 @@ async fn tracking_is_listed_per_container_and_document_and_streamed() {
         );
     }
 
-    for n in net.nodes.drain(..) {
-        n.stop().await.expect("stop");
-    }
+    net.stop().await;
 }

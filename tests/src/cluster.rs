@@ -220,7 +220,8 @@ impl Cluster {
     /// GET a JSON document, signed by the demo participant `alias` (a signed read).
     pub async fn get_as(&self, i: usize, alias: &str, path: &str) -> anyhow::Result<Value> {
         let key = self.key(alias)?;
-        let (status, body) = signed_get(&self.http, &self.url(i), &self.genesis.chain_id, &key, path).await?;
+        let (status, body) =
+            signed_get(&self.http, &self.url(i), &self.genesis.chain_id, &key, path).await?;
         if !status.is_success() {
             bail!("GET {path} on node {i} as {alias}: {status} {body}");
         }

@@ -21,6 +21,7 @@ use anyhow::bail;
 use portledger_ledger::block::Block;
 use portledger_ledger::documents::anchor::DocumentType;
 use portledger_ledger::{keyfile, Hash, Keypair, Payload, PublicKey, Transaction};
+use portledger_tests::cluster::signed_get;
 use portledger_tests::Cluster;
 use serde_json::Value;
 
@@ -112,15 +113,9 @@ impl Submitter {
     async fn best_node(&self) -> Option<(usize, u64)> {
         let mut best: Option<(usize, u64)> = None;
         for (i, url) in self.urls.iter().enumerate() {
-            let Ok(r) = self
-                .http
-                .get(format!("{url}/v1/accounts/{}", self.alias))
-                .send()
-                .await
+            let path = format!("/v1/accounts/{}", self.alias);
+            let Ok((_, v)) = signed_get(&self.http, url, &self.chain, &self.key, &path).await
             else {
-                continue;
-            };
-            let Ok(v) = r.json::<Value>().await else {
                 continue;
             };
             if let Some(n) = v["next_nonce"].as_u64() {

@@ -3,7 +3,8 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::Json;
+use axum::{Extension, Json};
+use portledger_ledger::access::{may_read, Reader};
 use portledger_ledger::block::Block;
 use portledger_ledger::{date, Store, Transaction};
 use serde_json::{json, Value};
@@ -157,12 +158,29 @@ pub async fn submit(
     }
 }
 
-/// `GET /v1/transactions/{hash}`: committed (with height) or pending.
+/// Whether `reader` may read the transaction `tx`: its signer's organisation, and the readers
+/// of any document it names (the read matrix); a transaction that is neither answers like one
+/// that does not exist.
+fn may_read_transaction(s: &ApiState, reader: &Reader, tx: &Transaction) -> bool {
+    s.shared.read_state(|state| {
+        reader.acts_for(state, &tx.body.signer)
+            || tx
+                .body
+                .payload
+                .mentions()
+                .iter()
+                .any(|d| may_read(state, reader, d))
+    })
+}
+
+/// `GET /v1/transactions/{hash}`: committed (with height) or pending, if the reader may read it.
 pub async fn transaction(
     State(s): State<ApiState>,
+    Extension(reader): Extension<Reader>,
     Path(hash): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let hash = parse_hash(&hash)?;
+    let missing = || ApiError::not_found(format!("no transaction {hash} is committed or pending"));
     let store = s.shared.store();
     if let Some(loc) = store
         .transaction_location(&hash)
@@ -176,6 +194,9 @@ pub async fn transaction(
             .transactions
             .get(loc.index as usize)
             .ok_or_else(|| ApiError::internal("indexed transaction missing"))?;
+        if !may_read_transaction(&s, &reader, tx) {
+            return Err(missing());
+        }
         return Ok(Json(json!({
             "tx_hash": hash,
             "status": "committed",
@@ -188,13 +209,13 @@ pub async fn transaction(
         })));
     }
     if let Some(tx) = s.shared.waiting_transaction(&hash) {
-        return Ok(Json(
-            json!({"tx_hash": hash, "status": "pending", "transaction": tx}),
-        ));
+        if may_read_transaction(&s, &reader, &tx) {
+            return Ok(Json(
+                json!({"tx_hash": hash, "status": "pending", "transaction": tx}),
+            ));
+        }
     }
-    Err(ApiError::not_found(format!(
-        "no transaction {hash} is committed or pending"
-    )))
+    Err(missing())
 }
 
 fn block_json(s: &ApiState, height: u64) -> ApiResult<Json<Value>> {

@@ -11,7 +11,12 @@ use super::{parse_hash, resolve_party, show_party, ApiError, ApiResult, ApiState
 
 /// 404 unless `reader` may read `key` ([`may_read`]): a document the reader may not see
 /// answers exactly like one that does not exist.
-pub fn readable(s: &ApiState, reader: &Reader, key: &DocumentKey, missing: String) -> ApiResult<()> {
+pub fn readable(
+    s: &ApiState,
+    reader: &Reader,
+    key: &DocumentKey,
+    missing: String,
+) -> ApiResult<()> {
     if s.shared.read_state(|state| may_read(state, reader, key)) {
         Ok(())
     } else {

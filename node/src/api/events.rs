@@ -5,10 +5,10 @@
 use std::convert::Infallible;
 
 use axum::extract::{Query, State};
-use axum::Extension;
-use portledger_ledger::access::{may_read, may_read_tracking, Reader};
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::Extension;
 use futures::{Stream, StreamExt};
+use portledger_ledger::access::{may_read, may_read_tracking, Reader};
 use portledger_ledger::{DocumentKey, PublicKey};
 use serde::Deserialize;
 use tokio_stream::wrappers::BroadcastStream;

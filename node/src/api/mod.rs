@@ -21,9 +21,9 @@ use axum::{Json, Router};
 use portledger_ledger::{Hash, PublicKey};
 use serde_json::{json, Value};
 
-pub use auth::ReplayGuard;
 use crate::shared::Shared;
 use crate::submission::Submissions;
+pub use auth::ReplayGuard;
 
 /// What every handler gets.
 #[derive(Clone)]

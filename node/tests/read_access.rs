@@ -1,0 +1,415 @@
+//! The read matrix over HTTP on four real nodes (issue 15): reads are signed by a registered
+//! participant and answer only what it may read; a document it may not read answers exactly
+//! like one that does not exist; unsigned, stranger, replayed, expired and tampered requests
+//! are refused with their codes; the event stream delivers only what the subscriber may read.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{follow, read_authorization, ApiNet};
+use portledger_ledger::date::Date;
+use portledger_ledger::documents::anchor::DocumentType;
+use portledger_ledger::documents::credit::{CreditTerms, RequiredDocument};
+use portledger_ledger::documents::customs::{DeclarationData, DeclarationLine, Direction};
+use portledger_ledger::documents::transport::{
+    Equipment, FreightTerm, GoodsLine, TransportDocumentData, TransportDocumentKind,
+};
+use portledger_ledger::signed_read::{fresh_nonce, ReadSignature, Request};
+use portledger_ledger::{Hash, Keypair, Payload};
+use serde_json::Value;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+const BL: &str = "READ-BL-1";
+/// The credit of buyer, seller, issuing-bank and advising-bank.
+const LC1: &str = "READ-LC-1";
+/// The issuing bank's alone: the advising bank is no party to it.
+const LC2: &str = "READ-LC-2";
+const EXP: &str = "READ-EX-1";
+
+fn today() -> Date {
+    Date::of_ms(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_millis() as u64,
+    )
+}
+
+fn terms(net: &ApiNet, number: &str, advising: bool) -> CreditTerms {
+    CreditTerms {
+        number: number.into(),
+        applicant: net.key("buyer").public(),
+        beneficiary: net.key("seller").public(),
+        issuing_bank: net.key("issuing-bank").public(),
+        advising_bank: advising.then(|| net.key("advising-bank").public()),
+        confirming_bank: None,
+        currency: "USD".into(),
+        amount_minor: 98_765_43,
+        tolerance_percent: 0,
+        expiry_date: today().plus_days(90),
+        expiry_place: "NLRTM".into(),
+        latest_shipment_date: Some(today().plus_days(30)),
+        port_of_loading: None,
+        port_of_discharge: None,
+        goods: "Confidential transformers".into(),
+        documents_required: vec![RequiredDocument::TransportDocument],
+        presentation_days: 21,
+    }
+}
+
+fn bill(net: &ApiNet) -> TransportDocumentData {
+    TransportDocumentData {
+        reference: BL.into(),
+        kind: TransportDocumentKind::BillOfLading,
+        to_order: true,
+        shipper: net.key("seller").public(),
+        consignee: None,
+        endorsee: None,
+        notify_parties: vec![],
+        vessel_name: "MAERSK ESSEN".into(),
+        voyage: "123W".into(),
+        port_of_loading: "CNSHA".into(),
+        port_of_discharge: "NLRTM".into(),
+        shipped_on_board_date: None,
+        goods: vec![GoodsLine {
+            description: "Transformers".into(),
+            hs_code: "850440".into(),
+            packages: 20,
+            gross_weight_kg: 12_000,
+        }],
+        equipment: vec![Equipment {
+            container: "MSCU1234566".into(),
+            seals: vec![],
+            shared: false,
+        }],
+        freight_term: FreightTerm::Prepaid,
+        document_hash: Hash::of(BL.as_bytes()),
+        replaces: None,
+        dcsa: None,
+    }
+}
+
+/// Every event the stream delivers until it is quiet for `quiet`.
+async fn drain(rx: &mut UnboundedReceiver<Value>, quiet: Duration) -> Vec<Value> {
+    let mut seen = Vec::new();
+    while let Ok(Some(v)) = tokio::time::timeout(quiet, rx.recv()).await {
+        seen.push(v);
+    }
+    seen
+}
+
+fn names(events: &[Value], key: &str, number: &str) -> bool {
+    events.iter().any(|e| {
+        e["documents"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|d| d[key] == number))
+    })
+}
+
+/// The body of a 404 with the document's name replaced, to compare a hidden document's
+/// answer with a missing one's.
+fn shape(v: &Value, name: &str) -> String {
+    v.to_string().replace(name, "NAME")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_reader_sees_what_the_matrix_lets_it_and_nothing_else() {
+    let mut net = ApiNet::start("portledger-reads").await;
+    // Streams of every event, as three parties, on another node than the one submitted to.
+    let mut carrier_events = follow(&net, 2, "carrier", "");
+    let mut advising_events = follow(&net, 2, "advising-bank", "");
+    let mut buyer_events = follow(&net, 2, "buyer", "");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let t1 = terms(&net, LC1, true);
+    net.run("buyer", Payload::ApplyCredit(Box::new(t1))).await;
+    net.run("issuing-bank", Payload::IssueCredit { number: LC1.into() })
+        .await;
+    net.run(
+        "advising-bank",
+        Payload::AdviseCredit { number: LC1.into() },
+    )
+    .await;
+    let t2 = terms(&net, LC2, false);
+    let lc2_apply = net.run("buyer", Payload::ApplyCredit(Box::new(t2))).await;
+    net.run("issuing-bank", Payload::IssueCredit { number: LC2.into() })
+        .await;
+    let data = bill(&net);
+    net.run(
+        "carrier",
+        Payload::IssueTransportDocument {
+            reference: BL.into(),
+            document: Some(Box::new(data)),
+            issue_to: None,
+        },
+    )
+    .await;
+    net.run(
+        "seller",
+        Payload::LodgeDeclaration(Box::new(DeclarationData {
+            number: EXP.into(),
+            direction: Direction::Export,
+            transport_document: BL.into(),
+            containers: vec![],
+            lines: vec![DeclarationLine {
+                hs_code: "850440".into(),
+                description: "Transformers".into(),
+                origin_country: "CN".into(),
+                value_minor: 9_876_543,
+                currency: "USD".into(),
+            }],
+        })),
+    )
+    .await;
+    let private = Hash::of(b"the seller's own costing sheet");
+    net.run(
+        "seller",
+        Payload::AnchorDocument {
+            hash: private,
+            doc_type: DocumentType::Other,
+            references: vec![],
+        },
+    )
+    .await;
+
+    let lc1 = format!("/v1/lc/{LC1}");
+    let lc2 = format!("/v1/lc/{LC2}");
+    // Credits: their parties read them; a carrier, customs, the port and a bank that is no
+    // party get exactly the answer of a credit that does not exist.
+    let (status, v) = net.get_as(2, "buyer", &lc1).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["amount_minor"], 98_765_43, "{v}");
+    for alias in ["seller", "issuing-bank", "advising-bank"] {
+        assert_eq!(
+            net.get_as(3, alias, &lc1).await.0,
+            200,
+            "{alias} reads {LC1}"
+        );
+    }
+    assert_eq!(net.get_as(3, "issuing-bank", &lc2).await.0, 200);
+    let (_, missing) = net.get_as(2, "carrier", "/v1/lc/READ-LC-9").await;
+    for (alias, path, name) in [
+        ("carrier", &lc1, LC1),
+        ("customs", &lc1, LC1),
+        ("port", &lc1, LC1),
+        ("advising-bank", &lc2, LC2),
+    ] {
+        let (status, v) = net.get_as(1, alias, path).await;
+        assert_eq!(status, 404, "{alias} reading {path}: {v}");
+        assert_eq!(
+            shape(&v, name),
+            shape(&missing, "READ-LC-9"),
+            "{alias}: a hidden credit answers like a missing one"
+        );
+        let (status, _) = net.get_as(1, alias, &format!("{path}/history")).await;
+        assert_eq!(status, 404, "{alias} reading {path}/history");
+    }
+    // Customs reads the declaration and the transport document's history; the buyer, no
+    // party to the export declaration, does not read it; the seller, its declarant, does.
+    let (status, v) = net
+        .get_as(2, "customs", &format!("/v1/customs/{EXP}"))
+        .await;
+    assert_eq!((status, v["state"].as_str()), (200, Some("LODGED")), "{v}");
+    let (status, h) = net
+        .get_as(2, "customs", &format!("/v1/bl/{BL}/history"))
+        .await;
+    assert_eq!(status, 200, "{h}");
+    assert!(h["events"].as_array().is_some_and(|e| !e.is_empty()), "{h}");
+    assert_eq!(
+        net.get_as(2, "seller", &format!("/v1/customs/{EXP}"))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        net.get_as(2, "buyer", &format!("/v1/customs/{EXP}"))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        net.get_as(2, "port", &format!("/v1/customs/{EXP}")).await.0,
+        200
+    );
+    // The eBL: its carrier and shipper read it, the buyer (no holder yet) does not.
+    assert_eq!(
+        net.get_as(2, "carrier", &format!("/v1/bl/{BL}")).await.0,
+        200
+    );
+    assert_eq!(
+        net.get_as(2, "seller", &format!("/v1/bl/{BL}")).await.0,
+        200
+    );
+    assert_eq!(net.get_as(2, "buyer", &format!("/v1/bl/{BL}")).await.0, 404);
+    assert_eq!(
+        net.get_as(2, "buyer", &format!("/v1/bl/{BL}/case")).await.0,
+        404
+    );
+    // A transaction is read by its signer and the readers of what it names.
+    let tx = format!("/v1/transactions/{lc2_apply}");
+    assert_eq!(net.get_as(0, "buyer", &tx).await.0, 200);
+    assert_eq!(net.get_as(0, "issuing-bank", &tx).await.0, 200);
+    for alias in ["carrier", "advising-bank", "customs"] {
+        assert_eq!(
+            net.get_as(0, alias, &tx).await.0,
+            404,
+            "{alias} reading {tx}"
+        );
+    }
+    // A party's documents as another sees them: the carrier sees none of the buyer's credits.
+    let (status, v) = net
+        .get_as(1, "carrier", "/v1/parties/buyer/documents")
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert!(!v.to_string().contains("READ-LC"), "{v}");
+    let (_, v) = net.get_as(1, "buyer", "/v1/parties/buyer/documents").await;
+    assert!(v.to_string().contains(LC2), "{v}");
+    // An anchored file: anyone holding it learns who anchored it and when, with no key; its
+    // record (type, references) only its readers.
+    let path = format!("/v1/documents/{private}");
+    let (status, v) = net.get_with(3, &path, None).await;
+    assert_eq!(status, 200, "{v}");
+    assert!(
+        v["issuer"].is_string() && v.get("references").is_none(),
+        "{v}"
+    );
+    assert!(
+        v.get("type").is_none() && v["summary_only"] == true,
+        "a summary: {v}"
+    );
+    let (_, v) = net.get_as(3, "seller", &path).await;
+    assert!(
+        v["type"].is_string() && v.get("references").is_some(),
+        "the issuer reads the record: {v}"
+    );
+    assert_eq!(
+        net.get_as(3, "buyer", &format!("{path}/history")).await.0,
+        404
+    );
+
+    // Refusals, each with its code.
+    let (status, v) = net.get_with(1, &lc1, None).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (401, Some("unsigned_read")),
+        "{v}"
+    );
+    let stranger = Keypair::generate();
+    let (status, v) = net
+        .get_with(
+            1,
+            &lc1,
+            Some(read_authorization(&net.chain_id, &stranger, &lc1)),
+        )
+        .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (403, Some("not_a_participant")),
+        "{v}"
+    );
+    let once = net.authorization("buyer", &lc1);
+    assert_eq!(net.get_with(1, &lc1, Some(once.clone())).await.0, 200);
+    let (status, v) = net.get_with(1, &lc1, Some(once.clone())).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (401, Some("replayed_request")),
+        "{v}"
+    );
+    // The same signature on another node is a first use there, but never twice anywhere.
+    assert_eq!(net.get_with(2, &lc1, Some(once)).await.0, 200);
+    let signed_at = |ms: u64| {
+        let request = Request {
+            chain_id: &net.chain_id,
+            method: "GET",
+            path_and_query: &lc1,
+            body: b"",
+        };
+        ReadSignature::sign(&net.key("buyer"), &request, ms, fresh_nonce()).header()
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64;
+    for at in [now - 61_000, now + 61_000] {
+        let (status, v) = net.get_with(1, &lc1, Some(signed_at(at))).await;
+        assert_eq!(
+            (status, v["error"]["code"].as_str()),
+            (401, Some("stale_request")),
+            "{v}"
+        );
+    }
+    // A signature over one path does not read another.
+    let (status, v) = net
+        .get_with(1, &lc2, Some(net.authorization("buyer", &lc1)))
+        .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (401, Some("bad_signature")),
+        "{v}"
+    );
+    // Another chain's signature does not verify here.
+    let (status, v) = net
+        .get_with(
+            1,
+            &lc1,
+            Some(read_authorization("another-chain", &net.key("buyer"), &lc1)),
+        )
+        .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (401, Some("bad_signature")),
+        "{v}"
+    );
+    let (status, v) = net
+        .get_with(1, &lc1, Some("Portledger-Ed25519 signer=buyer".into()))
+        .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (401, Some("malformed_authorization")),
+        "{v}"
+    );
+    // The public endpoints need no key.
+    for path in [
+        "/v1/status",
+        "/v1/health",
+        "/v1/genesis",
+        "/v1/openapi.json",
+    ] {
+        assert_eq!(net.get_with(3, path, None).await.0, 200, "{path}");
+    }
+
+    // The streams: the carrier saw the eBL and never a credit; the advising bank saw its
+    // credit and not the other; the buyer saw both.
+    let quiet = Duration::from_millis(1500);
+    let carrier = drain(&mut carrier_events, quiet).await;
+    assert!(names(&carrier, "transport_document", BL), "{carrier:?}");
+    assert!(
+        !names(&carrier, "credit", LC1) && !names(&carrier, "credit", LC2),
+        "{carrier:?}"
+    );
+    assert!(
+        !carrier.iter().any(|e| e["action"] == "lc.apply"),
+        "{carrier:?}"
+    );
+    let advising = drain(&mut advising_events, quiet).await;
+    assert!(names(&advising, "credit", LC1), "{advising:?}");
+    assert!(!names(&advising, "credit", LC2), "{advising:?}");
+    assert!(!names(&advising, "declaration", EXP), "{advising:?}");
+    let buyer = drain(&mut buyer_events, quiet).await;
+    assert!(
+        names(&buyer, "credit", LC1) && names(&buyer, "credit", LC2),
+        "{buyer:?}"
+    );
+    assert!(!names(&buyer, "declaration", EXP), "{buyer:?}");
+    assert!(!names(&buyer, "anchor", &private.to_hex()), "{buyer:?}");
+    // The export declaration's event names the eBL too: a reader of the eBL but not of the
+    // declaration sees the event without its parties.
+    for e in &carrier {
+        let docs = e["documents"].to_string();
+        assert!(!docs.contains(EXP), "{e}");
+    }
+
+    net.stop().await;
+}
