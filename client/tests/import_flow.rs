@@ -320,7 +320,7 @@ async fn dcsa_example_through_the_cli(net: &Net) {
     let kept = pl(
         net,
         0,
-        None,
+        Some("buyer"),
         &["bl", "show", "62CD536BA8D34C469AFD", "--dcsa"],
     )
     .await;
@@ -386,9 +386,11 @@ async fn flow(net: &Net, f: &Path) {
     let bl_file = write(f, "bl.json", &native_bl("BL-1"));
     let issued = ok(net, "carrier", &["bl", "issue", "--file", &bl_file]).await;
     assert_eq!(issued["reference"], "BL-1");
-    let bl = ok(net, "buyer", &["bl", "show", "BL-1"]).await;
+    let bl = ok(net, "seller", &["bl", "show", "BL-1"]).await;
     assert_eq!(bl["state"], "ISSUED");
     assert_eq!(bl["possessor"], "seller");
+    // The buyer is no party to it yet: to the buyer it does not exist.
+    refused(net, "buyer", &["bl", "show", "BL-1"], "not_found").await;
 
     // Refused: a transfer by a non-possessor.
     refused(
@@ -559,12 +561,16 @@ async fn flow(net: &Net, f: &Path) {
     let o = pl(
         net,
         0,
-        None,
+        Some("port"),
         &["track", "show", "--container", "CSQU3054383"],
     )
     .await;
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert!(o.stderr.contains("not_found"), "{}", o.stderr);
+    // Without a key, a read reaches no document data.
+    let o = pl(net, 0, None, &["track", "show", "BL-1"]).await;
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.contains("unsigned_read"), "{}", o.stderr);
 
     // 8. Customs reads the full history: every step, with signer, height and time.
     let h = ok(net, "customs", &["bl", "history", "BL-1"]).await;
@@ -976,7 +982,7 @@ async fn export_side(net: &Net, f: &Path) {
     ok(net, "carrier", &track("DEPA", "CNSHA")).await;
     ok(net, "carrier", &track("ARRI", "NLRTM")).await;
     ok(net, "port", &track("DISC", "NLRTM")).await;
-    let t = ok(net, "buyer", &["track", "show", "BL-1"]).await;
+    let t = ok(net, "seller", &["track", "show", "BL-1"]).await;
     assert_eq!(t["position"]["code"], "DISC", "{t}");
     assert_eq!(t["events"][0]["event_time"], json!(an_hour_ago));
 }
@@ -1235,12 +1241,15 @@ async fn lifecycle_commands() {
 async fn lifecycle(net: &Net, f: &Path) {
     let state = |v: Value| v["state"].as_str().unwrap_or("").to_string();
 
-    // A back office follows BL-A's events live while the carrier issues it.
+    // The carrier's back office follows BL-A's events live while the carrier issues it.
     let mut follow = tokio::process::Command::new(env!("CARGO_BIN_EXE_portledger"));
+    let carrier_key = net.key("carrier").display().to_string();
     follow
         .args([
             "--node",
             &net.api(3),
+            "--key",
+            &carrier_key,
             "--json",
             "events",
             "--reference",
@@ -1586,7 +1595,7 @@ async fn lifecycle(net: &Net, f: &Path) {
     .await;
     assert_eq!(o.code, 2, "{}", o.stderr);
 
-    // keygen never overwrites; an unregistered key is refused with the rule named.
+    // keygen never overwrites; an unregistered key is refused with the reason named.
     let k = f.join("new.key").display().to_string();
     let o = pl(net, 0, None, &["keygen", "--out", &k]).await;
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -1598,8 +1607,13 @@ async fn lifecycle(net: &Net, f: &Path) {
         .arg(&doc)
         .args(["--type", "other"]);
     let o = cmd.output().await.expect("run");
+    // Its first request, signed by that key, is refused at the door.
     assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown_signer"));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not_a_participant"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 /// `portledger load`: registers its parties, submits at a fixed rate to two nodes, sees every

@@ -211,6 +211,25 @@ mod tests {
         }
     }
 
+    /// READS.md's test vector is what this code signs: another client can check itself
+    /// against it.
+    #[test]
+    fn the_documented_test_vector() {
+        let k = Keypair::from_seed([1; 32]);
+        let r = Request {
+            chain_id: "portledger-devnet",
+            method: "GET",
+            path_and_query: "/v1/lc/LC-1",
+            body: b"",
+        };
+        let s = ReadSignature::sign(&k, &r, 1_700_000_000_000, vec![7; 16]);
+        let doc = include_str!("../READS.md");
+        let public = k.public().to_hex();
+        let header = format!("Authorization: {}", s.header());
+        assert!(doc.contains(&public), "READS.md names the key {public}");
+        assert!(doc.contains(&header), "READS.md shows\n{header}");
+    }
+
     #[test]
     fn a_signed_request_verifies_and_round_trips_through_its_header() {
         let k = Keypair::for_testing("reader");

@@ -86,6 +86,46 @@ pub async fn document() -> Json<Value> {
     doc["paths"]["/v1/bl/{reference}/case"] = get("The case of a transport document: `summary` first (each container released to whom and when, or the release conditions it does not meet) and `released`; then the document with its parties and possessor, the possession and endorsement chain, the credits it was presented under, the customs declarations naming it (states, holds, duty), anchored documents referring to it, and per container the journey, delivery order and release; `documents` lists every document of the case; as of `height`", Some(("reference", "transport document reference")));
     doc["paths"]["/v1/bl/{reference}/declarations"] = get("Every customs declaration (import and export) naming the transport document, in the order lodged", Some(("reference", "transport document reference")));
     doc["paths"]["/v1/bl/{reference}/case/proof"] = get("One self-contained proof of the whole case (`documents` of the case): every transaction of each document's history with Merkle inclusion proofs, block headers and commit certificates, and each document's record and history head proven against the state root of the latest certified block; checkable offline against genesis (`portledger verify-proof`)", Some(("reference", "transport document reference")));
+    doc["paths"]["/v1/health"] = get("200 while the node runs (public; no document data)", None);
     doc["paths"]["/v1/customs/queue"] = get("Declarations waiting for customs (LODGED, ACCEPTED, HELD, DUTY_PAID), the longest waiting first: number, direction, transport document, declarant, state, what customs is to do (`awaiting`), waiting since (height and time), lodged at. A declaration numbered `queue` is read through its history or the case", None);
+    signed_reads(&mut doc);
     Json(doc)
+}
+
+/// The public operations (no signature needed).
+const PUBLIC: [&str; 7] = [
+    "/v1/status",
+    "/v1/health",
+    "/v1/genesis",
+    "/v1/openapi.json",
+    "/metrics",
+    "/v1/transactions",
+    "/v1/documents/{hash}",
+];
+
+/// Declares the signed-read scheme (`ledger/READS.md`) and marks every operation but the
+/// public ones as requiring it, with its 401 and 403 answers.
+fn signed_reads(doc: &mut Value) {
+    doc["components"]["securitySchemes"] = json!({"signedRead": {
+        "type": "apiKey", "in": "header", "name": "Authorization",
+        "description": "Portledger-Ed25519 signer=ALIAS_OR_KEY,time=MS,nonce=HEX,signature=HEX: an ed25519 signature by a registered participant over `portledger/v1/read-request\\0` + chain_id, method, path with query, SHA-256 of the body (hex), signer, time and nonce, one per line (ledger/READS.md). Accepted within the node's clock window, each nonce once. Answers only what the read matrix lets the signer read; a document it may not read answers 404 like a missing one."
+    }});
+    doc["security"] = json!([{"signedRead": []}]);
+    let refusal = |d: &str| json!({"description": d, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(ops) = item.as_object_mut() else {
+            continue;
+        };
+        for op in ops.values_mut() {
+            if PUBLIC.contains(&path.as_str()) {
+                op["security"] = json!([]);
+            } else {
+                op["responses"]["401"] = refusal("Unsigned or refused signature: unsigned_read, malformed_authorization, bad_signature, stale_request, replayed_request");
+                op["responses"]["403"] = refusal("not_a_participant: the signer is not registered");
+            }
+        }
+    }
 }
