@@ -211,7 +211,11 @@ mod tests {
         let table: toml::Table = toml::from_str(&NodeConfig::default().to_toml()).expect("toml");
         for f in FIELDS {
             assert!(
-                table.contains_key(f) || f.starts_with("timeout") || f == "heartbeat_ms",
+                // The optional ones are absent from the defaults.
+                table.contains_key(f)
+                    || f.starts_with("timeout")
+                    || f == "heartbeat_ms"
+                    || f == "metrics_listen",
                 "{f}"
             );
         }

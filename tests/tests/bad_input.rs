@@ -137,9 +137,7 @@ async fn bad_input_is_refused_and_the_network_keeps_running() {
         );
     }
     net.shutdown().await;
-    let status = c
-        .get(0, &format!("/v1/transactions/{}", forged.hash()))
-        .await;
+    let status = c.get_transaction(0, &forged.hash()).await;
     assert!(
         status.is_err(),
         "the stranger's transaction reached no node"
