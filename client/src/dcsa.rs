@@ -669,6 +669,7 @@ pub(crate) mod tests {
         let p = |a: &str, ids: Vec<PartyId>| Participant {
             alias: a.into(),
             public_key: Keypair::for_testing(a).public(),
+            encryption_key: Keypair::for_testing(a).encryption_key(),
             organisation: format!("{a}-org"),
             role: "trader".into(),
             party_ids: ids,

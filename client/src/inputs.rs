@@ -4,12 +4,13 @@
 
 use portledger_ledger::date::Date;
 use portledger_ledger::documents::credit::{
-    CreditAmendment, CreditTerms, RequiredDocument, DEFAULT_PRESENTATION_DAYS,
+    CreditAmendment, CreditBody, CreditTerms, RequiredDocument, DEFAULT_PRESENTATION_DAYS,
 };
 use portledger_ledger::documents::customs::{DeclarationData, DeclarationLine, Direction};
 use portledger_ledger::documents::transport::{
     Equipment, FreightTerm, GoodsLine, TransportDocumentData, TransportDocumentKind,
 };
+use portledger_ledger::sealed::{seal_for, TermsKey};
 use portledger_ledger::{Hash, PublicKey};
 use serde::Deserialize;
 use serde_json::Value;
@@ -81,21 +82,43 @@ impl CreditApplication {
         from_value("lc apply file", v)
     }
 
-    /// The ledger's terms, parties resolved.
+    /// The confidential terms (sealed on the ledger).
+    pub fn body(&self) -> Result<CreditBody> {
+        let body = CreditBody {
+            currency: self.currency.clone(),
+            amount_minor: parse_amount("amount", &self.amount, &self.currency)?,
+            tolerance_percent: self.tolerance_percent,
+            goods: self.goods.clone(),
+        };
+        body.validate()
+            .map_err(|e| ClientError::Input(e.to_string()))?;
+        Ok(body)
+    }
+
+    /// The ledger's terms, parties resolved; the confidential terms sealed under a new key
+    /// wrapped for each party of the credit (their keys from the directory).
     pub fn to_terms(&self, dir: &Directory) -> Result<CreditTerms> {
         let opt = |p: &Option<String>| -> Result<Option<PublicKey>> {
             p.as_deref().map(|p| dir.resolve(p)).transpose()
         };
+        let applicant = dir.resolve(&self.applicant)?;
+        let beneficiary = dir.resolve(&self.beneficiary)?;
+        let issuing_bank = dir.resolve(&self.issuing_bank)?;
+        let advising_bank = opt(&self.advising_bank)?;
+        let confirming_bank = opt(&self.confirming_bank)?;
+        let mut parties = vec![applicant, beneficiary, issuing_bank];
+        parties.extend(advising_bank);
+        parties.extend(confirming_bank);
+        let readers = dir.encryption_keys(&parties)?;
+        let (_, body, keys) = seal_for(&self.body()?, &readers)
+            .map_err(|e| ClientError::Input(format!("cannot seal the credit's terms: {e}")))?;
         Ok(CreditTerms {
             number: self.number.clone(),
-            applicant: dir.resolve(&self.applicant)?,
-            beneficiary: dir.resolve(&self.beneficiary)?,
-            issuing_bank: dir.resolve(&self.issuing_bank)?,
-            advising_bank: opt(&self.advising_bank)?,
-            confirming_bank: opt(&self.confirming_bank)?,
-            currency: self.currency.clone(),
-            amount_minor: parse_amount("amount", &self.amount, &self.currency)?,
-            tolerance_percent: self.tolerance_percent,
+            applicant,
+            beneficiary,
+            issuing_bank,
+            advising_bank,
+            confirming_bank,
             expiry_date: parse_date("expiry_date", &self.expiry_date)?,
             expiry_place: self.expiry_place.clone(),
             latest_shipment_date: self
@@ -105,9 +128,10 @@ impl CreditApplication {
                 .transpose()?,
             port_of_loading: self.port_of_loading.clone(),
             port_of_discharge: self.port_of_discharge.clone(),
-            goods: self.goods.clone(),
             documents_required: self.documents_required.clone(),
             presentation_days: self.presentation_days.unwrap_or(DEFAULT_PRESENTATION_DAYS),
+            body,
+            keys,
         })
     }
 }
@@ -142,14 +166,22 @@ impl CreditAmendmentInput {
         from_value("lc amend file", v)
     }
 
-    /// The ledger's amendment; `currency` is the credit's.
-    pub fn to_amendment(&self, currency: &str) -> Result<CreditAmendment> {
+    /// The ledger's amendment of a credit whose key and current confidential terms are
+    /// `current`: a new amount or goods description re-seals the terms under the same key.
+    pub fn to_amendment(&self, current: &(TermsKey, CreditBody)) -> Result<CreditAmendment> {
+        let (key, body) = current;
+        let mut amended = body.clone();
+        if let Some(a) = &self.amount {
+            amended.amount_minor = parse_amount("amount", a, &body.currency)?;
+        }
+        if let Some(g) = &self.goods {
+            amended.goods = g.clone();
+        }
+        amended
+            .validate()
+            .map_err(|e| ClientError::Input(e.to_string()))?;
         Ok(CreditAmendment {
-            amount_minor: self
-                .amount
-                .as_deref()
-                .map(|a| parse_amount("amount", a, currency))
-                .transpose()?,
+            body: (amended != *body).then(|| key.seal(&amended)),
             expiry_date: self
                 .expiry_date
                 .as_deref()
@@ -162,7 +194,6 @@ impl CreditAmendmentInput {
                 .transpose()?,
             presentation_days: self.presentation_days,
             documents_required: self.documents_required.clone(),
-            goods: self.goods.clone(),
         })
     }
 }

@@ -24,6 +24,7 @@ pub mod load;
 pub mod money;
 pub mod output;
 pub mod parties;
+pub mod reveal;
 pub mod tracking;
 pub mod verify;
 

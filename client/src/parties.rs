@@ -3,6 +3,7 @@
 //! the DCSA party codes and names claimed for each (the party directory).
 
 use portledger_ledger::documents::party::PartyId;
+use portledger_ledger::sealed::EncryptionKey;
 use portledger_ledger::PublicKey;
 use serde::Deserialize;
 
@@ -16,6 +17,8 @@ pub struct Participant {
     pub alias: String,
     /// Its key.
     pub public_key: PublicKey,
+    /// Its X25519 key: document keys are wrapped for it.
+    pub encryption_key: EncryptionKey,
     /// Its organisation.
     pub organisation: String,
     /// Its organisation's role (snake_case).
@@ -61,6 +64,24 @@ impl Directory {
             .map(|p| p.public_key)
     }
 
+    /// The registered encryption key of each of `parties`, to wrap a document key for.
+    pub fn encryption_keys(&self, parties: &[PublicKey]) -> Result<Vec<EncryptionKey>> {
+        parties
+            .iter()
+            .map(|k| {
+                self.participants
+                    .iter()
+                    .find(|p| p.public_key == *k)
+                    .map(|p| p.encryption_key)
+                    .ok_or_else(|| {
+                        ClientError::Input(format!(
+                            "{k} is not a registered participant: no key to seal its copy for"
+                        ))
+                    })
+            })
+            .collect()
+    }
+
     /// The alias of a key, if registered.
     pub fn alias_of(&self, key: &PublicKey) -> Option<&str> {
         self.participants
@@ -97,6 +118,7 @@ mod tests {
             participants: vec![Participant {
                 alias: "buyer".into(),
                 public_key: k,
+                encryption_key: Keypair::for_testing("buyer").encryption_key(),
                 organisation: "buyer-co".into(),
                 role: "trader".into(),
                 party_ids: Vec::new(),

@@ -76,6 +76,7 @@ impl Ledger {
                 .map(|(k, m)| Participant {
                     alias: m.alias.clone(),
                     public_key: *k,
+                    encryption_key: m.encryption_key,
                     organisation: m.organisation.clone(),
                     role: m.role.as_str().to_string(),
                     party_ids: self
@@ -393,6 +394,7 @@ fn a_carrier_cannot_issue_under_another_carriers_code() {
         Payload::RegisterParticipant {
             alias: "other-carrier".into(),
             public_key: other.public(),
+            encryption_key: other.encryption_key(),
             organisation: "other-line".into(),
         },
     )

@@ -1431,13 +1431,35 @@ async fn lifecycle(net: &Net, f: &Path) {
     assert_eq!(lc["amount_minor"], 13_000_000);
     let human = pl(net, 0, Some("seller"), &["lc", "show", "LC-A"]).await;
     assert!(human.stdout.contains("130000.00 USD"), "{}", human.stdout);
+    // The terms travel sealed: the node's answer has no amount, and without a party's key the
+    // client cannot open them.
+    let raw = pl(net, 0, Some("carrier"), &["--json", "lc", "show", "LC-A"]).await;
+    assert_eq!(raw.code, 1, "the carrier is no party: {}", raw.stdout);
+    // The same amount again changes nothing and is refused; another is proposed, and rejected.
+    refused(
+        net,
+        "issuing-bank",
+        &["lc", "amend", "LC-A", "--file", &amend],
+        "invalid_field",
+    )
+    .await;
+    let amend = write(f, "amend2.json", &json!({"amount": "135000.00"}));
     ok(
         net,
         "issuing-bank",
         &["lc", "amend", "LC-A", "--file", &amend],
     )
     .await;
+    let pending = ok(net, "seller", &["lc", "show", "LC-A"]).await;
+    assert_eq!(
+        pending["pending_amendment"]["proposed"]["amount_minor"], 13_500_000,
+        "{pending}"
+    );
     ok(net, "seller", &["lc", "reject-amendment", "LC-A"]).await;
+    assert_eq!(
+        ok(net, "seller", &["lc", "show", "LC-A"]).await["amount_minor"],
+        13_000_000
+    );
     // The credit requires a commercial invoice: a presentation without one is refused.
     refused(
         net,

@@ -31,9 +31,9 @@ macro_rules! fixed_bytes {
             }
 
             /// Parses lowercase or uppercase hex of exactly the right length.
-            pub fn from_hex(s: &str) -> Result<Self, HexError> {
+            pub fn from_hex(s: &str) -> Result<Self, $crate::crypto::HexError> {
                 let mut out = [0u8; $len];
-                hex::decode_to_slice(s.trim(), &mut out).map_err(|_| HexError {
+                hex::decode_to_slice(s.trim(), &mut out).map_err(|_| $crate::crypto::HexError {
                     what: $what,
                     expected: $len * 2,
                     found: s.trim().len(),
@@ -42,22 +42,22 @@ macro_rules! fixed_bytes {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(&self.to_hex())
             }
         }
 
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 let h = self.to_hex();
                 write!(f, "{}({}..)", stringify!($name), &h[..12])
             }
         }
 
         impl std::str::FromStr for $name {
-            type Err = HexError;
-            fn from_str(s: &str) -> Result<Self, HexError> {
+            type Err = $crate::crypto::HexError;
+            fn from_str(s: &str) -> Result<Self, $crate::crypto::HexError> {
                 Self::from_hex(s)
             }
         }
@@ -86,7 +86,7 @@ macro_rules! fixed_bytes {
                     struct V;
                     impl<'de> serde::de::Visitor<'de> for V {
                         type Value = $name;
-                        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                             write!(f, "{} bytes", $len)
                         }
                         fn visit_seq<A: serde::de::SeqAccess<'de>>(
@@ -113,10 +113,12 @@ macro_rules! fixed_bytes {
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 #[error("not a valid {what}: expected {expected} hex characters, found {found} characters")]
 pub struct HexError {
-    what: &'static str,
-    expected: usize,
-    found: usize,
+    pub(crate) what: &'static str,
+    pub(crate) expected: usize,
+    pub(crate) found: usize,
 }
+
+pub(crate) use fixed_bytes;
 
 fixed_bytes!(Hash, 32, "SHA-256 hash");
 fixed_bytes!(PublicKey, 32, "ed25519 public key");

@@ -3,6 +3,7 @@
 
 use crate::crypto::{Keypair, PublicKey};
 use crate::genesis::{ConsensusParams, Genesis, Organisation, Participant, Role};
+use crate::sealed::EncryptionKey;
 
 /// The demo participants: (alias, organisation, role). The first four organisations validate
 /// (in this order) when there are four validators.
@@ -23,7 +24,7 @@ pub fn genesis(
     chain_id: &str,
     genesis_time_ms: u64,
     validator_keys: &[PublicKey],
-    participant_keys: &[PublicKey; 7],
+    participant_keys: &[(PublicKey, EncryptionKey); 7],
     consensus: ConsensusParams,
 ) -> Genesis {
     let mut organisations: Vec<Organisation> = PARTICIPANTS
@@ -56,9 +57,10 @@ pub fn genesis(
     let participants = PARTICIPANTS
         .iter()
         .zip(participant_keys)
-        .map(|((alias, org, _), key)| Participant {
+        .map(|((alias, org, _), (key, encryption_key))| Participant {
             alias: (*alias).to_string(),
             public_key: *key,
+            encryption_key: *encryption_key,
             organisation: (*org).to_string(),
         })
         .collect();
@@ -82,9 +84,9 @@ pub fn testing(validators: usize) -> (Genesis, Vec<Keypair>, Vec<(String, Keypai
         .iter()
         .map(|(a, _, _)| ((*a).to_string(), Keypair::for_testing(a)))
         .collect();
-    let mut pubs = [PublicKey([0; 32]); 7];
+    let mut pubs = [(PublicKey([0; 32]), EncryptionKey([0; 32])); 7];
     for (slot, (_, k)) in pubs.iter_mut().zip(&pkeys) {
-        *slot = k.public();
+        *slot = (k.public(), k.encryption_key());
     }
     let vpubs: Vec<PublicKey> = vkeys.iter().map(Keypair::public).collect();
     let g = genesis(

@@ -68,6 +68,8 @@ pub struct Participant {
     pub alias: String,
     /// The participant's signing key.
     pub public_key: PublicKey,
+    /// Its X25519 key: document keys are wrapped for it ([`crate::sealed`]).
+    pub encryption_key: crate::sealed::EncryptionKey,
     /// The organisation it acts for.
     pub organisation: String,
 }
@@ -111,7 +113,7 @@ impl Default for ConsensusParams {
 
 /// The genesis format this ledger reads and writes. Version 2 added this field (a file without
 /// it is version 1, which this ledger refuses with a message that says to regenerate it).
-pub const GENESIS_VERSION: u16 = 2;
+pub const GENESIS_VERSION: u16 = 3;
 
 fn version_one() -> u16 {
     1
@@ -297,7 +299,7 @@ impl Genesis {
     }
 
     /// Participants at genesis by public key, with their organisation's role.
-    pub fn participant_roles(&self) -> BTreeMap<PublicKey, (String, String, Role)> {
+    pub fn participant_roles(&self) -> BTreeMap<PublicKey, crate::state::Member> {
         let roles: BTreeMap<&str, Role> = self
             .organisations
             .iter()
@@ -306,9 +308,17 @@ impl Genesis {
         self.participants
             .iter()
             .filter_map(|p| {
-                roles
-                    .get(p.organisation.as_str())
-                    .map(|r| (p.public_key, (p.alias.clone(), p.organisation.clone(), *r)))
+                roles.get(p.organisation.as_str()).map(|r| {
+                    (
+                        p.public_key,
+                        crate::state::Member {
+                            alias: p.alias.clone(),
+                            organisation: p.organisation.clone(),
+                            role: *r,
+                            encryption_key: p.encryption_key,
+                        },
+                    )
+                })
             })
             .collect()
     }
@@ -401,6 +411,7 @@ mod tests {
             participants: vec![Participant {
                 alias: "port".into(),
                 public_key: Keypair::for_testing("p").public(),
+                encryption_key: Keypair::for_testing("p").encryption_key(),
                 organisation: "port".into(),
             }],
             consensus: ConsensusParams::default(),
@@ -429,7 +440,7 @@ mod tests {
             Genesis::from_json(&unknown),
             Err(GenesisError::Parse(_))
         ));
-        let v1 = g.to_json().replacen("\"version\": 2,", "", 1);
+        let v1 = g.to_json().replacen("\"version\": 3,", "", 1);
         assert_ne!(v1, g.to_json());
         let e = Genesis::from_json(&v1).expect_err("version 1 is refused");
         assert!(e.to_string().contains("genesis version 1"), "{e}");

@@ -19,6 +19,7 @@ pub mod keyfile;
 pub mod merkle;
 pub mod proof;
 pub mod rules;
+pub mod sealed;
 pub mod signed_read;
 pub mod state;
 pub mod state_tree;

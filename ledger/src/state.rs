@@ -32,6 +32,8 @@ pub struct Member {
     pub organisation: String,
     /// The organisation's role.
     pub role: Role,
+    /// Its X25519 key, for document keys wrapped for it.
+    pub encryption_key: crate::sealed::EncryptionKey,
 }
 
 /// Names one document (or membership record) for history and indexes.
@@ -350,15 +352,8 @@ impl State {
         for o in &genesis.organisations {
             c.organisations.insert(o.name.clone(), o.role);
         }
-        for (key, (alias, organisation, role)) in genesis.participant_roles() {
-            c.participants.insert(
-                key,
-                Member {
-                    alias,
-                    organisation,
-                    role,
-                },
-            );
+        for (key, member) in genesis.participant_roles() {
+            c.participants.insert(key, member);
         }
         s.apply(&c);
         s

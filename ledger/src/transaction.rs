@@ -40,6 +40,8 @@ pub enum Payload {
         alias: String,
         /// Its key.
         public_key: PublicKey,
+        /// Its X25519 key, for document keys wrapped for it.
+        encryption_key: crate::sealed::EncryptionKey,
         /// Its organisation.
         organisation: String,
     },
@@ -429,7 +431,7 @@ impl Payload {
 
 /// The transaction format this ledger reads and writes. Version 2 added this field; a body
 /// with another version is refused with `unsupported_version`.
-pub const TRANSACTION_VERSION: u16 = 2;
+pub const TRANSACTION_VERSION: u16 = 3;
 
 /// The signed part of a transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -127,6 +127,7 @@ impl Workload {
                     Payload::RegisterParticipant {
                         alias: p.alias.clone(),
                         public_key: p.key.public(),
+                        encryption_key: p.key.encryption_key(),
                         organisation: p.organisation.clone(),
                     },
                 )

@@ -42,7 +42,7 @@ fn sample_payloads(w: &World) -> Vec<Payload> {
         Payload::ProposeCreditAmendment {
             number: r("LC"),
             changes: CreditAmendment {
-                amount_minor: Some(5),
+                presentation_days: Some(5),
                 ..CreditAmendment::default()
             },
         },

@@ -20,7 +20,14 @@ const LC: &str = "LC-2026-001";
 const DEC: &str = "IM-2026-77";
 
 /// The flow's transactions as (signer alias, payload), one block each.
+/// The flow's transactions, built once: sealing is randomised (fresh keys, salts, nonces), and
+/// the tests compare chains built from the same transactions.
 fn steps(w: &World) -> Vec<(&'static str, Payload)> {
+    static STEPS: std::sync::OnceLock<Vec<(&'static str, Payload)>> = std::sync::OnceLock::new();
+    STEPS.get_or_init(|| build_steps(w)).clone()
+}
+
+fn build_steps(w: &World) -> Vec<(&'static str, Payload)> {
     let r = |s: &str| s.to_string();
     let invoice = Hash::of(b"commercial invoice INV-1");
     let origin = Hash::of(b"certificate of origin CO-1");

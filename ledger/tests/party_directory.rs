@@ -49,6 +49,7 @@ fn world() -> World {
         Payload::RegisterParticipant {
             alias: "other-carrier".into(),
             public_key: k.public(),
+            encryption_key: k.encryption_key(),
             organisation: "other-line".into(),
         },
     );

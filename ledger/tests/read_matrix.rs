@@ -35,6 +35,7 @@ fn join(w: &mut World, alias: &str, organisation: &str, role: Option<Role>) {
         Payload::RegisterParticipant {
             alias: alias.into(),
             public_key: k.public(),
+            encryption_key: k.encryption_key(),
             organisation: organisation.into(),
         },
     );

@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use portledger_ledger::documents::anchor::DocumentType;
-use portledger_ledger::documents::credit::{CreditAmendment, CreditState};
+use portledger_ledger::documents::credit::{CreditAmendment, CreditBody, CreditState};
 use portledger_ledger::documents::customs::{DeclarationState, Direction};
 use portledger_ledger::documents::transport::{
     AmendmentReason, FreightTerm, TransportDocumentKind, TransportDocumentState as TD,
@@ -76,6 +76,7 @@ fn only_the_port_operator_registers_members() {
     let reg = |alias: &str, org: &str| Payload::RegisterParticipant {
         alias: alias.into(),
         public_key: newbie,
+        encryption_key: Keypair::for_testing("newbie").encryption_key(),
         organisation: org.into(),
     };
     w.refused("carrier", reg("newbie", "buyer-co"), "role_not_permitted");
@@ -581,9 +582,26 @@ fn credit_apply_issue_advise_confirm() {
 fn credit_amendments_need_acceptance() {
     let mut w = World::new();
     operative_credit(&mut w, "LC-A");
+    // The issuing bank re-seals the terms with the new amount under the credit's key.
+    let key = w
+        .lc("LC-A")
+        .terms
+        .key_for(w.keypair("issuing-bank"))
+        .expect("the bank holds the key");
+    let amended = CreditBody {
+        amount_minor: 30_000_000,
+        ..credit_body()
+    };
     let changes = CreditAmendment {
-        amount_minor: Some(30_000_000),
+        body: Some(key.seal(&amended)),
         ..CreditAmendment::default()
+    };
+    let amount = |w: &World| {
+        w.lc("LC-A")
+            .terms
+            .open(w.keypair("seller"))
+            .expect("the beneficiary reads it")
+            .amount_minor
     };
     let propose = Payload::ProposeCreditAmendment {
         number: r("LC-A"),
@@ -601,7 +619,7 @@ fn credit_amendments_need_acceptance() {
     w.ok("issuing-bank", propose.clone());
     w.refused("issuing-bank", propose.clone(), "amendment_pending");
     // Silence is not acceptance.
-    assert_eq!(w.lc("LC-A").terms.amount_minor, 25_000_000);
+    assert_eq!(amount(&w), 25_000_000);
     w.refused(
         "buyer",
         Payload::AcceptCreditAmendment { number: r("LC-A") },
@@ -612,7 +630,7 @@ fn credit_amendments_need_acceptance() {
         Payload::RejectCreditAmendment { number: r("LC-A") },
     );
     let lc = w.lc("LC-A");
-    assert_eq!(lc.terms.amount_minor, 25_000_000);
+    assert_eq!(amount(&w), 25_000_000);
     assert!(lc.pending_amendment.is_none());
     w.ok("issuing-bank", propose);
     w.ok(
@@ -620,7 +638,7 @@ fn credit_amendments_need_acceptance() {
         Payload::AcceptCreditAmendment { number: r("LC-A") },
     );
     let lc = w.lc("LC-A");
-    assert_eq!(lc.terms.amount_minor, 30_000_000);
+    assert_eq!(amount(&w), 30_000_000);
     assert_eq!(lc.amendments_accepted, 1);
     w.refused(
         "seller",

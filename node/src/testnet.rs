@@ -93,9 +93,12 @@ pub fn create(dir: &Path, opts: &TestnetOptions) -> anyhow::Result<Vec<TestnetNo
     let participant_keys: Vec<Keypair> = (0..demo::PARTICIPANTS.len())
         .map(|_| Keypair::generate())
         .collect();
-    let mut pubs = [PublicKey([0; 32]); 7];
+    let mut pubs = [(
+        PublicKey([0; 32]),
+        portledger_ledger::sealed::EncryptionKey([0; 32]),
+    ); 7];
     for (slot, k) in pubs.iter_mut().zip(&participant_keys) {
-        *slot = k.public();
+        *slot = (k.public(), k.encryption_key());
     }
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

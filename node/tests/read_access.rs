@@ -11,11 +11,12 @@ use std::time::Duration;
 use common::{follow, read_authorization, ApiNet};
 use portledger_ledger::date::Date;
 use portledger_ledger::documents::anchor::DocumentType;
-use portledger_ledger::documents::credit::{CreditTerms, RequiredDocument};
+use portledger_ledger::documents::credit::{CreditBody, CreditTerms, RequiredDocument};
 use portledger_ledger::documents::customs::{DeclarationData, DeclarationLine, Direction};
 use portledger_ledger::documents::transport::{
     Equipment, FreightTerm, GoodsLine, TransportDocumentData, TransportDocumentKind,
 };
+use portledger_ledger::sealed::seal_for;
 use portledger_ledger::signed_read::{fresh_nonce, ReadSignature, Request};
 use portledger_ledger::{Hash, Keypair, Payload};
 use serde_json::Value;
@@ -37,7 +38,25 @@ fn today() -> Date {
     )
 }
 
+/// What no validator may hold in plaintext: the goods description of the credits.
+const SECRET_GOODS: &str = "CONFIDENTIAL-GOODS-7Q4X";
+
 fn terms(net: &ApiNet, number: &str, advising: bool) -> CreditTerms {
+    let mut parties = vec!["buyer", "seller", "issuing-bank"];
+    if advising {
+        parties.push("advising-bank");
+    }
+    let readers: Vec<_> = parties
+        .iter()
+        .map(|a| net.key(a).encryption_key())
+        .collect();
+    let body = CreditBody {
+        currency: "USD".into(),
+        amount_minor: 9_876_543,
+        tolerance_percent: 0,
+        goods: SECRET_GOODS.into(),
+    };
+    let (_, body, keys) = seal_for(&body, &readers).expect("seal");
     CreditTerms {
         number: number.into(),
         applicant: net.key("buyer").public(),
@@ -45,17 +64,15 @@ fn terms(net: &ApiNet, number: &str, advising: bool) -> CreditTerms {
         issuing_bank: net.key("issuing-bank").public(),
         advising_bank: advising.then(|| net.key("advising-bank").public()),
         confirming_bank: None,
-        currency: "USD".into(),
-        amount_minor: 98_765_43,
-        tolerance_percent: 0,
         expiry_date: today().plus_days(90),
         expiry_place: "NLRTM".into(),
         latest_shipment_date: Some(today().plus_days(30)),
         port_of_loading: None,
         port_of_discharge: None,
-        goods: "Confidential transformers".into(),
         documents_required: vec![RequiredDocument::TransportDocument],
         presentation_days: 21,
+        body,
+        keys,
     }
 }
 
@@ -178,16 +195,34 @@ async fn each_reader_sees_what_the_matrix_lets_it_and_nothing_else() {
     let lc2 = format!("/v1/lc/{LC2}");
     // Credits: their parties read them; a carrier, customs, the port and a bank that is no
     // party get exactly the answer of a credit that does not exist.
+    // The node serves the terms sealed; each party opens them with its own key.
     let (status, v) = net.get_as(2, "buyer", &lc1).await;
     assert_eq!(status, 200, "{v}");
-    assert_eq!(v["amount_minor"], 98_765_43, "{v}");
-    for alias in ["seller", "issuing-bank", "advising-bank"] {
+    assert!(v.get("amount_minor").is_none(), "no plaintext amount: {v}");
+    assert!(!v.to_string().contains(SECRET_GOODS), "{v}");
+    for alias in ["buyer", "seller", "issuing-bank", "advising-bank"] {
+        let (status, v) = net.get_as(3, alias, &lc1).await;
+        assert_eq!(status, 200, "{alias} reads {LC1}");
+        let terms: CreditTerms = serde_json::from_value(v["terms"].clone()).expect("terms");
+        let body = terms
+            .open(&net.key(alias))
+            .expect("a party opens the terms");
         assert_eq!(
-            net.get_as(3, alias, &lc1).await.0,
-            200,
-            "{alias} reads {LC1}"
+            (body.amount_minor, body.goods.as_str()),
+            (9_876_543, SECRET_GOODS)
         );
+        // The customs auditor key is not wrapped for credits (bank secrecy), nor anyone's
+        // but the parties'.
+        for outsider in ["customs", "carrier", "port"] {
+            assert!(
+                terms.open(&net.key(outsider)).is_err(),
+                "{outsider} opens {LC1}"
+            );
+        }
     }
+    let (_, v) = net.get_as(3, "issuing-bank", &lc2).await;
+    let terms: CreditTerms = serde_json::from_value(v["terms"].clone()).expect("terms");
+    assert!(terms.open(&net.key("advising-bank")).is_err());
     assert_eq!(net.get_as(3, "issuing-bank", &lc2).await.0, 200);
     let (_, missing) = net.get_as(2, "carrier", "/v1/lc/READ-LC-9").await;
     for (alias, path, name) in [
@@ -411,5 +446,45 @@ async fn each_reader_sees_what_the_matrix_lets_it_and_nothing_else() {
         assert!(!docs.contains(EXP), "{e}");
     }
 
-    net.stop().await;
+    // No validator's store holds a confidential field in plaintext: every one holds the
+    // credits (as ciphertext), none of their goods; the scan does see public fields.
+    let dirs: Vec<std::path::PathBuf> = (0..4)
+        .map(|i| net.dir.join(format!("node-{i}")).join("data"))
+        .collect();
+    net.stop_nodes().await;
+    for dir in &dirs {
+        let bytes = read_tree(dir);
+        assert!(!bytes.is_empty(), "{} holds files", dir.display());
+        assert!(
+            find(&bytes, LC1.as_bytes()),
+            "{} holds {LC1}",
+            dir.display()
+        );
+        assert!(
+            !find(&bytes, SECRET_GOODS.as_bytes()),
+            "{} holds the goods in plaintext",
+            dir.display()
+        );
+    }
+}
+
+/// Every file's bytes under `dir`, concatenated.
+fn read_tree(dir: &std::path::Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(b) = std::fs::read(&p) {
+                out.extend(b);
+            }
+        }
+    }
+    out
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }

@@ -85,12 +85,25 @@ impl Ctx {
     /// Reads `path` from the node and prints it: as JSON with --json, else through `human`.
     pub async fn show(&self, path: &str, human: fn(&Value) -> String) -> anyhow::Result<()> {
         let v = self.node.get(path).await?;
+        self.print(&v, human);
+        Ok(())
+    }
+
+    /// Prints `v` as JSON (--json) or as `human` renders it.
+    pub fn print(&self, v: &Value, human: fn(&Value) -> String) {
         if self.json {
             println!("{v}");
         } else {
-            print!("{}", human(&v));
+            print!("{}", human(v));
         }
-        Ok(())
+    }
+
+    /// The key of --key, if one was given: it opens what is sealed for its participant.
+    pub fn reader(&self) -> anyhow::Result<Option<Keypair>> {
+        self.key
+            .as_ref()
+            .map(|p| keyfile::read(p).map_err(input_err))
+            .transpose()
     }
 }
 

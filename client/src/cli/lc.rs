@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 use portledger_client::api::encode_segment;
 use portledger_client::inputs::{CreditAmendmentInput, CreditApplication};
-use portledger_client::output;
+use portledger_client::{output, reveal};
 use portledger_ledger::Payload;
 use serde_json::json;
 
@@ -116,8 +116,8 @@ pub async fn run(ctx: &Ctx, cmd: Lc) -> anyhow::Result<()> {
                 .node
                 .get(&format!("/v1/lc/{}", encode_segment(&number)))
                 .await?;
-            let currency = lc["currency"].as_str().unwrap_or("USD").to_string();
-            let changes = input.to_amendment(&currency)?;
+            let current = reveal::credit_key(&lc, &ctx.key()?)?;
+            let changes = input.to_amendment(&current)?;
             ctx.submit(
                 Payload::ProposeCreditAmendment { number, changes },
                 json!({}),
@@ -194,11 +194,13 @@ pub async fn run(ctx: &Ctx, cmd: Lc) -> anyhow::Result<()> {
                 .await
         }
         Lc::Show(x) => {
-            ctx.show(
-                &format!("/v1/lc/{}", encode_segment(&x.number)),
-                output::credit,
-            )
-            .await
+            let mut v = ctx
+                .node
+                .get(&format!("/v1/lc/{}", encode_segment(&x.number)))
+                .await?;
+            reveal::credit(&mut v, ctx.reader()?.as_ref());
+            ctx.print(&v, output::credit);
+            Ok(())
         }
         Lc::History(x) => {
             ctx.show(

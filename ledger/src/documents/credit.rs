@@ -4,11 +4,12 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::{Hash, PublicKey};
+use crate::crypto::{Hash, Keypair, PublicKey};
 use crate::date::Date;
 use crate::documents::anchor::DocumentType;
-use crate::documents::{check_currency, check_locode, check_reference, check_text};
+use crate::documents::{check_currency, check_locode, check_reference, check_sealed, check_text};
 use crate::error::RuleError;
+use crate::sealed::{DecryptionKey, KeyWrap, SealError, Sealed, TermsKey, MAX_WRAPS};
 
 /// Longest credit number.
 pub const MAX_NUMBER: usize = 35;
@@ -51,7 +52,44 @@ impl RequiredDocument {
     }
 }
 
-/// The terms of a credit, as the applicant applies for it.
+/// The confidential terms of a credit: no rule reads them, so they travel and are stored
+/// sealed ([`crate::sealed`]), readable by the credit's parties only (`CreditTerms::body`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreditBody {
+    /// ISO 4217 currency.
+    pub currency: String,
+    /// Amount in minor units (cents).
+    pub amount_minor: u64,
+    /// Tolerance in percent (UCP 600 art. 30).
+    pub tolerance_percent: u8,
+    /// Description of the goods.
+    pub goods: String,
+}
+
+impl CreditBody {
+    /// Checks the fields on their own (by the client that seals them: validators cannot).
+    pub fn validate(&self) -> Result<(), RuleError> {
+        check_currency("currency", &self.currency)?;
+        if self.amount_minor == 0 {
+            return Err(RuleError::InvalidField {
+                field: "amount",
+                reason: "must be greater than zero".into(),
+            });
+        }
+        if self.tolerance_percent > 100 {
+            return Err(RuleError::InvalidField {
+                field: "tolerance_percent",
+                reason: "must be between 0 and 100".into(),
+            });
+        }
+        check_text("goods", &self.goods, 2000)
+    }
+}
+
+/// The terms of a credit, as the applicant applies for it: the public header the rules read
+/// (parties, dates, places, required documents) and the confidential [`CreditBody`], sealed,
+/// with its key wrapped for each party.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreditTerms {
@@ -67,12 +105,6 @@ pub struct CreditTerms {
     pub advising_bank: Option<PublicKey>,
     /// Confirming bank, if any.
     pub confirming_bank: Option<PublicKey>,
-    /// ISO 4217 currency.
-    pub currency: String,
-    /// Amount in minor units (cents).
-    pub amount_minor: u64,
-    /// Tolerance in percent (UCP 600 art. 30).
-    pub tolerance_percent: u8,
     /// Expiry date for presentation.
     pub expiry_date: Date,
     /// Place of expiry (UN/LOCODE or free text).
@@ -83,36 +115,53 @@ pub struct CreditTerms {
     pub port_of_loading: Option<String>,
     /// Port of discharge, if restricted.
     pub port_of_discharge: Option<String>,
-    /// Description of the goods.
-    pub goods: String,
     /// Documents required for a complying presentation.
     pub documents_required: Vec<RequiredDocument>,
     /// Days after shipment within which documents must be presented.
     pub presentation_days: u32,
+    /// The confidential terms ([`CreditBody`]), sealed under the credit's own key.
+    pub body: Sealed,
+    /// The credit's key, wrapped for each of its parties (and nobody else).
+    pub keys: Vec<KeyWrap>,
 }
 
 impl CreditTerms {
+    /// Its parties: applicant, beneficiary, issuing bank, and the advising and confirming
+    /// banks when named. They, and only they, read its sealed body.
+    pub fn parties(&self) -> Vec<PublicKey> {
+        let mut p = vec![self.applicant, self.beneficiary, self.issuing_bank];
+        p.extend(self.advising_bank);
+        p.extend(self.confirming_bank);
+        p
+    }
+
+    /// The credit's key, as `reader` unwraps it.
+    pub fn key_for(&self, reader: &Keypair) -> Result<TermsKey, SealError> {
+        DecryptionKey::of(reader).unwrap_any(&self.keys)
+    }
+
+    /// The confidential terms, opened with `reader`'s key and checked against the commitment.
+    pub fn open(&self, reader: &Keypair) -> Result<CreditBody, SealError> {
+        self.key_for(reader)?.open(&self.body)
+    }
+
     /// Checks the fields on their own.
     pub fn validate(&self) -> Result<(), RuleError> {
         check_reference("number", &self.number, MAX_NUMBER)?;
-        check_currency("currency", &self.currency)?;
         let invalid = |field, reason: &str| {
             Err(RuleError::InvalidField {
                 field,
                 reason: reason.to_string(),
             })
         };
-        if self.amount_minor == 0 {
-            return invalid("amount", "must be greater than zero");
-        }
-        if self.tolerance_percent > 100 {
-            return invalid("tolerance_percent", "must be between 0 and 100");
+        check_sealed("body", &self.body)?;
+        if self.keys.len() > MAX_WRAPS {
+            return invalid("keys", "at most 32 key wraps");
         }
         if self.applicant == self.beneficiary {
             return invalid("beneficiary", "must differ from the applicant");
         }
         check_text("expiry_place", &self.expiry_place, 100)?;
-        check_text("goods", &self.goods, 2000)?;
         if let Some(p) = &self.port_of_loading {
             check_locode("port_of_loading", p)?;
         }
@@ -193,8 +242,8 @@ impl fmt::Display for CreditState {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreditAmendment {
-    /// New amount in minor units.
-    pub amount_minor: Option<u64>,
+    /// New confidential terms (amount, goods, ...), sealed under the credit's key.
+    pub body: Option<Sealed>,
     /// New expiry date.
     pub expiry_date: Option<Date>,
     /// New latest shipment date.
@@ -203,8 +252,6 @@ pub struct CreditAmendment {
     pub presentation_days: Option<u32>,
     /// New list of required documents.
     pub documents_required: Option<Vec<RequiredDocument>>,
-    /// New goods description.
-    pub goods: Option<String>,
 }
 
 /// An amendment waiting for acceptance.

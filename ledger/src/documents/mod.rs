@@ -36,6 +36,21 @@ pub fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), Ru
     Ok(())
 }
 
+/// Checks a sealed body's size (the rules cannot read it; they bound it).
+pub fn check_sealed(field: &'static str, sealed: &crate::sealed::Sealed) -> Result<(), RuleError> {
+    let n = sealed.ciphertext.0.len();
+    if n > crate::sealed::MAX_SEALED_BYTES {
+        return Err(RuleError::InvalidField {
+            field,
+            reason: format!(
+                "the sealed body must be at most {} bytes, got {n}",
+                crate::sealed::MAX_SEALED_BYTES
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Checks a UN/LOCODE: two letters of country, three letters or digits 2-9 of place.
 pub fn check_locode(field: &'static str, value: &str) -> Result<(), RuleError> {
     let b = value.as_bytes();

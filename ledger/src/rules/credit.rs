@@ -108,9 +108,9 @@ fn apply_for<V: StateView>(t: &mut Tx<'_, V>, terms: &CreditTerms) -> Result<(),
             terms.expiry_date
         )));
     }
-    let mut parties = vec![terms.applicant, terms.beneficiary, terms.issuing_bank];
-    parties.extend(terms.advising_bank);
-    parties.extend(terms.confirming_bank);
+    let parties = terms.parties();
+    // Its parties read its terms, nobody else: not customs, not the port (bank secrecy).
+    t.require_key_wraps(&terms.keys, &parties)?;
     t.involve(parties);
     t.put_credit(LetterOfCredit {
         terms: terms.clone(),
@@ -211,8 +211,8 @@ fn propose_amendment<V: StateView>(
 }
 
 fn apply_amendment(terms: &mut CreditTerms, c: &CreditAmendment) {
-    if let Some(v) = c.amount_minor {
-        terms.amount_minor = v;
+    if let Some(v) = &c.body {
+        terms.body = v.clone();
     }
     if let Some(v) = c.expiry_date {
         terms.expiry_date = v;
@@ -225,9 +225,6 @@ fn apply_amendment(terms: &mut CreditTerms, c: &CreditAmendment) {
     }
     if let Some(v) = &c.documents_required {
         terms.documents_required = v.clone();
-    }
-    if let Some(v) = &c.goods {
-        terms.goods = v.clone();
     }
 }
 

@@ -40,6 +40,7 @@ pub(super) fn apply<V: StateView>(t: &mut Tx<'_, V>, p: &Payload) -> Result<(), 
         Payload::RegisterParticipant {
             alias,
             public_key,
+            encryption_key,
             organisation,
         } => {
             check_name("alias", alias)?;
@@ -68,6 +69,7 @@ pub(super) fn apply<V: StateView>(t: &mut Tx<'_, V>, p: &Payload) -> Result<(), 
                     alias: alias.clone(),
                     organisation: organisation.clone(),
                     role,
+                    encryption_key: *encryption_key,
                 },
             );
             t.touch(DocumentKey::Participant(*public_key));

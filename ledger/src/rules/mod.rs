@@ -202,6 +202,38 @@ impl<V: StateView> Tx<'_, V> {
     }
 
     /// The transport document with this reference.
+    /// A sealed document's key must be wrapped for each of `readers` (at its registered
+    /// encryption key) and for nobody else: no party ends with a document it cannot read, and
+    /// no outsider gets the key. The rule cannot open a wrap; the reader's client checks it
+    /// opens and matches the commitment.
+    pub fn require_key_wraps(
+        &self,
+        wraps: &[crate::sealed::KeyWrap],
+        readers: &[PublicKey],
+    ) -> Result<(), RuleError> {
+        let mut expected = Vec::new();
+        for r in readers {
+            let m = self.registered(r)?;
+            if !wraps.iter().any(|w| w.recipient == m.encryption_key) {
+                return Err(RuleError::InvalidField {
+                    field: "keys",
+                    reason: format!("the document key is not wrapped for {}", m.alias),
+                });
+            }
+            expected.push(m.encryption_key);
+        }
+        if let Some(w) = wraps.iter().find(|w| !expected.contains(&w.recipient)) {
+            return Err(RuleError::InvalidField {
+                field: "keys",
+                reason: format!(
+                    "the document key is wrapped for {}, who may not read it",
+                    w.recipient
+                ),
+            });
+        }
+        Ok(())
+    }
+
     pub fn transport_document(&self, reference: &str) -> Result<TransportDocument, RuleError> {
         self.view
             .transport_document(reference)

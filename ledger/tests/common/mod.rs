@@ -8,11 +8,12 @@ use portledger_ledger::block::Block;
 use portledger_ledger::chain::Chain;
 use portledger_ledger::date::{Date, DAY_MS};
 use portledger_ledger::documents::anchor::DocumentType;
-use portledger_ledger::documents::credit::{CreditTerms, RequiredDocument};
+use portledger_ledger::documents::credit::{CreditBody, CreditTerms, RequiredDocument};
 use portledger_ledger::documents::customs::{DeclarationData, DeclarationLine, Direction};
 use portledger_ledger::documents::transport::{
     Equipment, FreightTerm, GoodsLine, TransportDocumentData, TransportDocumentKind,
 };
+use portledger_ledger::sealed::seal_for;
 use portledger_ledger::{
     apply, demo, BlockContext, CommitCertificate, Effects, Genesis, Hash, Keypair, Payload,
     PublicKey, RuleError, State, Store, Transaction, Vote, VoteKind,
@@ -63,6 +64,7 @@ impl World {
             Payload::RegisterParticipant {
                 alias: alias.to_string(),
                 public_key: pk,
+                encryption_key: self.keys[alias].encryption_key(),
                 organisation: "buyer-co".into(),
             },
         )
@@ -197,7 +199,23 @@ pub fn bl_data(w: &World, reference: &str, to_order: bool) -> TransportDocumentD
     }
 }
 
+/// The confidential terms of [`credit_terms`].
+pub fn credit_body() -> CreditBody {
+    CreditBody {
+        currency: "USD".into(),
+        amount_minor: 25_000_000,
+        tolerance_percent: 5,
+        goods: "Transformers".into(),
+    }
+}
+
+/// A credit of buyer, seller, issuing-bank and advising-bank, its body sealed for them.
 pub fn credit_terms(w: &World, number: &str) -> CreditTerms {
+    let readers: Vec<_> = ["buyer", "seller", "issuing-bank", "advising-bank"]
+        .iter()
+        .map(|a| w.keys[*a].encryption_key())
+        .collect();
+    let (_, body, keys) = seal_for(&credit_body(), &readers).expect("seal");
     CreditTerms {
         number: number.to_string(),
         applicant: w.key("buyer"),
@@ -205,20 +223,18 @@ pub fn credit_terms(w: &World, number: &str) -> CreditTerms {
         issuing_bank: w.key("issuing-bank"),
         advising_bank: Some(w.key("advising-bank")),
         confirming_bank: None,
-        currency: "USD".into(),
-        amount_minor: 25_000_000,
-        tolerance_percent: 5,
         expiry_date: w.today().plus_days(90),
         expiry_place: "NLRTM".into(),
         latest_shipment_date: Some(w.today().plus_days(60)),
         port_of_loading: Some("CNSHA".into()),
         port_of_discharge: Some("NLRTM".into()),
-        goods: "Transformers".into(),
         documents_required: vec![
             RequiredDocument::TransportDocument,
             RequiredDocument::CommercialInvoice,
         ],
         presentation_days: 21,
+        body,
+        keys,
     }
 }
 

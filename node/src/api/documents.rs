@@ -229,8 +229,6 @@ impl Resource for Credits {
             "issuing_bank": show_party(&s.shared, &lc.terms.issuing_bank),
             "advising_bank": opt_party(s, lc.terms.advising_bank.as_ref()),
             "confirming_bank": opt_party(s, lc.terms.confirming_bank.as_ref()),
-            "currency": lc.terms.currency,
-            "amount_minor": lc.terms.amount_minor,
             "expiry_date": lc.terms.expiry_date,
             "pending_amendment": lc.pending_amendment,
             "presentation": lc.presentation,

@@ -200,6 +200,11 @@ impl ApiNet {
     }
 
     pub async fn stop(mut self) {
+        self.stop_nodes().await;
+    }
+
+    /// Stops every node, keeping their directories (until `self` is dropped).
+    pub async fn stop_nodes(&mut self) {
         for n in self.nodes.drain(..) {
             n.stop().await.expect("stop");
         }
