@@ -16,13 +16,27 @@ fn backend(e: sled::Error) -> StoreError {
 
 impl SledStore {
     /// Opens (or creates) the database in `dir`.
+    ///
+    /// A store just closed in this process may still hold its file lock for a moment (sled's
+    /// flusher thread lets go of it last): a lock refusal is retried for up to five seconds.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(256 * 1024 * 1024)
-            .open()
-            .map_err(backend)?;
-        Ok(SledStore { db })
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            match sled::Config::new()
+                .path(dir)
+                .cache_capacity(256 * 1024 * 1024)
+                .open()
+            {
+                Ok(db) => return Ok(SledStore { db }),
+                Err(sled::Error::Io(e))
+                    if e.to_string().contains("could not acquire lock")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => return Err(backend(e)),
+            }
+        }
     }
 }
 
