@@ -6,11 +6,13 @@ use portledger_ledger::date::Date;
 use portledger_ledger::documents::credit::{
     CreditAmendment, CreditBody, CreditTerms, RequiredDocument, DEFAULT_PRESENTATION_DAYS,
 };
-use portledger_ledger::documents::customs::{DeclarationData, DeclarationLine, Direction};
+use portledger_ledger::documents::customs::{
+    DeclarationBody, DeclarationData, DeclarationLine, Direction,
+};
 use portledger_ledger::documents::transport::{
     Equipment, FreightTerm, GoodsLine, TransportDocumentData, TransportDocumentKind,
 };
-use portledger_ledger::sealed::{seal_for, TermsKey};
+use portledger_ledger::sealed::{seal_for, EncryptionKey, TermsKey};
 use portledger_ledger::{Hash, PublicKey};
 use serde::Deserialize;
 use serde_json::Value;
@@ -240,8 +242,14 @@ impl DeclarationInput {
     }
 
     /// The ledger's declaration; the declarant must be `signer` (the ledger takes the signer
-    /// as the declarant).
-    pub fn to_data(&self, dir: &Directory, signer: &PublicKey) -> Result<DeclarationData> {
+    /// as the declarant). Its lines are sealed under a new key wrapped for the declarant and
+    /// for `auditor`, the customs auditor key of genesis.
+    pub fn to_data(
+        &self,
+        dir: &Directory,
+        signer: &PublicKey,
+        auditor: Option<EncryptionKey>,
+    ) -> Result<DeclarationData> {
         let declarant = dir.resolve(&self.declarant)?;
         if declarant != *signer {
             return Err(ClientError::Input(format!(
@@ -264,12 +272,20 @@ impl DeclarationInput {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let body = DeclarationBody { lines };
+        body.validate()
+            .map_err(|e| ClientError::Input(e.to_string()))?;
+        let mut readers = dir.encryption_keys(&[declarant])?;
+        readers.extend(auditor);
+        let (_, sealed, keys) = seal_for(&body, &readers)
+            .map_err(|e| ClientError::Input(format!("cannot seal the declaration: {e}")))?;
         Ok(DeclarationData {
             number: self.number.clone(),
             direction: self.direction,
             transport_document: self.transport_document.clone(),
             containers: self.containers.clone(),
-            lines,
+            body: sealed,
+            keys,
         })
     }
 }

@@ -3,6 +3,7 @@
 //! commitment. The node never sees the plaintext of a document it is party to nothing of.
 
 use portledger_ledger::documents::credit::{CreditBody, CreditTerms};
+use portledger_ledger::documents::customs::DeclarationData;
 use portledger_ledger::sealed::{Sealed, TermsKey};
 use portledger_ledger::Keypair;
 use serde_json::{json, Value};
@@ -56,5 +57,25 @@ pub fn credit(v: &mut Value, reader: Option<&Keypair>) {
         }
         Some(Err(e)) => v["sealed"] = json!(format!("not readable: {e}")),
         None => v["sealed"] = json!("not readable without --key"),
+    }
+}
+
+/// Adds a declaration's goods lines (`lines`) beside its public fields when `reader` (its
+/// declarant, or the customs auditor) opens them; `sealed` says whether it did.
+pub fn declaration(v: &mut Value, reader: Option<&Keypair>) {
+    let data: std::result::Result<DeclarationData, _> =
+        serde_json::from_value(v["declaration"].clone());
+    match (data, reader) {
+        (Ok(d), Some(k)) => match d.open(k) {
+            Ok(body) => {
+                v["lines"] = json!(body.lines);
+                v["sealed"] = json!("opened with your key; matches its commitment");
+            }
+            Err(e) => v["sealed"] = json!(format!("not readable: {e}")),
+        },
+        (Err(e), _) => {
+            v["sealed"] = json!(format!("not readable: the declaration does not parse: {e}"))
+        }
+        (_, None) => v["sealed"] = json!("not readable without --key"),
     }
 }

@@ -521,9 +521,20 @@ async fn flow(net: &Net, f: &Path) {
     assert!(e.contains("RELEASED by customs"), "{e}");
 
     ok(net, "customs", &["customs", "release", "IMP-1"]).await;
-    assert_eq!(
-        ok(net, "customs", &["customs", "show", "IMP-1"]).await["state"],
-        "RELEASED"
+    let imp = ok(net, "customs", &["customs", "show", "IMP-1"]).await;
+    assert_eq!(imp["state"], "RELEASED");
+    // The lines are sealed for the declarant and the customs auditor: customs and the buyer
+    // open them; the port reads the declaration's state, not its lines.
+    assert_eq!(imp["lines"][0]["hs_code"], "640399", "{imp}");
+    let mine = ok(net, "buyer", &["customs", "show", "IMP-1"]).await;
+    assert_eq!(mine["lines"], imp["lines"]);
+    let port = ok(net, "port", &["customs", "show", "IMP-1"]).await;
+    assert!(port["lines"].is_null(), "{port}");
+    assert!(
+        port["sealed"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("not readable")),
+        "{port}"
     );
 
     // 7. The port releases the cargo at the gate.

@@ -71,6 +71,12 @@ pub fn genesis(
         organisations,
         participants,
         consensus,
+        // The demo's customs administration audits with its participant's own key.
+        customs_auditor: participant_keys
+            .iter()
+            .zip(PARTICIPANTS.iter())
+            .find(|(_, (_, _, role))| *role == Role::Customs)
+            .map(|((_, e), _)| *e),
     }
 }
 

@@ -137,6 +137,10 @@ pub struct Genesis {
     /// Consensus parameters.
     #[serde(default)]
     pub consensus: ConsensusParams,
+    /// The customs auditor's X25519 key: the key of every sealed declaration is wrapped for
+    /// it as well as for its declarant ([`crate::sealed`]); never a credit's (bank secrecy).
+    #[serde(default)]
+    pub customs_auditor: Option<crate::sealed::EncryptionKey>,
 }
 
 /// What is wrong with a genesis file.
@@ -415,6 +419,7 @@ mod tests {
                 organisation: "port".into(),
             }],
             consensus: ConsensusParams::default(),
+            customs_auditor: None,
         }
     }
 

@@ -261,6 +261,8 @@ families! {
 pub trait StateView {
     /// The chain id.
     fn chain_id(&self) -> &str;
+    /// The customs auditor's key of genesis, if it names one.
+    fn customs_auditor(&self) -> Option<crate::sealed::EncryptionKey>;
     /// A record of a family, by key (or anything the key borrows as, such as `&str`).
     fn record<F: Family, Q>(&self, key: &Q) -> Option<F::Record>
     where
@@ -313,6 +315,8 @@ pub trait StateView {
 pub struct State {
     /// The chain id.
     pub chain_id: String,
+    /// The customs auditor's key of genesis.
+    pub customs_auditor: Option<crate::sealed::EncryptionKey>,
     /// Organisations by name.
     pub organisations: BTreeMap<String, Role>,
     /// Participants by key.
@@ -346,6 +350,7 @@ impl State {
     pub fn from_genesis(genesis: &Genesis) -> State {
         let mut s = State {
             chain_id: genesis.chain_id.clone(),
+            customs_auditor: genesis.customs_auditor,
             ..State::default()
         };
         let mut c = Changes::default();
@@ -419,6 +424,9 @@ impl State {
 impl StateView for State {
     fn chain_id(&self) -> &str {
         &self.chain_id
+    }
+    fn customs_auditor(&self) -> Option<crate::sealed::EncryptionKey> {
+        self.customs_auditor
     }
     fn record<F: Family, Q>(&self, key: &Q) -> Option<F::Record>
     where
@@ -520,6 +528,9 @@ impl<'a> Overlay<'a> {
 impl StateView for Overlay<'_> {
     fn chain_id(&self) -> &str {
         &self.base.chain_id
+    }
+    fn customs_auditor(&self) -> Option<crate::sealed::EncryptionKey> {
+        self.base.customs_auditor
     }
     fn record<F: Family, Q>(&self, key: &Q) -> Option<F::Record>
     where

@@ -36,6 +36,7 @@ impl Run {
     fn ok(&mut self, alias: &str, payload: Payload) {
         let key = self.w.keypair(alias);
         let nonce = self.chain.state().nonce(&key.public()) + 1;
+        let payload = for_signer(&self.w.genesis, key, payload);
         let tx = Transaction::sign(key, &self.w.genesis.chain_id, nonce, payload);
         let time = self.chain.tip().time_ms + 60_000;
         commit(&mut self.chain, &self.w.validators, vec![tx], time);

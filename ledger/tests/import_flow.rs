@@ -24,7 +24,14 @@ const DEC: &str = "IM-2026-77";
 /// the tests compare chains built from the same transactions.
 fn steps(w: &World) -> Vec<(&'static str, Payload)> {
     static STEPS: std::sync::OnceLock<Vec<(&'static str, Payload)>> = std::sync::OnceLock::new();
-    STEPS.get_or_init(|| build_steps(w)).clone()
+    STEPS
+        .get_or_init(|| {
+            build_steps(w)
+                .into_iter()
+                .map(|(who, p)| (who, for_signer(&w.genesis, w.keypair(who), p)))
+                .collect()
+        })
+        .clone()
 }
 
 fn build_steps(w: &World) -> Vec<(&'static str, Payload)> {

@@ -17,6 +17,7 @@ const BL: &str = "MAEU250020";
 fn step(chain: &mut Chain<MemStore>, w: &World, alias: &str, payload: Payload) {
     let key = w.keypair(alias);
     let nonce = chain.state().nonce(&key.public()) + 1;
+    let payload = for_signer(&w.genesis, key, payload);
     let tx = Transaction::sign(key, &w.genesis.chain_id, nonce, payload);
     let time = chain.tip().time_ms + 60_000;
     commit(chain, &w.validators, vec![tx], time);

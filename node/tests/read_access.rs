@@ -12,7 +12,7 @@ use common::{follow, read_authorization, ApiNet};
 use portledger_ledger::date::Date;
 use portledger_ledger::documents::anchor::DocumentType;
 use portledger_ledger::documents::credit::{CreditBody, CreditTerms, RequiredDocument};
-use portledger_ledger::documents::customs::{DeclarationData, DeclarationLine, Direction};
+use portledger_ledger::documents::customs::{DeclarationLine, Direction};
 use portledger_ledger::documents::transport::{
     Equipment, FreightTerm, GoodsLine, TransportDocumentData, TransportDocumentKind,
 };
@@ -40,6 +40,8 @@ fn today() -> Date {
 
 /// What no validator may hold in plaintext: the goods description of the credits.
 const SECRET_GOODS: &str = "CONFIDENTIAL-GOODS-7Q4X";
+/// Nor the description of the export declaration's line.
+const SECRET_LINE: &str = "CONFIDENTIAL-LINE-9K2M";
 
 fn terms(net: &ApiNet, number: &str, advising: bool) -> CreditTerms {
     let mut parties = vec!["buyer", "seller", "issuing-bank"];
@@ -165,19 +167,19 @@ async fn each_reader_sees_what_the_matrix_lets_it_and_nothing_else() {
     .await;
     net.run(
         "seller",
-        Payload::LodgeDeclaration(Box::new(DeclarationData {
-            number: EXP.into(),
-            direction: Direction::Export,
-            transport_document: BL.into(),
-            containers: vec![],
-            lines: vec![DeclarationLine {
+        Payload::LodgeDeclaration(Box::new(net.declaration(
+            "seller",
+            EXP,
+            Direction::Export,
+            BL,
+            vec![DeclarationLine {
                 hs_code: "850440".into(),
-                description: "Transformers".into(),
+                description: SECRET_LINE.into(),
                 origin_country: "CN".into(),
                 value_minor: 9_876_543,
                 currency: "USD".into(),
             }],
-        })),
+        ))),
     )
     .await;
     let private = Hash::of(b"the seller's own costing sheet");
@@ -258,6 +260,20 @@ async fn each_reader_sees_what_the_matrix_lets_it_and_nothing_else() {
             .0,
         200
     );
+    // Its lines are sealed: the declarant and the customs auditor (the demo's customs key)
+    // open them; the port, which reads the declaration's state for release, does not.
+    let (_, d) = net.get_as(2, "port", &format!("/v1/customs/{EXP}")).await;
+    assert!(!d.to_string().contains(SECRET_LINE), "{d}");
+    let data: portledger_ledger::documents::customs::DeclarationData =
+        serde_json::from_value(d["declaration"].clone()).expect("declaration");
+    for alias in ["seller", "customs"] {
+        let body = data.open(&net.key(alias)).expect("opens");
+        assert_eq!(body.lines[0].description, SECRET_LINE, "{alias}");
+        assert_eq!(body.lines[0].value_minor, 9_876_543);
+    }
+    for alias in ["port", "buyer", "carrier", "issuing-bank"] {
+        assert!(data.open(&net.key(alias)).is_err(), "{alias} opens {EXP}");
+    }
     assert_eq!(
         net.get_as(2, "buyer", &format!("/v1/customs/{EXP}"))
             .await
@@ -460,11 +476,13 @@ async fn each_reader_sees_what_the_matrix_lets_it_and_nothing_else() {
             "{} holds {LC1}",
             dir.display()
         );
-        assert!(
-            !find(&bytes, SECRET_GOODS.as_bytes()),
-            "{} holds the goods in plaintext",
-            dir.display()
-        );
+        for secret in [SECRET_GOODS, SECRET_LINE] {
+            assert!(
+                !find(&bytes, secret.as_bytes()),
+                "{} holds {secret} in plaintext",
+                dir.display()
+            );
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use common::{follow, ApiNet};
 
 use std::time::Duration;
 
-use portledger_ledger::documents::customs::{DeclarationData, DeclarationLine, Direction};
+use portledger_ledger::documents::customs::{DeclarationLine, Direction};
 use portledger_ledger::documents::tracking::TrackingCode;
 use portledger_ledger::documents::transport::{
     Equipment, FreightTerm, GoodsLine, TransportDocumentData, TransportDocumentKind,
@@ -106,19 +106,19 @@ async fn tracking_is_listed_per_container_and_document_and_streamed() {
 
     net.run(
         "seller",
-        Payload::LodgeDeclaration(Box::new(DeclarationData {
-            number: "EX-1".into(),
-            direction: Direction::Export,
-            transport_document: BL.into(),
-            containers: vec![],
-            lines: vec![DeclarationLine {
+        Payload::LodgeDeclaration(Box::new(net.declaration(
+            "seller",
+            "EX-1",
+            Direction::Export,
+            BL,
+            vec![DeclarationLine {
                 hs_code: "850440".into(),
                 description: "Transformers".into(),
                 origin_country: "CN".into(),
                 value_minor: 1_000_000,
                 currency: "USD".into(),
             }],
-        })),
+        ))),
     )
     .await;
     net.run(

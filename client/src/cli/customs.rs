@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use portledger_client::api::encode_segment;
 use portledger_client::inputs::DeclarationInput;
 use portledger_client::money;
-use portledger_client::output;
+use portledger_client::{output, reveal};
 use portledger_ledger::Payload;
 use serde_json::{json, Value};
 
@@ -79,7 +79,10 @@ pub async fn run(ctx: &Ctx, cmd: Customs) -> anyhow::Result<()> {
         Customs::Declare { file } => {
             let input = DeclarationInput::parse(read_json(&file)?)?;
             let key = ctx.key()?;
-            let data = input.to_data(&ctx.directory().await?, &key.public())?;
+            let genesis = ctx.node.get("/v1/genesis").await?;
+            let auditor = serde_json::from_value(genesis["customs_auditor"].clone())
+                .map_err(|e| input_err(format!("the genesis' customs_auditor: {e}")))?;
+            let data = input.to_data(&ctx.directory().await?, &key.public(), auditor)?;
             data.validate()
                 .map_err(|e| input_err(format!("{}: {e}", file.display())))?;
             let extra = json!({"number": data.number});
@@ -171,11 +174,13 @@ pub async fn run(ctx: &Ctx, cmd: Customs) -> anyhow::Result<()> {
             .await
         }
         Customs::Show(x) => {
-            ctx.show(
-                &format!("/v1/customs/{}", encode_segment(&x.number)),
-                output::declaration,
-            )
-            .await
+            let mut v = ctx
+                .node
+                .get(&format!("/v1/customs/{}", encode_segment(&x.number)))
+                .await?;
+            reveal::declaration(&mut v, ctx.reader()?.as_ref());
+            ctx.print(&v, output::declaration);
+            Ok(())
         }
         Customs::History(x) => {
             ctx.show(

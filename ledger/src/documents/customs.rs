@@ -4,10 +4,13 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::PublicKey;
+use crate::crypto::{Keypair, PublicKey};
 use crate::documents::transport::MAX_REFERENCE;
-use crate::documents::{check_country, check_currency, check_hs_code, check_reference, check_text};
+use crate::documents::{
+    check_country, check_currency, check_hs_code, check_reference, check_sealed, check_text,
+};
 use crate::error::RuleError;
+use crate::sealed::{DecryptionKey, KeyWrap, SealError, Sealed, MAX_WRAPS};
 
 /// Longest declaration number.
 pub const MAX_NUMBER: usize = 35;
@@ -48,7 +51,37 @@ pub struct DeclarationLine {
     pub currency: String,
 }
 
-/// A declaration as the declarant lodges it.
+/// The confidential part of a declaration: its goods lines (codes, descriptions, origins,
+/// values). No rule reads them; they travel sealed for the declarant and the customs auditor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclarationBody {
+    /// Goods lines.
+    pub lines: Vec<DeclarationLine>,
+}
+
+impl DeclarationBody {
+    /// Checks the lines (by the client that seals them: validators cannot).
+    pub fn validate(&self) -> Result<(), RuleError> {
+        if self.lines.is_empty() || self.lines.len() > 1000 {
+            return Err(RuleError::InvalidField {
+                field: "lines",
+                reason: "must list 1 to 1000 lines".into(),
+            });
+        }
+        for l in &self.lines {
+            check_hs_code("lines.hs_code", &l.hs_code)?;
+            check_text("lines.description", &l.description, 1000)?;
+            check_country("lines.origin_country", &l.origin_country)?;
+            check_currency("lines.currency", &l.currency)?;
+        }
+        Ok(())
+    }
+}
+
+/// A declaration as the declarant lodges it: the public header the rules read, and its
+/// [`DeclarationBody`] sealed, with the key wrapped for the declarant and the customs
+/// auditor of genesis.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeclarationData {
@@ -61,11 +94,20 @@ pub struct DeclarationData {
     /// The containers of that document it covers; empty means all of them.
     #[serde(default)]
     pub containers: Vec<String>,
-    /// Goods lines.
-    pub lines: Vec<DeclarationLine>,
+    /// The goods lines ([`DeclarationBody`]), sealed under the declaration's own key.
+    pub body: Sealed,
+    /// The declaration's key, wrapped for the declarant and the customs auditor.
+    pub keys: Vec<KeyWrap>,
 }
 
 impl DeclarationData {
+    /// The goods lines, opened with `reader`'s key and checked against the commitment.
+    pub fn open(&self, reader: &Keypair) -> Result<DeclarationBody, SealError> {
+        DecryptionKey::of(reader)
+            .unwrap_any(&self.keys)?
+            .open(&self.body)
+    }
+
     /// Checks the fields on their own.
     pub fn validate(&self) -> Result<(), RuleError> {
         check_reference("number", &self.number, MAX_NUMBER)?;
@@ -74,10 +116,11 @@ impl DeclarationData {
             &self.transport_document,
             MAX_REFERENCE,
         )?;
-        if self.lines.is_empty() || self.lines.len() > 1000 {
+        check_sealed("body", &self.body)?;
+        if self.keys.len() > MAX_WRAPS {
             return Err(RuleError::InvalidField {
-                field: "lines",
-                reason: "must list 1 to 1000 lines".into(),
+                field: "keys",
+                reason: "at most 32 key wraps".into(),
             });
         }
         if self.containers.len() > 1000 {
@@ -95,12 +138,6 @@ impl DeclarationData {
                     reason: format!("container {c} is listed twice"),
                 });
             }
-        }
-        for l in &self.lines {
-            check_hs_code("lines.hs_code", &l.hs_code)?;
-            check_text("lines.description", &l.description, 1000)?;
-            check_country("lines.origin_country", &l.origin_country)?;
-            check_currency("lines.currency", &l.currency)?;
         }
         Ok(())
     }

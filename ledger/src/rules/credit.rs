@@ -110,7 +110,7 @@ fn apply_for<V: StateView>(t: &mut Tx<'_, V>, terms: &CreditTerms) -> Result<(),
     }
     let parties = terms.parties();
     // Its parties read its terms, nobody else: not customs, not the port (bank secrecy).
-    t.require_key_wraps(&terms.keys, &parties)?;
+    t.require_key_wraps(&terms.keys, &parties, None)?;
     t.involve(parties);
     t.put_credit(LetterOfCredit {
         terms: terms.clone(),

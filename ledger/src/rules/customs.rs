@@ -137,6 +137,8 @@ fn lodge<V: StateView>(t: &mut Tx<'_, V>, data: &DeclarationData) -> Result<(), 
     } else {
         data.containers.clone()
     };
+    // The declarant and the customs auditor read its lines; nobody else.
+    t.require_key_wraps(&data.keys, &[t.signer], t.view.customs_auditor())?;
     t.touch(DocumentKey::TransportDocument(reference.clone()));
     t.put_declaration(CustomsDeclaration {
         data: data.clone(),

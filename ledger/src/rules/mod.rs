@@ -203,15 +203,26 @@ impl<V: StateView> Tx<'_, V> {
 
     /// The transport document with this reference.
     /// A sealed document's key must be wrapped for each of `readers` (at its registered
-    /// encryption key) and for nobody else: no party ends with a document it cannot read, and
+    /// encryption key), for `auditor` when given, and for nobody else: no party ends with a document it cannot read, and
     /// no outsider gets the key. The rule cannot open a wrap; the reader's client checks it
     /// opens and matches the commitment.
     pub fn require_key_wraps(
         &self,
         wraps: &[crate::sealed::KeyWrap],
         readers: &[PublicKey],
+        auditor: Option<crate::sealed::EncryptionKey>,
     ) -> Result<(), RuleError> {
         let mut expected = Vec::new();
+        if let Some(a) = auditor {
+            if !wraps.iter().any(|w| w.recipient == a) {
+                return Err(RuleError::InvalidField {
+                    field: "keys",
+                    reason: "the document key is not wrapped for the customs auditor of genesis"
+                        .into(),
+                });
+            }
+            expected.push(a);
+        }
         for r in readers {
             let m = self.registered(r)?;
             if !wraps.iter().any(|w| w.recipient == m.encryption_key) {

@@ -9,7 +9,9 @@ use portledger_ledger::chain::Chain;
 use portledger_ledger::date::{Date, DAY_MS};
 use portledger_ledger::documents::anchor::DocumentType;
 use portledger_ledger::documents::credit::{CreditBody, CreditTerms, RequiredDocument};
-use portledger_ledger::documents::customs::{DeclarationData, DeclarationLine, Direction};
+use portledger_ledger::documents::customs::{
+    DeclarationBody, DeclarationData, DeclarationLine, Direction,
+};
 use portledger_ledger::documents::transport::{
     Equipment, FreightTerm, GoodsLine, TransportDocumentData, TransportDocumentKind,
 };
@@ -76,6 +78,7 @@ impl World {
     pub fn tx(&self, alias: &str, payload: Payload) -> Transaction {
         let k = &self.keys[alias];
         let nonce = portledger_ledger::StateView::nonce(&self.state, &k.public()) + 1;
+        let payload = for_signer(&self.genesis, k, payload);
         Transaction::sign(k, &self.genesis.chain_id, nonce, payload)
     }
 
@@ -238,12 +241,9 @@ pub fn credit_terms(w: &World, number: &str) -> CreditTerms {
     }
 }
 
-pub fn declaration(number: &str, reference: &str, direction: Direction) -> DeclarationData {
-    DeclarationData {
-        number: number.to_string(),
-        direction,
-        transport_document: reference.to_string(),
-        containers: vec![],
+/// The goods lines of [`declaration`].
+pub fn declaration_body() -> DeclarationBody {
+    DeclarationBody {
         lines: vec![DeclarationLine {
             hs_code: "850440".into(),
             description: "Transformers".into(),
@@ -251,6 +251,35 @@ pub fn declaration(number: &str, reference: &str, direction: Direction) -> Decla
             value_minor: 25_000_000,
             currency: "USD".into(),
         }],
+    }
+}
+
+/// A declaration whose key is not yet wrapped for anyone: [`for_signer`] seals its lines
+/// for the declarant who signs it (and the customs auditor) when it is signed.
+pub fn declaration(number: &str, reference: &str, direction: Direction) -> DeclarationData {
+    DeclarationData {
+        number: number.to_string(),
+        direction,
+        transport_document: reference.to_string(),
+        containers: vec![],
+        body: portledger_ledger::sealed::TermsKey::generate().seal(&declaration_body()),
+        keys: vec![],
+    }
+}
+
+/// A lodgement whose key is wrapped for nobody gets its lines sealed for `key` (the
+/// declarant) and the customs auditor of `genesis`, as a client does; other payloads pass.
+pub fn for_signer(genesis: &Genesis, key: &Keypair, payload: Payload) -> Payload {
+    match payload {
+        Payload::LodgeDeclaration(mut d) if d.keys.is_empty() => {
+            let mut readers = vec![key.encryption_key()];
+            readers.extend(genesis.customs_auditor);
+            let (_, body, keys) = seal_for(&declaration_body(), &readers).expect("seal");
+            d.body = body;
+            d.keys = keys;
+            Payload::LodgeDeclaration(d)
+        }
+        p => p,
     }
 }
 

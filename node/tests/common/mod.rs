@@ -165,6 +165,35 @@ impl ApiNet {
         hash
     }
 
+    /// A declaration by `declarant` of the export or import of the goods of `reference`,
+    /// its lines sealed for the declarant and the customs auditor of genesis, as the client
+    /// seals them.
+    pub fn declaration(
+        &self,
+        declarant: &str,
+        number: &str,
+        direction: portledger_ledger::documents::customs::Direction,
+        reference: &str,
+        lines: Vec<portledger_ledger::documents::customs::DeclarationLine>,
+    ) -> portledger_ledger::documents::customs::DeclarationData {
+        let genesis = portledger_ledger::Genesis::from_json(
+            &std::fs::read_to_string(self.dir.join("genesis.json")).expect("genesis"),
+        )
+        .expect("genesis");
+        let mut readers = vec![self.key(declarant).encryption_key()];
+        readers.extend(genesis.customs_auditor);
+        let body = portledger_ledger::documents::customs::DeclarationBody { lines };
+        let (_, body, keys) = portledger_ledger::sealed::seal_for(&body, &readers).expect("seal");
+        portledger_ledger::documents::customs::DeclarationData {
+            number: number.into(),
+            direction,
+            transport_document: reference.into(),
+            containers: vec![],
+            body,
+            keys,
+        }
+    }
+
     /// GET as customs, which reads every transport document and declaration.
     pub async fn get(&self, i: usize, path: &str) -> (u16, serde_json::Value) {
         self.get_as(i, "customs", path).await
