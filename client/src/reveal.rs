@@ -79,3 +79,18 @@ pub fn declaration(v: &mut Value, reader: Option<&Keypair>) {
         (_, None) => v["sealed"] = json!("not readable without --key"),
     }
 }
+
+/// The confidential terms of a proven record, opened with `reader`'s key and checked against
+/// the record's commitment (which the proof proves): `None` when the record has no sealed
+/// terms, else the terms as JSON or why they do not open.
+pub fn proven_terms(
+    record: &portledger_ledger::proof::Record,
+    reader: &Keypair,
+) -> Option<std::result::Result<Value, portledger_ledger::sealed::SealError>> {
+    use portledger_ledger::proof::Record;
+    match record {
+        Record::Credit(c) => Some(c.terms.open(reader).map(|b| json!(b))),
+        Record::Declaration(d) => Some(d.data.open(reader).map(|b| json!(b))),
+        _ => None,
+    }
+}

@@ -881,6 +881,32 @@ async fn flow(net: &Net, f: &Path) {
     let v = o.json();
     assert_eq!(v["verified"], true);
     assert_eq!(v["documents"][1]["document"]["credit"], "LC-1");
+    // Anyone verifies the proof; only a holder of the credit's key sees its terms, checked
+    // against the commitment the proof proves.
+    assert!(v["documents"][1].get("terms").is_none(), "{v}");
+    let o = pl(
+        net,
+        0,
+        Some("buyer"),
+        &["--json", "verify-proof", &case_proof, "--genesis", &genesis],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v = o.json();
+    assert_eq!(
+        v["documents"][1]["terms"]["amount_minor"], 12_500_000,
+        "{v}"
+    );
+    let o = pl(
+        net,
+        0,
+        Some("customs"),
+        &["--json", "verify-proof", &case_proof, "--genesis", &genesis],
+    )
+    .await;
+    let v = o.json();
+    assert!(v["documents"][1]["terms"].is_null(), "customs: {v}");
+    assert!(v["documents"][1]["terms_sealed"].is_string(), "{v}");
     let o = pl(
         net,
         0,

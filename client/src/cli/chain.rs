@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use portledger_client::output;
 use portledger_client::verify;
+use portledger_client::{output, reveal};
 use portledger_ledger::Genesis;
 use serde_json::{json, Value};
 
@@ -186,6 +186,14 @@ pub fn verify_proof(
         })
     };
     let time = portledger_ledger::date::format_ms;
+    // With a key, the sealed terms it opens, checked against the proven commitments.
+    let reader = ctx.reader()?;
+    let terms = |d: &portledger_ledger::proof::VerifiedDocument| {
+        let (Some(k), Some(r)) = (reader.as_ref(), d.record.as_ref()) else {
+            return None;
+        };
+        reveal::proven_terms(r, k)
+    };
     if ctx.json {
         let event = |e: &portledger_ledger::proof::VerifiedEvent| {
             json!({"height": e.height, "time": time(e.time_ms), "signer": name(&e.signer),
@@ -195,8 +203,14 @@ pub fn verify_proof(
             .documents
             .iter()
             .map(|d| {
-                json!({"document": d.document, "summary": verify::describe(&v, d, &name),
-                       "record": d.record, "transactions": d.events.len()})
+                let mut doc = json!({"document": d.document, "summary": verify::describe(&v, d, &name),
+                       "record": d.record, "transactions": d.events.len()});
+                match terms(d) {
+                    Some(Ok(t)) => doc["terms"] = t,
+                    Some(Err(e)) => doc["terms_sealed"] = json!(e.to_string()),
+                    None => {}
+                }
+                doc
             })
             .collect();
         println!(
@@ -208,6 +222,9 @@ pub fn verify_proof(
     } else {
         for d in &v.documents {
             println!("{}", verify::describe(&v, d, &name));
+            if let Some(Ok(t)) = terms(d) {
+                println!("  its sealed terms, opened with your key and matching the proven commitment: {t}");
+            }
         }
         println!(
             "verified against genesis {}: {} transactions, every document's history complete to              height {}",
