@@ -13,9 +13,6 @@ use portledger_ledger::date::Date;
 use portledger_ledger::documents::anchor::DocumentType;
 use portledger_ledger::documents::credit::{CreditBody, CreditTerms, RequiredDocument};
 use portledger_ledger::documents::customs::{DeclarationLine, Direction};
-use portledger_ledger::documents::transport::{
-    Equipment, FreightTerm, GoodsLine, TransportDocumentData, TransportDocumentKind,
-};
 use portledger_ledger::sealed::seal_for;
 use portledger_ledger::signed_read::{fresh_nonce, ReadSignature, Request};
 use portledger_ledger::{Hash, Keypair, Payload};
@@ -78,38 +75,6 @@ fn terms(net: &ApiNet, number: &str, advising: bool) -> CreditTerms {
     }
 }
 
-fn bill(net: &ApiNet) -> TransportDocumentData {
-    TransportDocumentData {
-        reference: BL.into(),
-        kind: TransportDocumentKind::BillOfLading,
-        to_order: true,
-        shipper: net.key("seller").public(),
-        consignee: None,
-        endorsee: None,
-        notify_parties: vec![],
-        vessel_name: "MAERSK ESSEN".into(),
-        voyage: "123W".into(),
-        port_of_loading: "CNSHA".into(),
-        port_of_discharge: "NLRTM".into(),
-        shipped_on_board_date: None,
-        goods: vec![GoodsLine {
-            description: "Transformers".into(),
-            hs_code: "850440".into(),
-            packages: 20,
-            gross_weight_kg: 12_000,
-        }],
-        equipment: vec![Equipment {
-            container: "MSCU1234566".into(),
-            seals: vec![],
-            shared: false,
-        }],
-        freight_term: FreightTerm::Prepaid,
-        document_hash: Hash::of(BL.as_bytes()),
-        replaces: None,
-        dcsa: None,
-    }
-}
-
 /// Every event the stream delivers until it is quiet for `quiet`.
 async fn drain(rx: &mut UnboundedReceiver<Value>, quiet: Duration) -> Vec<Value> {
     let mut seen = Vec::new();
@@ -155,7 +120,7 @@ async fn each_reader_sees_what_the_matrix_lets_it_and_nothing_else() {
     let lc2_apply = net.run("buyer", Payload::ApplyCredit(Box::new(t2))).await;
     net.run("issuing-bank", Payload::IssueCredit { number: LC2.into() })
         .await;
-    let data = bill(&net);
+    let data = net.bill_of_lading("seller", BL, &["MSCU1234566"]);
     net.run(
         "carrier",
         Payload::IssueTransportDocument {

@@ -13,54 +13,12 @@ use std::time::Duration;
 
 use portledger_ledger::documents::customs::{DeclarationLine, Direction};
 use portledger_ledger::documents::tracking::TrackingCode;
-use portledger_ledger::documents::transport::{
-    Equipment, FreightTerm, GoodsLine, TransportDocumentData, TransportDocumentKind,
-};
-use portledger_ledger::{Hash, Payload, Transaction};
+use portledger_ledger::{Payload, Transaction};
 use serde_json::Value;
 
 const BL: &str = "TRK-1";
 const C1: &str = "MSCU1234566";
 const C2: &str = "TGHU7654320";
-
-fn bl_data(net: &ApiNet) -> TransportDocumentData {
-    TransportDocumentData {
-        reference: BL.into(),
-        kind: TransportDocumentKind::BillOfLading,
-        to_order: true,
-        shipper: net.key("seller").public(),
-        consignee: None,
-        endorsee: None,
-        notify_parties: vec![],
-        vessel_name: "MAERSK ESSEN".into(),
-        voyage: "123W".into(),
-        port_of_loading: "CNSHA".into(),
-        port_of_discharge: "NLRTM".into(),
-        shipped_on_board_date: None,
-        goods: vec![GoodsLine {
-            description: "Transformers".into(),
-            hs_code: "850440".into(),
-            packages: 20,
-            gross_weight_kg: 12_000,
-        }],
-        equipment: vec![
-            Equipment {
-                container: C1.into(),
-                seals: vec![],
-                shared: false,
-            },
-            Equipment {
-                container: C2.into(),
-                seals: vec![],
-                shared: false,
-            },
-        ],
-        freight_term: FreightTerm::Prepaid,
-        document_hash: Hash::of(BL.as_bytes()),
-        replaces: None,
-        dcsa: None,
-    }
-}
 
 fn track(container: &str, code: TrackingCode, location: &str) -> Payload {
     let now = std::time::SystemTime::now()
@@ -83,7 +41,7 @@ async fn tracking_is_listed_per_container_and_document_and_streamed() {
     // Let the stream subscribe before anything is committed.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let data = bl_data(&net);
+    let data = net.bill_of_lading("seller", BL, &[C1, C2]);
     net.run(
         "carrier",
         Payload::IssueTransportDocument {

@@ -89,6 +89,19 @@ impl Ctx {
         Ok(())
     }
 
+    /// `GET path`, with what `reveal` opens of it with --key's key added, printed.
+    pub async fn show_revealed(
+        &self,
+        path: &str,
+        reveal: fn(&mut Value, Option<&Keypair>),
+        human: fn(&Value) -> String,
+    ) -> anyhow::Result<()> {
+        let mut v = self.node.get(path).await?;
+        reveal(&mut v, self.reader()?.as_ref());
+        self.print(&v, human);
+        Ok(())
+    }
+
     /// Prints `v` as JSON (--json) or as `human` renders it.
     pub fn print(&self, v: &Value, human: fn(&Value) -> String) {
         if self.json {

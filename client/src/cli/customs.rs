@@ -174,13 +174,12 @@ pub async fn run(ctx: &Ctx, cmd: Customs) -> anyhow::Result<()> {
             .await
         }
         Customs::Show(x) => {
-            let mut v = ctx
-                .node
-                .get(&format!("/v1/customs/{}", encode_segment(&x.number)))
-                .await?;
-            reveal::declaration(&mut v, ctx.reader()?.as_ref());
-            ctx.print(&v, output::declaration);
-            Ok(())
+            ctx.show_revealed(
+                &format!("/v1/customs/{}", encode_segment(&x.number)),
+                reveal::declaration,
+                output::declaration,
+            )
+            .await
         }
         Customs::History(x) => {
             ctx.show(

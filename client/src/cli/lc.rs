@@ -194,13 +194,12 @@ pub async fn run(ctx: &Ctx, cmd: Lc) -> anyhow::Result<()> {
                 .await
         }
         Lc::Show(x) => {
-            let mut v = ctx
-                .node
-                .get(&format!("/v1/lc/{}", encode_segment(&x.number)))
-                .await?;
-            reveal::credit(&mut v, ctx.reader()?.as_ref());
-            ctx.print(&v, output::credit);
-            Ok(())
+            ctx.show_revealed(
+                &format!("/v1/lc/{}", encode_segment(&x.number)),
+                reveal::credit,
+                output::credit,
+            )
+            .await
         }
         Lc::History(x) => {
             ctx.show(

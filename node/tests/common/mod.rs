@@ -165,6 +165,51 @@ impl ApiNet {
         hash
     }
 
+    /// A bill of lading to order, shipped by `shipper`, from Shanghai to Rotterdam, carrying
+    /// `containers`.
+    pub fn bill_of_lading(
+        &self,
+        shipper: &str,
+        reference: &str,
+        containers: &[&str],
+    ) -> portledger_ledger::documents::transport::TransportDocumentData {
+        use portledger_ledger::documents::transport::{
+            Equipment, FreightTerm, GoodsLine, TransportDocumentData, TransportDocumentKind,
+        };
+        TransportDocumentData {
+            reference: reference.into(),
+            kind: TransportDocumentKind::BillOfLading,
+            to_order: true,
+            shipper: self.key(shipper).public(),
+            consignee: None,
+            endorsee: None,
+            notify_parties: vec![],
+            vessel_name: "MAERSK ESSEN".into(),
+            voyage: "123W".into(),
+            port_of_loading: "CNSHA".into(),
+            port_of_discharge: "NLRTM".into(),
+            shipped_on_board_date: None,
+            goods: vec![GoodsLine {
+                description: "Transformers".into(),
+                hs_code: "850440".into(),
+                packages: 20,
+                gross_weight_kg: 12_000,
+            }],
+            equipment: containers
+                .iter()
+                .map(|c| Equipment {
+                    container: (*c).into(),
+                    seals: vec![],
+                    shared: false,
+                })
+                .collect(),
+            freight_term: FreightTerm::Prepaid,
+            document_hash: portledger_ledger::Hash::of(reference.as_bytes()),
+            replaces: None,
+            dcsa: None,
+        }
+    }
+
     /// A declaration by `declarant` of the export or import of the goods of `reference`,
     /// its lines sealed for the declarant and the customs auditor of genesis, as the client
     /// seals them.
