@@ -121,14 +121,8 @@ pub struct CaseDocument {
     pub endorsee: Option<Party>,
     /// Endorsed in blank.
     pub blank_endorsed: bool,
-    /// Notify parties.
-    pub notify_parties: Vec<String>,
     /// The one party in control.
     pub possessor: Option<Party>,
-    /// Vessel.
-    pub vessel_name: String,
-    /// Voyage.
-    pub voyage: String,
     /// Port of loading (UN/LOCODE).
     pub port_of_loading: String,
     /// Port of discharge (UN/LOCODE).
@@ -151,6 +145,11 @@ pub struct CaseDocument {
     pub replaced_by: Option<String>,
     /// SHA-256 of the rendered document.
     pub document_hash: Hash,
+    /// The confidential rest (notify parties, vessel, voyage, goods, the DCSA document),
+    /// sealed: a reader's client opens it with its wrap among `keys`.
+    pub body: crate::sealed::Sealed,
+    /// Every wrap of the document key.
+    pub keys: Vec<crate::sealed::KeyWrap>,
 }
 
 /// One step of the possession and endorsement chain: a transaction that moved (or could have
@@ -387,10 +386,35 @@ fn possession_chain(
             state.credits.get(number).map(|lc| pick(&lc.terms))
         };
     let mut out = Vec::new();
+    // Control before the last hand-over, restored by a hand-back.
+    let mut before_handover: Option<Control> = None;
     for e in events.iter().filter(|e| moves_control(&e.entry.action)) {
         let signer = e.entry.signer;
         let mut credit = None;
+        if matches!(
+            &e.payload,
+            Some(
+                Payload::IssueTransportDocument { .. }
+                    | Payload::Transfer { .. }
+                    | Payload::Honour { .. }
+            )
+        ) {
+            before_handover = Some(if e.entry.action == "bl.issue" {
+                Control {
+                    possessor: Some(doc.carrier),
+                    endorsee: to_order.then_some(doc.carrier),
+                    blank: false,
+                }
+            } else {
+                c
+            });
+        }
         match &e.payload {
+            Some(Payload::HandBack { .. }) => {
+                if let Some(before) = before_handover.take() {
+                    c = before;
+                }
+            }
             Some(Payload::IssueTransportDocument {
                 document, issue_to, ..
             }) => {
@@ -532,10 +556,7 @@ impl Case {
             consignee: opt(doc.data.consignee),
             endorsee: opt(doc.endorsee),
             blank_endorsed: doc.blank_endorsed,
-            notify_parties: doc.data.notify_parties.clone(),
             possessor: opt(doc.possessor),
-            vessel_name: doc.data.vessel_name.clone(),
-            voyage: doc.data.voyage.clone(),
             port_of_loading: doc.data.port_of_loading.clone(),
             port_of_discharge: doc.data.port_of_discharge.clone(),
             freight_term: doc.data.freight_term,
@@ -547,6 +568,8 @@ impl Case {
             replaces: doc.data.replaces.clone(),
             replaced_by: doc.replaced_by.clone(),
             document_hash: doc.data.document_hash,
+            body: doc.data.body.clone(),
+            keys: doc.wraps().cloned().collect(),
         };
         let possession_chain = possession_chain(state, doc, &records.document_history);
 

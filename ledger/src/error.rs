@@ -50,6 +50,19 @@ pub enum RuleError {
     #[error("unknown party: {0} is not a registered participant")]
     UnknownParty(PublicKey),
 
+    /// A transaction makes a party a reader of a sealed transport document (possessor,
+    /// endorsee) without sharing the document key with it: no holder may end in control of a
+    /// document it cannot read.
+    #[error("key not shared: {reference} would have a reader, {alias}, for whom the document key is not wrapped; share it in the transaction (shares)")]
+    KeyNotShared {
+        /// The transport document.
+        reference: String,
+        /// The reader without a wrap.
+        party: PublicKey,
+        /// Its alias.
+        alias: String,
+    },
+
     // --- who may ---
     /// The signer's role may not do this.
     #[error(
@@ -293,6 +306,7 @@ impl RuleError {
             RuleError::BadNonce { .. } => "bad_nonce",
             RuleError::UnknownSigner(_) => "unknown_signer",
             RuleError::UnknownParty(_) => "unknown_party",
+            RuleError::KeyNotShared { .. } => "key_not_shared",
             RuleError::RoleNotPermitted { .. } => "role_not_permitted",
             RuleError::NotParty { .. } => "not_permitted",
             RuleError::NotEntitled(_) => "not_entitled",
@@ -335,6 +349,9 @@ impl RuleError {
         let v = match self {
             RuleError::BadSignature(k) | RuleError::UnknownSigner(k) => json!({"signer": k}),
             RuleError::UnknownParty(k) => json!({"party": k}),
+            RuleError::KeyNotShared {
+                reference, party, ..
+            } => json!({"reference": reference, "party": party}),
             RuleError::UnsupportedVersion {
                 what,
                 found,

@@ -126,6 +126,9 @@ pub enum SealError {
     /// The plaintext is not the expected terms.
     #[error("the plaintext is not valid terms: {0}")]
     Decode(String),
+    /// The opened document does not match its public header (or is malformed).
+    #[error("the sealed body does not match the document's public record: {0}")]
+    Mismatch(String),
     /// The recipient key is a low-order point (no shared secret).
     #[error("the recipient key is not a usable X25519 key")]
     WeakKey,

@@ -9,7 +9,7 @@ use crate::documents::credit::{CreditAmendment, CreditTerms};
 use crate::documents::customs::DeclarationData;
 use crate::documents::party::PartyId;
 use crate::documents::tracking::TrackingCode;
-use crate::documents::transport::{AmendmentReason, TransportDocumentData};
+use crate::documents::transport::{AmendmentReason, KeyShare, TransportDocumentData};
 use crate::genesis::Role;
 
 /// Who an eBL is endorsed to.
@@ -106,6 +106,16 @@ pub enum Payload {
         /// Document reference.
         reference: String,
         /// Why.
+        reason: String,
+    },
+    /// The party just handed a sealed eBL (by issue, transfer or honour) hands it back to the
+    /// party it came from, within [`crate::documents::transport::HAND_BACK_WINDOW_MS`], because
+    /// its copy does not open or does not match the record: no holder stays in control of a
+    /// document it cannot read.
+    HandBack {
+        /// Document reference.
+        reference: String,
+        /// Why (for example "the key wrap does not open").
         reason: String,
     },
     /// Carrier voids a document surrendered for amendment.
@@ -325,6 +335,7 @@ impl Payload {
             | Payload::SurrenderForAmendment { reference, .. }
             | Payload::AcceptSurrender { reference }
             | Payload::RejectSurrender { reference, .. }
+            | Payload::HandBack { reference, .. }
             | Payload::VoidTransportDocument { reference }
             | Payload::ConfirmFreightPaid { reference }
             | Payload::IssueDeliveryOrder { reference, .. }
@@ -388,6 +399,7 @@ impl Payload {
             Payload::SurrenderForAmendment { .. } => "bl.amend_request",
             Payload::AcceptSurrender { .. } => "bl.accept_surrender",
             Payload::RejectSurrender { .. } => "bl.reject_surrender",
+            Payload::HandBack { .. } => "bl.hand_back",
             Payload::VoidTransportDocument { .. } => "bl.void",
             Payload::ApplyCredit(_) => "lc.apply",
             Payload::IssueCredit { .. } => "lc.issue",
@@ -431,7 +443,7 @@ impl Payload {
 
 /// The transaction format this ledger reads and writes. Version 2 added this field; a body
 /// with another version is refused with `unsupported_version`.
-pub const TRANSACTION_VERSION: u16 = 3;
+pub const TRANSACTION_VERSION: u16 = 4;
 
 /// The signed part of a transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -446,7 +458,13 @@ pub struct TransactionBody {
     pub nonce: u64,
     /// What it does.
     pub payload: Payload,
+    /// Document keys it shares with the readers it makes (at most [`MAX_SHARES`]): the
+    /// transferor's wrap for a new possessor, endorsee or presenting bank.
+    pub shares: Vec<KeyShare>,
 }
+
+/// The most key shares one transaction carries.
+pub const MAX_SHARES: usize = 8;
 
 /// A transaction with its signature.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -460,12 +478,24 @@ pub struct Transaction {
 impl Transaction {
     /// Builds and signs a transaction.
     pub fn sign(key: &Keypair, chain_id: &str, nonce: u64, payload: Payload) -> Transaction {
+        Transaction::sign_sharing(key, chain_id, nonce, payload, Vec::new())
+    }
+
+    /// Builds and signs a transaction that shares document keys with the readers it makes.
+    pub fn sign_sharing(
+        key: &Keypair,
+        chain_id: &str,
+        nonce: u64,
+        payload: Payload,
+        shares: Vec<KeyShare>,
+    ) -> Transaction {
         let body = TransactionBody {
             version: TRANSACTION_VERSION,
             chain_id: chain_id.to_string(),
             signer: key.public(),
             nonce,
             payload,
+            shares,
         };
         let signature = key.sign(Domain::Transaction, &body);
         Transaction { body, signature }

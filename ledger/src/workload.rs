@@ -8,15 +8,19 @@
 //! transfer on its issue) and must reach a node in order; lanes are independent of each other,
 //! so a load generator submits each lane sequentially and the lanes in parallel.
 //!
-//! Everything here is pure: the same seed, genesis and sizes give the same transactions.
+//! Everything here is pure: the same seed, genesis and sizes give the same transactions, but
+//! for the sealed bodies and key wraps, which draw fresh randomness (salts, nonces, ephemeral
+//! keys). Each eBL is sealed for its carrier, its shipper and the customs auditor of genesis,
+//! and the transfer shares its key with the new holder, as a real client does.
 
 use crate::crypto::{Hash, Keypair, PublicKey};
 use crate::documents::anchor::DocumentType;
 use crate::documents::container_number;
 use crate::documents::transport::{
-    Equipment, FreightTerm, GoodsLine, TransportDocumentData, TransportDocumentKind,
+    Equipment, FreightTerm, GoodsLine, KeyShare, PlainTransportDocument, TransportDocumentKind,
 };
 use crate::genesis::{Genesis, Role};
+use crate::sealed::EncryptionKey;
 use crate::transaction::{Payload, Transaction};
 
 /// One party of the workload: a fresh key to be registered by the port operator.
@@ -59,6 +63,8 @@ pub struct Workload {
     pub run: String,
     /// The lanes.
     pub lanes: Vec<Lane>,
+    /// The customs auditor key of genesis, for which every eBL's key is wrapped.
+    pub auditor: Option<EncryptionKey>,
 }
 
 fn organisation(genesis: &Genesis, role: Role) -> Result<String, WorkloadError> {
@@ -109,6 +115,7 @@ impl Workload {
             chain_id: genesis.chain_id.clone(),
             run: run.to_string(),
             lanes,
+            auditor: genesis.customs_auditor,
         })
     }
 
@@ -158,27 +165,38 @@ impl Workload {
 
     fn lane_cycles(&self, i: usize, cycles: usize) -> Vec<Transaction> {
         let lane = &self.lanes[i];
-        let next_trader = self.lanes[(i + 1) % self.lanes.len()].trader.key.public();
+        let next = &self.lanes[(i + 1) % self.lanes.len()].trader.key;
+        let next_trader = next.public();
         let shipper = lane.trader.key.public();
+        let mut readers = vec![
+            lane.carrier.key.encryption_key(),
+            lane.trader.key.encryption_key(),
+        ];
+        readers.extend(self.auditor);
+        let next_reader = next.encryption_key();
         let mut out = Vec::with_capacity(cycles * 4);
         for c in 0..cycles {
             let nonce = c as u64 * 2 + 1;
             let reference = format!("LD{}L{i}N{c}", self.run).to_uppercase();
+            let plain = bill_of_lading(&reference, shipper, &self.container(i * cycles + c));
+            // The keys are generated here and well formed: sealing cannot fail.
+            let Ok((key, document)) = plain.seal(&readers) else {
+                continue;
+            };
+            let Ok(wrap) = key.wrap_for(&next_reader) else {
+                continue;
+            };
             out.push(Transaction::sign(
                 &lane.carrier.key,
                 &self.chain_id,
                 nonce,
                 Payload::IssueTransportDocument {
                     reference: reference.clone(),
-                    document: Some(Box::new(bill_of_lading(
-                        &reference,
-                        shipper,
-                        &self.container(i * cycles + c),
-                    ))),
+                    document: Some(Box::new(document)),
                     issue_to: None,
                 },
             ));
-            out.push(Transaction::sign(
+            out.push(Transaction::sign_sharing(
                 &lane.trader.key,
                 &self.chain_id,
                 nonce,
@@ -186,6 +204,10 @@ impl Workload {
                     reference: reference.clone(),
                     to: next_trader,
                 },
+                vec![KeyShare {
+                    reference: reference.clone(),
+                    wrap,
+                }],
             ));
             for (who, n, doc_type) in [
                 (&lane.trader, nonce + 1, DocumentType::CommercialInvoice),
@@ -212,8 +234,8 @@ pub fn bill_of_lading(
     reference: &str,
     shipper: PublicKey,
     container: &str,
-) -> TransportDocumentData {
-    TransportDocumentData {
+) -> PlainTransportDocument {
+    PlainTransportDocument {
         reference: reference.to_string(),
         kind: TransportDocumentKind::BillOfLading,
         to_order: true,
@@ -280,9 +302,29 @@ mod tests {
         apply_all(&mut state, &all, &ctx);
         let carrier = w.lanes[1].carrier.key.public();
         assert_eq!(state.nonce(&carrier), 6);
-        // Deterministic: the same inputs give the same transactions.
+        // Deterministic but for the sealed bodies: the same inputs give the same signers,
+        // nonces, actions and documents.
+        let shape = |lanes: &[Vec<Transaction>]| -> Vec<_> {
+            lanes
+                .iter()
+                .flatten()
+                .map(|t| {
+                    let b = &t.body;
+                    (b.signer, b.nonce, b.payload.action(), b.payload.mentions())
+                })
+                .collect()
+        };
         let again = Workload::new(&genesis, "t1", 6, 7).expect("workload");
-        assert_eq!(again.lane_transactions(25), lanes);
+        assert_eq!(shape(&again.lane_transactions(25)), shape(&lanes));
+        // Every eBL is sealed: the shipper and the auditor open it, the next holder once shared.
+        let first = state.transport_documents.values().next().expect("an eBL");
+        let auditor = genesis.customs_auditor.expect("demo auditor");
+        assert!(first.wrapped_for(&auditor));
+        assert!(first.readers().iter().all(|r| {
+            state
+                .member(r)
+                .is_some_and(|m| first.wrapped_for(&m.encryption_key))
+        }));
         assert!(Workload::new(&genesis, "t1", 1, 7).is_err());
     }
 }

@@ -13,7 +13,7 @@ use portledger_ledger::documents::credit::CreditState;
 use portledger_ledger::documents::customs::{DeclarationState, Direction};
 use portledger_ledger::documents::transport::TransportDocumentState;
 use portledger_ledger::transaction::Endorsement;
-use portledger_ledger::{DocumentKey, Hash, MemStore, Payload, StateView, Transaction};
+use portledger_ledger::{BlockContext, DocumentKey, Hash, MemStore, Payload};
 
 const BL: &str = "MAEU-CASE-1";
 const LC: &str = "LC-CASE-1";
@@ -34,11 +34,12 @@ impl Run {
 
     /// Commits one transaction by `alias` in its own block.
     fn ok(&mut self, alias: &str, payload: Payload) {
-        let key = self.w.keypair(alias);
-        let nonce = self.chain.state().nonce(&key.public()) + 1;
-        let payload = for_signer(&self.w.genesis, key, payload);
-        let tx = Transaction::sign(key, &self.w.genesis.chain_id, nonce, payload);
         let time = self.chain.tip().time_ms + 60_000;
+        let ctx = BlockContext {
+            height: self.chain.tip().height + 1,
+            time_ms: time,
+        };
+        let tx = sign_for(&self.w, self.chain.state(), &ctx, alias, payload);
         commit(&mut self.chain, &self.w.validators, vec![tx], time);
     }
 

@@ -143,10 +143,12 @@ fn run<S: Store>(chain: &mut Chain<S>, w: &World, range: std::ops::Range<usize>)
         if !range.contains(&i) {
             continue;
         }
-        let key = w.keypair(alias);
-        let nonce = chain.state().nonce(&key.public()) + 1;
-        let tx = portledger_ledger::Transaction::sign(key, &w.genesis.chain_id, nonce, payload);
         let time = chain.tip().time_ms + 60_000;
+        let ctx = portledger_ledger::BlockContext {
+            height: chain.tip().height + 1,
+            time_ms: time,
+        };
+        let tx = sign_for(w, chain.state(), &ctx, alias, payload);
         commit(chain, &w.validators, vec![tx], time);
     }
 }

@@ -8,7 +8,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{bl_data, World};
+use common::{auditor, bl_plain, seal_bl, World};
 use portledger_ledger::documents::party::{PartyCode, PartyId};
 use portledger_ledger::documents::transport::{
     CargoItem, ConsignmentItem, DcsaDocument, EquipmentDetails, TransportDocumentData, VesselVoyage,
@@ -66,7 +66,7 @@ fn id(i: usize) -> PartyId {
 
 /// A document carrying a kept DCSA document under `code`, consistent in every other way.
 fn dcsa_data(w: &World, reference: &str, code: &PartyCode) -> TransportDocumentData {
-    let mut d = bl_data(w, reference, true);
+    let mut d = bl_plain(w, reference, true);
     let text = serde_jcs::to_string(&json!({
         "transportDocumentReference": reference,
         "transportDocumentTypeCode": "BOL",
@@ -104,7 +104,8 @@ fn dcsa_data(w: &World, reference: &str, code: &PartyCode) -> TransportDocumentD
             })
             .collect(),
     }));
-    d
+    d.validate().expect("a consistent DCSA document");
+    seal_bl(w, &d)
 }
 
 #[derive(Debug, Clone)]
@@ -224,7 +225,12 @@ fn the_named_cases() {
             issue_to: None,
         },
     );
-    assert!(w.bl("BL-N1").data.dcsa.is_some());
+    assert_eq!(w.bl("BL-N1").data.carrier_code.as_ref(), Some(&msc));
+    let opened = w
+        .bl("BL-N1")
+        .open(auditor(&w))
+        .expect("the auditor opens it");
+    assert!(opened.dcsa.is_some(), "the DCSA document is kept, sealed");
     // A claim for an unregistered key is refused.
     w.refused(
         "port",

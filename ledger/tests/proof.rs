@@ -10,16 +10,17 @@ use common::*;
 use portledger_ledger::chain::Chain;
 use portledger_ledger::codec;
 use portledger_ledger::proof::{DocumentProof, ProofError, Record};
-use portledger_ledger::{DocumentKey, MemStore, Payload, StateView, Store, Transaction};
+use portledger_ledger::{DocumentKey, MemStore, Payload, Store};
 
 const BL: &str = "MAEU250020";
 
 fn step(chain: &mut Chain<MemStore>, w: &World, alias: &str, payload: Payload) {
-    let key = w.keypair(alias);
-    let nonce = chain.state().nonce(&key.public()) + 1;
-    let payload = for_signer(&w.genesis, key, payload);
-    let tx = Transaction::sign(key, &w.genesis.chain_id, nonce, payload);
     let time = chain.tip().time_ms + 60_000;
+    let ctx = portledger_ledger::BlockContext {
+        height: chain.tip().height + 1,
+        time_ms: time,
+    };
+    let tx = sign_for(w, chain.state(), &ctx, alias, payload);
     commit(chain, &w.validators, vec![tx], time);
 }
 

@@ -8,8 +8,14 @@ use serde::{Deserialize, Serialize};
 use crate::crypto::{Hash, PublicKey};
 use crate::date::Date;
 use crate::documents::party::{PartyCode, PartyId};
-use crate::documents::{check_container, check_hs_code, check_locode, check_reference, check_text};
+use crate::documents::{
+    check_container, check_hs_code, check_locode, check_reference, check_sealed, check_text,
+};
 use crate::error::RuleError;
+use crate::sealed::{
+    DecryptionKey, EncryptionKey, KeyWrap, SealError, Sealed, TermsKey, MAX_WRAPS,
+};
+use crate::Keypair;
 
 /// Longest transport document reference (DCSA `transportDocumentReference`).
 pub const MAX_REFERENCE: usize = 20;
@@ -65,10 +71,84 @@ pub struct Equipment {
     pub shared: bool,
 }
 
-/// The fields of a transport document as the carrier drafts or issues it.
+/// A transport document as it travels and is stored on the ledger: the public header (every
+/// field a rule reads: parties, kind, ports, dates, containers, freight term, references) and
+/// the confidential rest ([`TransportBody`]: notify parties, vessel and voyage, goods, the whole
+/// DCSA document) sealed under the document's own key, wrapped for its readers
+/// ([`crate::sealed`]). Validators check the header; a reader's client opens the body and checks
+/// it against the header ([`TransportDocumentData::open`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TransportDocumentData {
+    /// `transportDocumentReference`, unique on the ledger.
+    pub reference: String,
+    /// BOL or SWB.
+    pub kind: TransportDocumentKind,
+    /// `isToOrder`.
+    pub to_order: bool,
+    /// Shipper (exporter).
+    pub shipper: PublicKey,
+    /// Consignee of a straight document; never set together with an endorsee.
+    pub consignee: Option<PublicKey>,
+    /// Endorsee of a to-order document, if named at issue.
+    pub endorsee: Option<PublicKey>,
+    /// UN/LOCODE of the port of loading.
+    pub port_of_loading: String,
+    /// UN/LOCODE of the port of discharge.
+    pub port_of_discharge: String,
+    /// Shipped-on-board date, when shipped.
+    pub shipped_on_board_date: Option<Date>,
+    /// Containers.
+    pub equipment: Vec<Equipment>,
+    /// Freight payment term.
+    pub freight_term: FreightTerm,
+    /// SHA-256 of the rendered document file (or of the canonical JSON it was issued from).
+    pub document_hash: Hash,
+    /// The voided document this one replaces, if any.
+    pub replaces: Option<String>,
+    /// When issued from a DCSA document: its `carrierCode` (with `carrierCodeListProvider`),
+    /// which the rules check against the signing carrier's claimed codes.
+    pub carrier_code: Option<PartyCode>,
+    /// The confidential rest ([`TransportBody`]), sealed under the document's key.
+    pub body: Sealed,
+    /// The document's key, wrapped for its readers when drafted or issued (later readers get
+    /// theirs from the transaction that makes them readers: see [`KeyShare`]).
+    pub keys: Vec<KeyWrap>,
+}
+
+/// The confidential part of a transport document: every field no rule reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransportBody {
+    /// Notify parties, as free text.
+    pub notify_parties: Vec<String>,
+    /// Vessel name.
+    pub vessel_name: String,
+    /// Carrier's voyage number.
+    pub voyage: String,
+    /// Goods lines.
+    pub goods: Vec<GoodsLine>,
+    /// The whole DCSA document, when issued from one.
+    pub dcsa: Option<Box<DcsaDocument>>,
+}
+
+/// A document key wrapped for a party who becomes one of the document's readers by the
+/// transaction that carries it (a new possessor, endorsee, presenting bank): the transferor
+/// wraps the key it holds, so that no holder ends in control of a document it cannot read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyShare {
+    /// The transport document.
+    pub reference: String,
+    /// Its key, wrapped for the new reader.
+    pub wrap: KeyWrap,
+}
+
+/// A transport document in the clear, as the carrier drafts or issues it and as its readers open
+/// it. On the ledger it travels as a [`TransportDocumentData`]: the fields the rules read in a
+/// public header, the rest ([`TransportBody`]) sealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlainTransportDocument {
     /// `transportDocumentReference`, unique on the ledger.
     pub reference: String,
     /// BOL or SWB.
@@ -225,7 +305,7 @@ impl DcsaDocument {
     /// Checks the kept document against the record it belongs to: size, canonical form (RFC
     /// 8785), the hash, the reference, type, to-order flag and carrier code it states, and that the derived parts
     /// line up with the goods lines and containers (every cargo item in a listed container).
-    pub fn validate(&self, data: &TransportDocumentData) -> Result<(), RuleError> {
+    pub fn validate(&self, data: &PlainTransportDocument) -> Result<(), RuleError> {
         let text = &self.canonical_json;
         if text.len() > MAX_DCSA_BYTES {
             return Err(invalid_dcsa(format!(
@@ -361,7 +441,9 @@ impl DcsaDocument {
 }
 
 impl TransportDocumentData {
-    /// Checks the fields on their own (no state): formats, and the straight / to-order rules.
+    /// Checks the header on its own (no state): formats, the straight / to-order rules, and
+    /// the sealed body's bounds. The body's own fields are checked by the sender's client
+    /// before sealing and by each reader's on opening ([`TransportDocumentData::open`]).
     pub fn validate(&self) -> Result<(), RuleError> {
         check_reference("reference", &self.reference, MAX_REFERENCE)?;
         let invalid = |field, reason: &str| {
@@ -388,23 +470,8 @@ impl TransportDocumentData {
             }
             _ => {}
         }
-        if self.notify_parties.len() > 10 {
-            return invalid("notify_parties", "at most 10 notify parties");
-        }
-        for n in &self.notify_parties {
-            check_text("notify_parties", n, 200)?;
-        }
-        check_text("vessel_name", &self.vessel_name, 100)?;
-        check_text("voyage", &self.voyage, 50)?;
         check_locode("port_of_loading", &self.port_of_loading)?;
         check_locode("port_of_discharge", &self.port_of_discharge)?;
-        if self.goods.is_empty() || self.goods.len() > 1000 {
-            return invalid("goods", "must list 1 to 1000 goods lines");
-        }
-        for g in &self.goods {
-            check_text("goods.description", &g.description, 1000)?;
-            check_hs_code("goods.hs_code", &g.hs_code)?;
-        }
         if self.equipment.is_empty() || self.equipment.len() > 1000 {
             return invalid("equipment", "must list 1 to 1000 containers");
         }
@@ -424,8 +491,12 @@ impl TransportDocumentData {
         if let Some(r) = &self.replaces {
             check_reference("replaces", r, MAX_REFERENCE)?;
         }
-        if let Some(d) = &self.dcsa {
-            d.validate(self)?;
+        if let Some(c) = &self.carrier_code {
+            PartyId::Code(c.clone()).validate()?;
+        }
+        check_sealed("body", &self.body)?;
+        if self.keys.len() > MAX_WRAPS {
+            return invalid("keys", "at most 32 key wraps");
         }
         Ok(())
     }
@@ -438,6 +509,135 @@ impl TransportDocumentData {
     /// The document's entry for a container.
     pub fn equipment_of(&self, container: &str) -> Option<&Equipment> {
         self.equipment.iter().find(|e| e.container == container)
+    }
+
+    /// Opens the sealed body with the document's key and puts the document together again,
+    /// checking it as its sender had to: the plaintext matches its commitment, every field is
+    /// well formed, and a kept DCSA document states what the header says. A reader whose copy
+    /// fails here holds a document that does not match its record (see the hand-back rule).
+    pub fn open(&self, key: &TermsKey) -> Result<PlainTransportDocument, SealError> {
+        let body: TransportBody = key.open(&self.body)?;
+        let dcsa_code = body.dcsa.as_ref().map(|d| d.carrier_code.clone());
+        if dcsa_code != self.carrier_code {
+            return Err(SealError::Mismatch(
+                "the sealed DCSA document's carrier code is not the header's".into(),
+            ));
+        }
+        let plain = PlainTransportDocument {
+            reference: self.reference.clone(),
+            kind: self.kind,
+            to_order: self.to_order,
+            shipper: self.shipper,
+            consignee: self.consignee,
+            endorsee: self.endorsee,
+            notify_parties: body.notify_parties,
+            vessel_name: body.vessel_name,
+            voyage: body.voyage,
+            port_of_loading: self.port_of_loading.clone(),
+            port_of_discharge: self.port_of_discharge.clone(),
+            shipped_on_board_date: self.shipped_on_board_date,
+            goods: body.goods,
+            equipment: self.equipment.clone(),
+            freight_term: self.freight_term,
+            document_hash: self.document_hash,
+            replaces: self.replaces.clone(),
+            dcsa: body.dcsa,
+        };
+        plain
+            .validate()
+            .map_err(|e| SealError::Mismatch(e.to_string()))?;
+        Ok(plain)
+    }
+}
+
+impl PlainTransportDocument {
+    /// Whether a container is on this document.
+    pub fn has_container(&self, container: &str) -> bool {
+        self.equipment.iter().any(|e| e.container == container)
+    }
+
+    /// Checks every field on its own (no state): the header's checks, and the body's formats
+    /// (notify parties, vessel, goods lines, a kept DCSA document against the rest).
+    pub fn validate(&self) -> Result<(), RuleError> {
+        let (header, _) = self.split(empty_body(), Vec::new());
+        header.validate()?;
+        let invalid = |field, reason: &str| {
+            Err(RuleError::InvalidField {
+                field,
+                reason: reason.to_string(),
+            })
+        };
+        if self.notify_parties.len() > 10 {
+            return invalid("notify_parties", "at most 10 notify parties");
+        }
+        for n in &self.notify_parties {
+            check_text("notify_parties", n, 200)?;
+        }
+        check_text("vessel_name", &self.vessel_name, 100)?;
+        check_text("voyage", &self.voyage, 50)?;
+        if self.goods.is_empty() || self.goods.len() > 1000 {
+            return invalid("goods", "must list 1 to 1000 goods lines");
+        }
+        for g in &self.goods {
+            check_text("goods.description", &g.description, 1000)?;
+            check_hs_code("goods.hs_code", &g.hs_code)?;
+        }
+        if let Some(d) = &self.dcsa {
+            d.validate(self)?;
+        }
+        Ok(())
+    }
+
+    /// The public header with `body` and `keys`, and the confidential rest.
+    fn split(&self, body: Sealed, keys: Vec<KeyWrap>) -> (TransportDocumentData, TransportBody) {
+        let header = TransportDocumentData {
+            reference: self.reference.clone(),
+            kind: self.kind,
+            to_order: self.to_order,
+            shipper: self.shipper,
+            consignee: self.consignee,
+            endorsee: self.endorsee,
+            port_of_loading: self.port_of_loading.clone(),
+            port_of_discharge: self.port_of_discharge.clone(),
+            shipped_on_board_date: self.shipped_on_board_date,
+            equipment: self.equipment.clone(),
+            freight_term: self.freight_term,
+            document_hash: self.document_hash,
+            replaces: self.replaces.clone(),
+            carrier_code: self.dcsa.as_ref().map(|d| d.carrier_code.clone()),
+            body,
+            keys,
+        };
+        let rest = TransportBody {
+            notify_parties: self.notify_parties.clone(),
+            vessel_name: self.vessel_name.clone(),
+            voyage: self.voyage.clone(),
+            goods: self.goods.clone(),
+            dcsa: self.dcsa.clone(),
+        };
+        (header, rest)
+    }
+
+    /// Seals the document for the ledger: the confidential rest under a new document key,
+    /// wrapped for each of `readers` (its parties' registered keys, and the customs auditor's).
+    /// Returns the key (to wrap for later readers) and the document as it goes on the ledger.
+    pub fn seal(
+        &self,
+        readers: &[EncryptionKey],
+    ) -> Result<(TermsKey, TransportDocumentData), SealError> {
+        let (mut header, rest) = self.split(empty_body(), Vec::new());
+        let key = TermsKey::generate();
+        header.body = key.seal(&rest);
+        header.keys = key.wrap_for_all(readers)?;
+        Ok((key, header))
+    }
+}
+
+fn empty_body() -> Sealed {
+    Sealed {
+        commitment: Hash::ZERO,
+        nonce: crate::sealed::SealNonce([0; 12]),
+        ciphertext: crate::sealed::Ciphertext(Vec::new()),
     }
 }
 
@@ -518,6 +718,24 @@ pub struct PendingSurrender {
     pub amendment: Option<AmendmentReason>,
 }
 
+/// How long a party just handed a sealed eBL may hand it back (24 hours of block time).
+pub const HAND_BACK_WINDOW_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// The last hand-over of an eBL to a party that had never held it, while that party may still
+/// hand it back ([`crate::transaction::Payload::HandBack`]): cleared as soon as the new holder
+/// acts on the document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handover {
+    /// The possessor it came from, to whom it returns.
+    pub from: PublicKey,
+    /// The endorsee before the hand-over, restored on return.
+    pub endorsee_before: Option<PublicKey>,
+    /// Whether it was blank-endorsed before.
+    pub blank_before: bool,
+    /// Block time of the hand-over.
+    pub at_ms: u64,
+}
+
 /// A transport document as recorded on the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransportDocument {
@@ -551,9 +769,65 @@ pub struct TransportDocument {
     /// Every party that has held it, in the order each first held it (the current possessor
     /// included): its past possessors keep the right to read it.
     pub holders: Vec<PublicKey>,
+    /// The document key wrapped for each reader it gained after issue (new possessors,
+    /// endorsees), from the [`KeyShare`]s of the transactions that made them readers.
+    pub shared: Vec<KeyWrap>,
+    /// The last hand-over to a first-time holder, while it may be handed back.
+    pub handover: Option<Handover>,
 }
 
 impl TransportDocument {
+    /// Every wrap of the document key: those it was drafted or issued with, then those shared.
+    pub fn wraps(&self) -> impl Iterator<Item = &KeyWrap> {
+        self.data.keys.iter().chain(&self.shared)
+    }
+
+    /// The parties entitled to the document key: its carrier, shipper, consignee, endorsees
+    /// (named at issue, and current) and every party that has held it.
+    pub fn readers(&self) -> Vec<PublicKey> {
+        let mut r = vec![self.carrier, self.data.shipper];
+        r.extend(self.data.consignee);
+        r.extend(self.data.endorsee);
+        r.extend(self.endorsee);
+        r.extend(self.holders.iter().copied());
+        r.sort();
+        r.dedup();
+        r
+    }
+
+    /// The document key, as `reader` unwraps it.
+    pub fn key_for(&self, reader: &Keypair) -> Result<TermsKey, SealError> {
+        let me = DecryptionKey::of(reader);
+        let mine = me.public();
+        self.wraps()
+            .find(|w| w.recipient == mine)
+            .ok_or(SealError::NotARecipient)
+            .and_then(|w| me.unwrap(w))
+    }
+
+    /// The document in the clear, as `reader` opens it (see [`TransportDocumentData::open`]).
+    pub fn open(&self, reader: &Keypair) -> Result<PlainTransportDocument, SealError> {
+        self.data.open(&self.key_for(reader)?)
+    }
+
+    /// Whether the document key is already wrapped for `key`.
+    pub fn wrapped_for(&self, key: &EncryptionKey) -> bool {
+        self.wraps().any(|w| w.recipient == *key)
+    }
+
+    /// A [`KeyShare`] of the document key, unwrapped with `holder`'s key and wrapped for
+    /// `recipient`: what a transferor adds to the transaction that makes `recipient` a reader.
+    pub fn share_with(
+        &self,
+        holder: &Keypair,
+        recipient: &EncryptionKey,
+    ) -> Result<KeyShare, SealError> {
+        Ok(KeyShare {
+            reference: self.data.reference.clone(),
+            wrap: self.key_for(holder)?.wrap_for(recipient)?,
+        })
+    }
+
     /// Whether the document holds the container live: issued (not a draft), not voided, and the
     /// container not yet gated out. Singularity across documents is judged on live documents.
     pub fn holds_live(&self, container: &str) -> bool {

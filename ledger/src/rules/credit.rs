@@ -361,7 +361,7 @@ fn present<V: StateView>(
             });
         }
     }
-    hand_over(&mut doc, lc.terms.issuing_bank);
+    hand_over(&mut doc, lc.terms.issuing_bank, t.ctx.time_ms, true);
     doc.presented_under = Some(number.to_string());
     lc.state = S::Presented;
     lc.presentation = Some(Presentation {
@@ -457,7 +457,7 @@ fn honour<V: StateView>(
     in_state(t.action, &lc, &[S::Complying], "COMPLYING")?;
     crate::documents::check_reference("payment_reference", payment_reference, 64)?;
     let mut doc = presented_document(t, &lc)?;
-    hand_over(&mut doc, lc.terms.applicant);
+    hand_over(&mut doc, lc.terms.applicant, t.ctx.time_ms, true);
     doc.presented_under = None;
     lc.state = S::Honoured;
     lc.payment_reference = Some(payment_reference.to_string());
@@ -477,7 +477,7 @@ fn refuse<V: StateView>(t: &mut Tx<'_, V>, number: &str) -> Result<(), RuleError
         "PRESENTED or DISCREPANT",
     )?;
     let mut doc = presented_document(t, &lc)?;
-    hand_over(&mut doc, lc.terms.beneficiary);
+    hand_over(&mut doc, lc.terms.beneficiary, t.ctx.time_ms, true);
     doc.presented_under = None;
     lc.state = S::Refused;
     t.involve([lc.terms.beneficiary]);

@@ -9,6 +9,7 @@ mod anchor;
 mod credit;
 mod customs;
 mod governance;
+mod key_shares;
 mod release;
 mod tracking;
 mod transport;
@@ -113,6 +114,7 @@ pub fn apply_verified(
         | Payload::SurrenderForAmendment { .. }
         | Payload::AcceptSurrender { .. }
         | Payload::RejectSurrender { .. }
+        | Payload::HandBack { .. }
         | Payload::VoidTransportDocument { .. } => transport::apply(&mut t, &body.payload)?,
         Payload::ApplyCredit(_)
         | Payload::IssueCredit { .. }
@@ -145,6 +147,7 @@ pub fn apply_verified(
             anchor::apply(&mut t, &body.payload)?
         }
     }
+    key_shares::settle(&mut t, &body.shares)?;
     t.fx.parties.sort();
     t.fx.parties.dedup();
     Ok(t.fx)
@@ -201,7 +204,6 @@ impl<V: StateView> Tx<'_, V> {
             .ok_or(RuleError::UnknownParty(*party))
     }
 
-    /// The transport document with this reference.
     /// A sealed document's key must be wrapped for each of `readers` (at its registered
     /// encryption key), for `auditor` when given, and for nobody else: no party ends with a document it cannot read, and
     /// no outsider gets the key. The rule cannot open a wrap; the reader's client checks it
@@ -245,6 +247,7 @@ impl<V: StateView> Tx<'_, V> {
         Ok(())
     }
 
+    /// The transport document with this reference.
     pub fn transport_document(&self, reference: &str) -> Result<TransportDocument, RuleError> {
         self.view
             .transport_document(reference)

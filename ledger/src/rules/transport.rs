@@ -5,8 +5,8 @@
 use crate::crypto::PublicKey;
 use crate::documents::party::{PartyCode, PartyId};
 use crate::documents::transport::{
-    FreightTerm, PendingSurrender, TransportDocument, TransportDocumentData, TransportDocumentKind,
-    TransportDocumentState as S,
+    FreightTerm, Handover, PendingSurrender, TransportDocument, TransportDocumentData,
+    TransportDocumentKind, TransportDocumentState as S, HAND_BACK_WINDOW_MS,
 };
 use crate::error::RuleError;
 use crate::genesis::Role;
@@ -33,6 +33,7 @@ pub(super) fn apply<V: StateView>(t: &mut Tx<'_, V>, p: &Payload) -> Result<(), 
         }
         Payload::AcceptSurrender { reference } => accept_surrender(t, reference),
         Payload::RejectSurrender { reference, reason } => reject_surrender(t, reference, reason),
+        Payload::HandBack { reference, reason } => hand_back(t, reference, reason),
         Payload::VoidTransportDocument { reference } => void(t, reference),
         _ => unreachable!("dispatched only transport document payloads"),
     }
@@ -53,8 +54,8 @@ fn check_parties<V: StateView>(
     if let Some(old) = &data.replaces {
         replaced_document(t, old, &data.reference)?;
     }
-    if let Some(dcsa) = &data.dcsa {
-        check_carrier_code(t, &dcsa.carrier_code)?;
+    if let Some(code) = &data.carrier_code {
+        check_carrier_code(t, code)?;
     }
     Ok(())
 }
@@ -162,6 +163,8 @@ fn new_record(data: TransportDocumentData, carrier: PublicKey, state: S) -> Tran
         released_containers: Vec::new(),
         presented_under: None,
         holders: Vec::new(),
+        shared: Vec::new(),
+        handover: None,
     }
 }
 
@@ -268,6 +271,13 @@ fn issue<V: StateView>(
         doc.possessor = doc.data.consignee.or(Some(first));
     } else {
         doc.possessor = Some(first);
+        // The first holder may hand it back to the carrier if its copy does not open.
+        doc.handover = Some(Handover {
+            from: doc.carrier,
+            endorsee_before: doc.data.to_order.then_some(doc.carrier),
+            blank_before: false,
+            at_ms: t.ctx.time_ms,
+        });
     }
     if doc.data.to_order {
         doc.endorsee = Some(doc.data.endorsee.unwrap_or(first));
@@ -314,6 +324,9 @@ fn possessed_issued<V: StateView>(
             ),
         });
     }
+    // Acting on the document accepts it: it can no longer be handed back.
+    let mut doc = doc;
+    doc.handover = None;
     Ok(doc)
 }
 
@@ -340,7 +353,7 @@ fn transfer<V: StateView>(
             "transfer: the signer already possesses {reference}"
         )));
     }
-    doc.possessor = Some(to);
+    hand_over(&mut doc, to, t.ctx.time_ms, false);
     t.involve([to]);
     t.put_transport_document(doc);
     Ok(())
@@ -513,12 +526,61 @@ fn void<V: StateView>(t: &mut Tx<'_, V>, reference: &str) -> Result<(), RuleErro
     Ok(())
 }
 
-/// Moves an ISSUED eBL to `to` as part of a credit transaction: possession, and the endorsement
-/// when it is to order. Used by presentation, honour and refusal.
-pub(crate) fn hand_over(doc: &mut TransportDocument, to: PublicKey) {
+/// Moves an ISSUED eBL to `to` at block time `now_ms`: possession, and with `endorse` (credit
+/// transactions: presentation, honour, refusal) the endorsement of a to-order document. A
+/// party that never held it before may hand it back within the window.
+pub(crate) fn hand_over(doc: &mut TransportDocument, to: PublicKey, now_ms: u64, endorse: bool) {
+    let first_time = !doc.holders.contains(&to);
+    doc.handover = match (first_time, doc.possessor) {
+        (true, Some(from)) => Some(Handover {
+            from,
+            endorsee_before: doc.endorsee,
+            blank_before: doc.blank_endorsed,
+            at_ms: now_ms,
+        }),
+        _ => None,
+    };
     doc.possessor = Some(to);
-    if doc.data.to_order {
+    if endorse && doc.data.to_order {
         doc.endorsee = Some(to);
         doc.blank_endorsed = false;
     }
+}
+
+/// The party just handed the eBL returns it to the party it came from, within the window and
+/// before acting on it; nothing else changes (a presentation is answered by refusal instead).
+fn hand_back<V: StateView>(
+    t: &mut Tx<'_, V>,
+    reference: &str,
+    reason: &str,
+) -> Result<(), RuleError> {
+    crate::documents::customs::check_reason(reason)?;
+    let mut doc = t.transport_document(reference)?;
+    if doc.state != S::Issued || doc.presented_under.is_some() {
+        return Err(wrong_state(
+            t.action,
+            KIND,
+            reference,
+            doc.state.as_str(),
+            "ISSUED and not under presentation",
+        ));
+    }
+    let possessor = doc.possessor.unwrap_or(doc.carrier);
+    t.require_party(&possessor, "the current possessor")?;
+    let Some(h) = doc.handover.take() else {
+        return Err(RuleError::Deadline(format!(
+            "hand back: {reference} was not just handed to the signer as a first-time holder, or the signer has acted on it since"
+        )));
+    };
+    if t.ctx.time_ms > h.at_ms.saturating_add(HAND_BACK_WINDOW_MS) {
+        return Err(RuleError::Deadline(format!(
+            "hand back: {reference} may be handed back within 24 hours of the hand-over; that window has closed"
+        )));
+    }
+    doc.possessor = Some(h.from);
+    doc.endorsee = h.endorsee_before;
+    doc.blank_endorsed = h.blank_before;
+    t.involve([h.from]);
+    t.put_transport_document(doc);
+    Ok(())
 }

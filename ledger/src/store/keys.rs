@@ -76,7 +76,7 @@ pub fn tracking(prefix: Vec<u8>, height: u64, index: u32, seq: u32) -> Vec<u8> {
 
 /// The store's layout version: raised whenever the key layout changes, so that a data
 /// directory written by another layout is refused with a clear message instead of misread.
-pub const LAYOUT_VERSION: u32 = 5;
+pub const LAYOUT_VERSION: u32 = 6;
 /// Where the layout version is kept.
 pub const LAYOUT: &[u8] = b"m/layout";
 

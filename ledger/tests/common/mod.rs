@@ -13,9 +13,10 @@ use portledger_ledger::documents::customs::{
     DeclarationBody, DeclarationData, DeclarationLine, Direction,
 };
 use portledger_ledger::documents::transport::{
-    Equipment, FreightTerm, GoodsLine, TransportDocumentData, TransportDocumentKind,
+    Equipment, FreightTerm, GoodsLine, KeyShare, PlainTransportDocument, TransportDocumentData,
+    TransportDocumentKind,
 };
-use portledger_ledger::sealed::seal_for;
+use portledger_ledger::sealed::{seal_for, DecryptionKey};
 use portledger_ledger::{
     apply, demo, BlockContext, CommitCertificate, Effects, Genesis, Hash, Keypair, Payload,
     PublicKey, RuleError, State, Store, Transaction, Vote, VoteKind,
@@ -74,12 +75,17 @@ impl World {
         pk
     }
 
-    /// A transaction by `alias` with its next nonce.
+    /// A transaction by `alias` with its next nonce, sharing document keys with every reader
+    /// it makes, as a client does (see [`sign_for`]).
     pub fn tx(&self, alias: &str, payload: Payload) -> Transaction {
+        sign_for(self, &self.state, &self.ctx(), alias, payload)
+    }
+
+    /// A transaction by `alias` with exactly these key shares.
+    pub fn tx_sharing(&self, alias: &str, payload: Payload, shares: Vec<KeyShare>) -> Transaction {
         let k = &self.keys[alias];
         let nonce = portledger_ledger::StateView::nonce(&self.state, &k.public()) + 1;
-        let payload = for_signer(&self.genesis, k, payload);
-        Transaction::sign(k, &self.genesis.chain_id, nonce, payload)
+        Transaction::sign_sharing(k, &self.genesis.chain_id, nonce, payload, shares)
     }
 
     pub fn ctx(&self) -> BlockContext {
@@ -162,9 +168,103 @@ pub fn containers_for(w: &World, reference: &str) -> [String; 2] {
     [make("TST"), make("TSU")]
 }
 
+/// A transaction by `alias` on `state` with its next nonce, its lodgement sealed
+/// ([`for_signer`]) and sharing document keys with every reader it makes: found by trying it,
+/// since the rules name each reader without a wrap (`key_not_shared`); the keys are opened
+/// with the customs auditor's key, which opens every transport document.
+pub fn sign_for(
+    w: &World,
+    state: &State,
+    ctx: &BlockContext,
+    alias: &str,
+    payload: Payload,
+) -> Transaction {
+    let k = &w.keys[alias];
+    let payload = for_signer(&w.genesis, k, payload);
+    let nonce = portledger_ledger::StateView::nonce(state, &k.public()) + 1;
+    let mut shares = Vec::new();
+    loop {
+        let tx = Transaction::sign_sharing(
+            k,
+            &w.genesis.chain_id,
+            nonce,
+            payload.clone(),
+            shares.clone(),
+        );
+        match apply(state, &tx, ctx) {
+            Err(RuleError::KeyNotShared {
+                reference, party, ..
+            }) if shares.len() < 8 => shares.push(share(w, state, &tx, &reference, &party)),
+            _ => return tx,
+        }
+    }
+}
+
+/// The key of `reference` (opened with the auditor's key) wrapped for `party`.
+pub fn share(
+    w: &World,
+    state: &State,
+    tx: &Transaction,
+    reference: &str,
+    party: &PublicKey,
+) -> KeyShare {
+    let to = w
+        .keys
+        .values()
+        .find(|k| k.public() == *party)
+        .expect("a known party");
+    let opener = DecryptionKey::of(auditor(w));
+    let inline = match &tx.body.payload {
+        Payload::DraftTransportDocument(d) => Some(d.as_ref()),
+        Payload::IssueTransportDocument { document, .. } => document.as_deref(),
+        _ => None,
+    };
+    let (key, commitment) = match (state.transport_documents.get(reference), inline) {
+        (Some(doc), _) => (
+            doc.key_for(auditor(w)).expect("auditor opens"),
+            doc.data.body.commitment,
+        ),
+        (None, Some(d)) => (
+            opener.unwrap_any(&d.keys).expect("auditor opens"),
+            d.body.commitment,
+        ),
+        (None, None) => panic!("no document {reference} to share"),
+    };
+    // One share per (document, party): the same steps signed twice give the same blocks.
+    static SHARES: std::sync::Mutex<BTreeMap<(Hash, PublicKey), KeyShare>> =
+        std::sync::Mutex::new(BTreeMap::new());
+    let mut cache = SHARES.lock().unwrap_or_else(|e| e.into_inner());
+    cache
+        .entry((commitment, *party))
+        .or_insert_with(|| KeyShare {
+            reference: reference.to_string(),
+            wrap: key.wrap_for(&to.encryption_key()).expect("wrap"),
+        })
+        .clone()
+}
+
+/// [`bl_plain`] sealed as it goes on the ledger, its key wrapped for the customs auditor
+/// only: [`World::tx`] shares it with every other reader a transaction makes, as a client does.
 pub fn bl_data(w: &World, reference: &str, to_order: bool) -> TransportDocumentData {
+    seal_bl(w, &bl_plain(w, reference, to_order))
+}
+
+/// Seals a document in the clear for the customs auditor of genesis.
+pub fn seal_bl(w: &World, plain: &PlainTransportDocument) -> TransportDocumentData {
+    let readers: Vec<_> = w.genesis.customs_auditor.into_iter().collect();
+    plain.seal(&readers).expect("seal").1
+}
+
+/// The customs auditor's key pair (the demo's customs participant), which opens every
+/// transport document.
+pub fn auditor(w: &World) -> &Keypair {
+    w.keypair("customs")
+}
+
+/// A transport document in the clear, as a carrier writes it.
+pub fn bl_plain(w: &World, reference: &str, to_order: bool) -> PlainTransportDocument {
     let [c1, c2] = containers_for(w, reference);
-    TransportDocumentData {
+    PlainTransportDocument {
         reference: reference.to_string(),
         kind: TransportDocumentKind::BillOfLading,
         to_order,
