@@ -320,8 +320,22 @@ impl NodeClient {
         chain_id: &str,
         payload: Payload,
     ) -> Result<Submitted> {
+        self.submit_sharing(key, chain_id, payload, Vec::new())
+            .await
+    }
+
+    /// Like [`NodeClient::submit_payload`], sharing document keys with the readers the
+    /// transaction makes.
+    pub async fn submit_sharing(
+        &self,
+        key: &Keypair,
+        chain_id: &str,
+        payload: Payload,
+        shares: Vec<portledger_ledger::documents::transport::KeyShare>,
+    ) -> Result<Submitted> {
         let guess = self.next_nonce(&key.public()).await?.unwrap_or(1);
-        let first = Transaction::sign(key, chain_id, guess, payload.clone());
+        let first =
+            Transaction::sign_sharing(key, chain_id, guess, payload.clone(), shares.clone());
         match self.submit(&first).await {
             Err(ClientError::Refused {
                 code,
@@ -337,8 +351,10 @@ impl NodeClient {
                         fields,
                     });
                 };
-                self.submit(&Transaction::sign(key, chain_id, n, payload))
-                    .await
+                self.submit(&Transaction::sign_sharing(
+                    key, chain_id, n, payload, shares,
+                ))
+                .await
             }
             other => other,
         }

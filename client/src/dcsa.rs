@@ -37,7 +37,7 @@ use portledger_ledger::documents::iso6346_check_digit_ok;
 use portledger_ledger::documents::party::{PartyCode, PartyId};
 use portledger_ledger::documents::transport::{
     CargoItem, ConsignmentItem, DangerousGoods, DcsaDocument, Equipment, EquipmentDetails,
-    FreightTerm, GoodsLine, ReeferSettings, TransportDocumentData, TransportDocumentKind,
+    FreightTerm, GoodsLine, PlainTransportDocument, ReeferSettings, TransportDocumentKind,
     VesselVoyage, MAX_DCSA_BYTES,
 };
 use portledger_ledger::{Hash, PublicKey};
@@ -75,7 +75,7 @@ const SPEC_REQUIRED: &[&str] = &[
 #[derive(Debug, Clone)]
 pub struct Mapped {
     /// The ledger's fields, with the whole document kept in `dcsa`.
-    pub data: TransportDocumentData,
+    pub data: PlainTransportDocument,
     /// What the spec says "should" be and is not; accepted.
     pub warnings: Vec<String>,
 }
@@ -629,7 +629,7 @@ pub fn map_transport_document(doc: &Value, dir: &Directory, base: &str) -> Resul
         )));
     }
     let first = &vessel_voyages[0];
-    let data = TransportDocumentData {
+    let data = PlainTransportDocument {
         reference,
         kind,
         to_order,

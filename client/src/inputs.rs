@@ -10,7 +10,7 @@ use portledger_ledger::documents::customs::{
     DeclarationBody, DeclarationData, DeclarationLine, Direction,
 };
 use portledger_ledger::documents::transport::{
-    Equipment, FreightTerm, GoodsLine, TransportDocumentData, TransportDocumentKind,
+    Equipment, FreightTerm, GoodsLine, PlainTransportDocument, TransportDocumentKind,
 };
 use portledger_ledger::sealed::{seal_for, EncryptionKey, TermsKey};
 use portledger_ledger::{Hash, PublicKey};
@@ -336,12 +336,12 @@ pub struct TransportDocumentInput {
 }
 
 impl TransportDocumentInput {
-    /// The ledger's fields, parties resolved, with the given document hash.
-    pub fn to_data(&self, dir: &Directory, document_hash: Hash) -> Result<TransportDocumentData> {
+    /// The document in the clear, parties resolved, with the given document hash.
+    pub fn to_data(&self, dir: &Directory, document_hash: Hash) -> Result<PlainTransportDocument> {
         let opt = |p: &Option<String>| -> Result<Option<PublicKey>> {
             p.as_deref().map(|p| dir.resolve(p)).transpose()
         };
-        Ok(TransportDocumentData {
+        Ok(PlainTransportDocument {
             reference: self.reference.clone(),
             kind: self.kind,
             to_order: self.to_order,
@@ -367,8 +367,8 @@ impl TransportDocumentInput {
 /// A transport document read from a file, in whichever form it came.
 #[derive(Debug, Clone)]
 pub struct TransportDocumentFile {
-    /// The ledger's fields.
-    pub data: TransportDocumentData,
+    /// The document in the clear (sealed when signed: [`PlainTransportDocument::seal`]).
+    pub data: PlainTransportDocument,
     /// The first possessor an issuance request names (`issueTo`).
     pub issue_to: Option<PublicKey>,
     /// `native`, `dcsa` or `dcsa-issuance-request`.

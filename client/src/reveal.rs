@@ -4,7 +4,10 @@
 
 use portledger_ledger::documents::credit::{CreditBody, CreditTerms};
 use portledger_ledger::documents::customs::DeclarationData;
-use portledger_ledger::sealed::{Sealed, TermsKey};
+use portledger_ledger::documents::transport::{
+    KeyShare, PlainTransportDocument, TransportDocumentData,
+};
+use portledger_ledger::sealed::{DecryptionKey, EncryptionKey, KeyWrap, Sealed, TermsKey};
 use portledger_ledger::Keypair;
 use serde_json::{json, Value};
 
@@ -91,6 +94,108 @@ pub fn proven_terms(
     match record {
         Record::Credit(c) => Some(c.terms.open(reader).map(|b| json!(b))),
         Record::Declaration(d) => Some(d.data.open(reader).map(|b| json!(b))),
+        Record::TransportDocument(t) => Some(t.open(reader).map(|p| json!(p))),
         _ => None,
+    }
+}
+
+/// The sealed document and every wrap of its key, from the node's `/v1/bl/{reference}` answer.
+fn transport_record(v: &Value) -> Result<(TransportDocumentData, Vec<KeyWrap>)> {
+    let data: TransportDocumentData = serde_json::from_value(v["document"].clone())
+        .map_err(|e| ClientError::Node(format!("the transport document does not parse: {e}")))?;
+    let shared: Vec<KeyWrap> = serde_json::from_value(v["shared_keys"].clone()).unwrap_or_default();
+    let mut wraps = data.keys.clone();
+    wraps.extend(shared);
+    Ok((data, wraps))
+}
+
+/// The transport document's key and the document in the clear, as `reader` opens them from
+/// the node's `/v1/bl/{reference}` answer `v` (checked against its commitment and its header).
+pub fn transport_key(v: &Value, reader: &Keypair) -> Result<(TermsKey, PlainTransportDocument)> {
+    let (data, wraps) = transport_record(v)?;
+    let refused = |e| {
+        ClientError::Input(format!(
+            "{} does not open with this key ({e}); a holder just handed it may hand it back (bl hand-back)",
+            data.reference
+        ))
+    };
+    let key = DecryptionKey::of(reader)
+        .unwrap_any(&wraps)
+        .map_err(refused)?;
+    let plain = data.open(&key).map_err(refused)?;
+    Ok((key, plain))
+}
+
+/// Key shares of the document in `v` for each of `recipients` that holds no wrap yet,
+/// unwrapped with `reader`'s key: what a transferor adds to the transaction that makes them
+/// readers.
+pub fn transport_shares(
+    v: &Value,
+    reader: &Keypair,
+    recipients: &[EncryptionKey],
+) -> Result<Vec<KeyShare>> {
+    let (data, wraps) = transport_record(v)?;
+    let missing: Vec<EncryptionKey> = recipients
+        .iter()
+        .filter(|r| !wraps.iter().any(|w| w.recipient == **r))
+        .copied()
+        .collect();
+    if missing.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (key, _) = transport_key(v, reader)?;
+    key.wrap_for_all(&missing)
+        .map_err(|e| ClientError::Input(format!("cannot share the key of {}: {e}", data.reference)))
+        .map(|ws| {
+            ws.into_iter()
+                .map(|wrap| KeyShare {
+                    reference: data.reference.clone(),
+                    wrap,
+                })
+                .collect()
+        })
+}
+
+/// Adds a transport document's confidential fields (`notify_parties`, `vessel_name`, `voyage`,
+/// `goods`, `dcsa`) into its `document` when `reader` opens it; `sealed` says whether it did.
+pub fn transport_document(v: &mut Value, reader: Option<&Keypair>) {
+    match reader.map(|k| transport_key(v, k)) {
+        Some(Ok((_, plain))) => {
+            let d = &mut v["document"];
+            d["notify_parties"] = json!(plain.notify_parties);
+            d["vessel_name"] = json!(plain.vessel_name);
+            d["voyage"] = json!(plain.voyage);
+            d["goods"] = json!(plain.goods);
+            d["dcsa"] = json!(plain.dcsa);
+            v["sealed"] = json!("opened with your key; matches its commitment and its record");
+        }
+        Some(Err(e)) => v["sealed"] = json!(format!("not readable: {e}")),
+        None => v["sealed"] = json!("not readable without --key"),
+    }
+}
+
+/// The same for a case view's `transport_document` (its `body` and `keys`).
+pub fn case_document(v: &mut Value, reader: Option<&Keypair>) {
+    let c = &v["transport_document"];
+    let wraps: Vec<KeyWrap> = serde_json::from_value(c["keys"].clone()).unwrap_or_default();
+    let body: Option<Sealed> = serde_json::from_value(c["body"].clone()).ok();
+    let opened = match (reader, body) {
+        (Some(k), Some(b)) => DecryptionKey::of(k)
+            .unwrap_any(&wraps)
+            .and_then(|key| key.open::<portledger_ledger::documents::transport::TransportBody>(&b))
+            .map_err(|e| e.to_string()),
+        (None, _) => Err("not readable without --key".to_string()),
+        (_, None) => Err("no sealed body".to_string()),
+    };
+    match opened {
+        Ok(b) => {
+            let d = &mut v["transport_document"];
+            d["notify_parties"] = json!(b.notify_parties);
+            d["vessel_name"] = json!(b.vessel_name);
+            d["voyage"] = json!(b.voyage);
+            d["goods"] = json!(b.goods);
+            d["sealed"] = json!("opened with your key; matches its commitment");
+        }
+        Err(e) => v["transport_document"]["sealed"] = json!(format!("not readable: {e}")),
     }
 }

@@ -13,7 +13,8 @@ use portledger_client::inputs;
 use portledger_client::parties::{Directory, Participant};
 use portledger_ledger::documents::party::{PartyCode, PartyId};
 use portledger_ledger::documents::transport::{
-    FreightTerm, TransportDocument, TransportDocumentState,
+    FreightTerm, PlainTransportDocument, TransportDocument, TransportDocumentData,
+    TransportDocumentState,
 };
 use portledger_ledger::genesis::Role;
 use portledger_ledger::{
@@ -58,6 +59,22 @@ impl Ledger {
         let fx = apply(&self.state, &tx, &ctx)?;
         self.state.apply(&fx.changes);
         Ok(())
+    }
+
+    /// Seals a document in the clear as the client does, for the issuing carrier, the
+    /// shipper, the first possessor and the customs auditor.
+    fn seal(
+        &self,
+        carrier: &str,
+        plain: &PlainTransportDocument,
+        issue_to: Option<PublicKey>,
+    ) -> TransportDocumentData {
+        let mut readers = vec![self.keypair(carrier).encryption_key()];
+        for k in [Some(plain.shipper), issue_to].into_iter().flatten() {
+            readers.push(self.state.member(&k).expect("registered").encryption_key);
+        }
+        readers.extend(self.genesis.customs_auditor);
+        plain.seal(&readers).expect("seal").1
     }
 
     fn claim(&mut self, participant: &str, id: PartyId) {
@@ -108,11 +125,12 @@ impl Ledger {
             .map_err(|e| e.to_string())?;
         doc.data.validate().map_err(|e| e.to_string())?;
         let reference = doc.data.reference.clone();
+        let sealed = self.seal(carrier, &doc.data, doc.issue_to);
         self.run(
             carrier,
             Payload::IssueTransportDocument {
                 reference: reference.clone(),
-                document: Some(Box::new(doc.data)),
+                document: Some(Box::new(sealed)),
                 issue_to: doc.issue_to,
             },
         )
@@ -147,7 +165,23 @@ fn accepted_as_given(name: &str, e: Expected) {
     let doc = l
         .issue(&file, "carrier")
         .unwrap_or_else(|m| panic!("{name}: {m}"));
-    let d = &doc.data;
+    // The record holds the document sealed: its carrier, its first possessor and the customs
+    // auditor open it, checked against the record.
+    let d = &doc
+        .open(l.keypair("carrier"))
+        .unwrap_or_else(|err| panic!("{name}: the carrier opens it: {err}"));
+    for reader in [e.possessor, "customs"] {
+        assert_eq!(
+            doc.open(l.keypair(reader)).as_ref(),
+            Ok(d),
+            "{name}: {reader}"
+        );
+    }
+    assert!(doc.open(l.keypair("issuing-bank")).is_err(), "{name}");
+    assert_eq!(
+        doc.data.carrier_code.as_ref().map(|c| c.provider.as_str()),
+        Some("SMDG")
+    );
     assert_eq!(doc.state, TransportDocumentState::Issued);
     assert_eq!(d.reference, e.reference);
     assert_eq!(d.shipper, l.key("seller"), "shipper by its party name");
@@ -410,29 +444,20 @@ fn a_carrier_cannot_issue_under_another_carriers_code() {
 }
 
 #[test]
-fn an_edited_kept_document_is_refused_by_the_ledger() {
+fn an_edited_kept_document_is_refused_by_the_client_and_found_by_its_reader() {
     let file = fixture("ebl-get-regularSTDExample.json");
     let mut l = Ledger::with_example_parties();
     let mut doc = inputs::transport_document(file, &l.directory(), None)
         .expect("maps")
         .data;
     let mut kept = doc.dcsa.take().expect("kept");
-    // The header says one carrier code, the document another.
+    // The kept document says one carrier code, the record another.
     kept.canonical_json = kept
         .canonical_json
         .replace("\"carrierCode\":\"MSC\"", "\"carrierCode\":\"HLC\"");
     doc.document_hash = Hash::of(kept.canonical_json.as_bytes());
     doc.dcsa = Some(kept.clone());
-    let e = l
-        .run(
-            "carrier",
-            Payload::IssueTransportDocument {
-                reference: doc.reference.clone(),
-                document: Some(Box::new(doc.clone())),
-                issue_to: None,
-            },
-        )
-        .expect_err("refused");
+    let e = doc.validate().expect_err("the client refuses to seal it");
     assert_eq!(e.code(), "invalid_field", "{e}");
     // Bytes that are not the canonical form, or a hash that does not pin them.
     let mut pretty = doc.clone();
@@ -442,7 +467,39 @@ fn an_edited_kept_document_is_refused_by_the_ledger() {
     pretty.document_hash = Hash::of(k2.canonical_json.as_bytes());
     pretty.dcsa = Some(k2);
     assert!(pretty.validate().is_err());
-    let mut wrong_hash = doc;
+    let mut wrong_hash = doc.clone();
     wrong_hash.document_hash = Hash::of(b"something else");
     assert!(wrong_hash.validate().is_err());
+    // A carrier that bypasses its client gets the sealed document past the validators, who
+    // cannot read it; every reader finds the mismatch on opening, and the first holder may
+    // hand it back.
+    let sealed = l.seal("carrier", &doc, None);
+    l.run(
+        "carrier",
+        Payload::IssueTransportDocument {
+            reference: doc.reference.clone(),
+            document: Some(Box::new(sealed)),
+            issue_to: None,
+        },
+    )
+    .expect("the header is consistent");
+    let record = l.state.transport_document(&doc.reference).expect("issued");
+    let opened = record.open(l.keypair("seller"));
+    assert!(
+        matches!(
+            opened,
+            Err(portledger_ledger::sealed::SealError::Mismatch(_))
+        ),
+        "{opened:?}"
+    );
+    l.run(
+        "seller",
+        Payload::HandBack {
+            reference: doc.reference.clone(),
+            reason: "the kept DCSA document does not match its record".into(),
+        },
+    )
+    .expect("handed back");
+    let back = l.state.transport_document(&doc.reference).expect("record");
+    assert_eq!(back.possessor, Some(l.key("carrier")));
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use portledger_ledger::chain::Chain;
 use portledger_ledger::documents::anchor::DocumentType;
+use portledger_ledger::documents::transport::KeyShare;
 use portledger_ledger::workload;
 use portledger_ledger::{
     demo, BlockContext, CommitCertificate, Hash, Keypair, Payload, SledStore, StateView, Store,
@@ -32,11 +33,18 @@ fn main() {
     let mut chain =
         Chain::open(genesis.clone(), SledStore::open(dir.path()).expect("sled")).expect("open");
     let mut nonces = std::collections::BTreeMap::<String, u64>::new();
-    let mut sign = |alias: &str, payload: Payload| {
+    let mut sign = |alias: &str, payload: Payload, shares: Vec<KeyShare>| {
         let n = nonces.entry(alias.to_string()).or_insert(0);
         *n += 1;
-        Transaction::sign(key(alias), &genesis.chain_id, *n, payload)
+        Transaction::sign_sharing(key(alias), &genesis.chain_id, *n, payload, shares)
     };
+    let mut readers = vec![
+        key("carrier").encryption_key(),
+        key("seller").encryption_key(),
+    ];
+    readers.extend(genesis.customs_auditor);
+    let buyer_reader = key("buyer").encryption_key();
+    let mut doc_keys = std::collections::BTreeMap::new();
     let seller = key("seller").public();
     let buyer = key("buyer").public();
 
@@ -57,7 +65,10 @@ fn main() {
             let reference = format!("BENCH{bl:08}");
             let container = portledger_ledger::documents::container_number("BEN", bl as u32)
                 .expect("a valid owner code");
-            let data = workload::bill_of_lading(&reference, seller, &container);
+            let (doc_key, data) = workload::bill_of_lading(&reference, seller, &container)
+                .seal(&readers)
+                .expect("seal");
+            doc_keys.insert(reference.clone(), doc_key);
             txs.push(sign(
                 "carrier",
                 Payload::IssueTransportDocument {
@@ -65,15 +76,19 @@ fn main() {
                     document: Some(Box::new(data)),
                     issue_to: None,
                 },
+                Vec::new(),
             ));
         }
         for i in 0..q {
+            let reference = format!("BENCH{:08}", first + 1 + i as u64);
+            let wrap = doc_keys[&reference].wrap_for(&buyer_reader).expect("wrap");
             txs.push(sign(
                 "seller",
                 Payload::Transfer {
-                    reference: format!("BENCH{:08}", first + 1 + i as u64),
+                    reference: reference.clone(),
                     to: buyer,
                 },
+                vec![KeyShare { reference, wrap }],
             ));
         }
         for i in 0..(per_block - 2 * q) {
@@ -85,6 +100,7 @@ fn main() {
                     doc_type: DocumentType::CommercialInvoice,
                     references: vec![],
                 },
+                Vec::new(),
             ));
         }
 

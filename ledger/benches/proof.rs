@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use portledger_ledger::chain::Chain;
 use portledger_ledger::documents::anchor::DocumentType;
+use portledger_ledger::documents::transport::KeyShare;
 use portledger_ledger::proof::DocumentProof;
 use portledger_ledger::{
     demo, workload, CommitCertificate, DocumentKey, Hash, Keypair, MemStore, Payload, StateView,
@@ -47,6 +48,7 @@ fn main() {
     let reference = "BENCHPROOF1";
     let container =
         portledger_ledger::documents::container_number("BEN", 1).expect("a valid owner code");
+    let mut doc_key = None;
     let mut tree_time = Duration::ZERO;
     let mut tree_changes = 0usize;
     for b in 0..=transfers {
@@ -55,17 +57,19 @@ fn main() {
             |chain: &Chain<MemStore>, k: &Keypair, n: u64| chain.state().nonce(&k.public()) + 1 + n;
         if b == 0 {
             let carrier = key("carrier");
+            let mut readers = vec![carrier.encryption_key(), seller.encryption_key()];
+            readers.extend(genesis.customs_auditor);
+            let (key, sealed) = workload::bill_of_lading(reference, seller.public(), &container)
+                .seal(&readers)
+                .expect("seal");
+            doc_key = Some(key);
             txs.push(Transaction::sign(
                 &carrier,
                 &genesis.chain_id,
                 next(&chain, &carrier, 0),
                 Payload::IssueTransportDocument {
                     reference: reference.into(),
-                    document: Some(Box::new(workload::bill_of_lading(
-                        reference,
-                        seller.public(),
-                        &container,
-                    ))),
+                    document: Some(Box::new(sealed)),
                     issue_to: None,
                 },
             ));
@@ -75,7 +79,15 @@ fn main() {
             } else {
                 (&buyer, &seller)
             };
-            txs.push(Transaction::sign(
+            // The first transfer to the buyer shares the document key with it.
+            let shares = match (&doc_key, b) {
+                (Some(k), 1) => vec![KeyShare {
+                    reference: reference.into(),
+                    wrap: k.wrap_for(&to.encryption_key()).expect("wrap"),
+                }],
+                _ => Vec::new(),
+            };
+            txs.push(Transaction::sign_sharing(
                 from,
                 &genesis.chain_id,
                 next(&chain, from, 0),
@@ -83,6 +95,7 @@ fn main() {
                     reference: reference.into(),
                     to: to.public(),
                 },
+                shares,
             ));
         }
         // Other documents in the same blocks: the state grows to (transfers + 1) * FILLER.

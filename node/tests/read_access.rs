@@ -39,6 +39,8 @@ fn today() -> Date {
 const SECRET_GOODS: &str = "CONFIDENTIAL-GOODS-7Q4X";
 /// Nor the description of the export declaration's line.
 const SECRET_LINE: &str = "CONFIDENTIAL-LINE-9K2M";
+/// Nor the goods of the bill of lading.
+const SECRET_CARGO: &str = "CONFIDENTIAL-CARGO-3H8P";
 
 fn terms(net: &ApiNet, number: &str, advising: bool) -> CreditTerms {
     let mut parties = vec!["buyer", "seller", "issuing-bank"];
@@ -120,7 +122,7 @@ async fn each_reader_sees_what_the_matrix_lets_it_and_nothing_else() {
     let lc2_apply = net.run("buyer", Payload::ApplyCredit(Box::new(t2))).await;
     net.run("issuing-bank", Payload::IssueCredit { number: LC2.into() })
         .await;
-    let data = net.bill_of_lading("seller", BL, &["MSCU1234566"]);
+    let data = net.bill_of_lading("seller", BL, &["MSCU1234566"], SECRET_CARGO);
     net.run(
         "carrier",
         Payload::IssueTransportDocument {
@@ -254,10 +256,25 @@ async fn each_reader_sees_what_the_matrix_lets_it_and_nothing_else() {
         net.get_as(2, "carrier", &format!("/v1/bl/{BL}")).await.0,
         200
     );
-    assert_eq!(
-        net.get_as(2, "seller", &format!("/v1/bl/{BL}")).await.0,
-        200
-    );
+    let (status, b) = net.get_as(2, "seller", &format!("/v1/bl/{BL}")).await;
+    assert_eq!(status, 200, "{b}");
+    // Its goods are sealed: the node serves ciphertext; the carrier, the shipper and the
+    // customs auditor open it, checked against its record; a bank and the port do not.
+    assert!(!b.to_string().contains(SECRET_CARGO), "{b}");
+    let sealed: portledger_ledger::documents::transport::TransportDocumentData =
+        serde_json::from_value(b["document"].clone()).expect("document");
+    let open_as = |alias: &str| {
+        portledger_ledger::sealed::DecryptionKey::of(&net.key(alias))
+            .unwrap_any(&sealed.keys)
+            .and_then(|k| sealed.open(&k))
+    };
+    for alias in ["carrier", "seller", "customs"] {
+        let plain = open_as(alias).unwrap_or_else(|e| panic!("{alias} opens {BL}: {e}"));
+        assert_eq!(plain.goods[0].description, SECRET_CARGO, "{alias}");
+    }
+    for alias in ["buyer", "issuing-bank", "port"] {
+        assert!(open_as(alias).is_err(), "{alias} opens {BL}");
+    }
     assert_eq!(net.get_as(2, "buyer", &format!("/v1/bl/{BL}")).await.0, 404);
     assert_eq!(
         net.get_as(2, "buyer", &format!("/v1/bl/{BL}/case")).await.0,
@@ -441,7 +458,7 @@ async fn each_reader_sees_what_the_matrix_lets_it_and_nothing_else() {
             "{} holds {LC1}",
             dir.display()
         );
-        for secret in [SECRET_GOODS, SECRET_LINE] {
+        for secret in [SECRET_GOODS, SECRET_LINE, SECRET_CARGO] {
             assert!(
                 !find(&bytes, secret.as_bytes()),
                 "{} holds {secret} in plaintext",

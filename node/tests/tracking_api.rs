@@ -41,7 +41,7 @@ async fn tracking_is_listed_per_container_and_document_and_streamed() {
     // Let the stream subscribe before anything is committed.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let data = net.bill_of_lading("seller", BL, &[C1, C2]);
+    let data = net.bill_of_lading("seller", BL, &[C1, C2], "Transformers");
     net.run(
         "carrier",
         Payload::IssueTransportDocument {

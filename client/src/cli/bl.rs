@@ -8,6 +8,7 @@ use clap::Subcommand;
 use portledger_client::api::encode_segment;
 use portledger_client::inputs;
 use portledger_client::output;
+use portledger_client::reveal;
 use portledger_client::ClientError;
 use portledger_ledger::documents::transport::AmendmentReason;
 use portledger_ledger::transaction::Endorsement;
@@ -86,6 +87,15 @@ pub enum Bl {
     },
     /// Carrier voids a document surrendered for amendment.
     Void(Reference),
+    /// The party just handed an eBL whose copy does not open (or does not match its record)
+    /// hands it back to the party it came from, within 24 hours and before acting on it.
+    HandBack {
+        /// Reference.
+        reference: String,
+        /// Why (default: what opening it with --key says).
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// Current state and possessor; --dcsa prints the kept DCSA document instead.
     Show {
         /// Reference.
@@ -175,7 +185,8 @@ pub async fn run(ctx: &Ctx, cmd: Bl) -> anyhow::Result<()> {
         Bl::Draft { file, render } => {
             let doc = transport_document(ctx, &file, render.as_ref()).await?;
             let extra = issued_extra(&doc);
-            ctx.submit(Payload::DraftTransportDocument(Box::new(doc.data)), extra)
+            let sealed = ctx.seal_document(&doc.data, &[]).await?;
+            ctx.submit(Payload::DraftTransportDocument(Box::new(sealed)), extra)
                 .await
         }
         Bl::Approve(r) => {
@@ -195,33 +206,43 @@ pub async fn run(ctx: &Ctx, cmd: Bl) -> anyhow::Result<()> {
         } => {
             let dir = ctx.directory().await?;
             let to = to.map(|t| dir.resolve(&t)).transpose()?;
-            let (reference, document, issue_to, extra) = match (reference, file) {
+            let (reference, document, issue_to, shares, extra) = match (reference, file) {
                 (_, Some(file)) => {
                     let doc = transport_document(ctx, &file, render.as_ref()).await?;
                     let extra = issued_extra(&doc);
+                    let issue_to = to.or(doc.issue_to);
+                    let first: Vec<_> = issue_to.into_iter().collect();
+                    let sealed = ctx.seal_document(&doc.data, &first).await?;
                     (
                         doc.data.reference.clone(),
-                        Some(Box::new(doc.data)),
-                        to.or(doc.issue_to),
+                        Some(Box::new(sealed)),
+                        issue_to,
+                        Vec::new(),
                         extra,
                     )
                 }
-                (Some(r), None) => (r.clone(), None, to, json!({"reference": r})),
+                (Some(r), None) => {
+                    let first: Vec<_> = to.into_iter().collect();
+                    let shares = ctx.shares_for(&r, &first).await?;
+                    (r.clone(), None, to, shares, json!({"reference": r}))
+                }
                 (None, None) => return Err(input_err("give a draft's REF or --file FILE")),
             };
-            ctx.submit(
+            ctx.submit_sharing(
                 Payload::IssueTransportDocument {
                     reference,
                     document,
                     issue_to,
                 },
+                shares,
                 extra,
             )
             .await
         }
         Bl::Transfer { reference, to } => {
             let to = ctx.directory().await?.resolve(&to)?;
-            ctx.submit(Payload::Transfer { reference, to }, json!({}))
+            let shares = ctx.shares_for(&reference, &[to]).await?;
+            ctx.submit_sharing(Payload::Transfer { reference, to }, shares, json!({}))
                 .await
         }
         Bl::Endorse {
@@ -234,7 +255,11 @@ pub async fn run(ctx: &Ctx, cmd: Bl) -> anyhow::Result<()> {
                 (Some(t), false) => Endorsement::To(ctx.directory().await?.resolve(&t)?),
                 (None, false) => return Err(input_err("give --to PARTY or --blank")),
             };
-            ctx.submit(Payload::Endorse { reference, to }, json!({}))
+            let shares = match to {
+                Endorsement::To(p) => ctx.shares_for(&reference, &[p]).await?,
+                Endorsement::Blank => Vec::new(),
+            };
+            ctx.submit_sharing(Payload::Endorse { reference, to }, shares, json!({}))
                 .await
         }
         Bl::Surrender(r) => {
@@ -275,8 +300,39 @@ pub async fn run(ctx: &Ctx, cmd: Bl) -> anyhow::Result<()> {
             )
             .await
         }
+        Bl::HandBack { reference, reason } => {
+            let reason = match reason {
+                Some(r) => r,
+                None => {
+                    let v = ctx.node.get(&format!("/v1/bl/{}", seg(&reference))).await?;
+                    match reveal::transport_key(&v, &ctx.key()?) {
+                        Ok(_) => {
+                            return Err(input_err(format!(
+                                "{reference} opens with this key and matches its record; give --reason to hand it back anyway"
+                            )))
+                        }
+                        Err(e) => e.to_string(),
+                    }
+                }
+            };
+            ctx.submit(Payload::HandBack { reference, reason }, json!({}))
+                .await
+        }
         Bl::Show { reference, dcsa } if dcsa => {
-            let v = ctx.node.get(&format!("/v1/bl/{}", seg(&reference))).await?;
+            let mut v = ctx.node.get(&format!("/v1/bl/{}", seg(&reference))).await?;
+            let reader = ctx.reader()?;
+            if reader.is_none() {
+                return Err(input_err(
+                    "the DCSA document is sealed: give --key to open it with your key",
+                ));
+            }
+            reveal::transport_document(&mut v, reader.as_ref());
+            if let Some(e) = v["sealed"]
+                .as_str()
+                .filter(|s| s.starts_with("not readable"))
+            {
+                return Err(input_err(format!("{reference}: {e}")));
+            }
             let Some(text) = v
                 .pointer("/document/dcsa/canonical_json")
                 .and_then(Value::as_str)
@@ -294,8 +350,9 @@ pub async fn run(ctx: &Ctx, cmd: Bl) -> anyhow::Result<()> {
             Ok(())
         }
         Bl::Show { reference, .. } => {
-            ctx.show(
+            ctx.show_revealed(
                 &format!("/v1/bl/{reference}", reference = seg(&reference)),
+                reveal::transport_document,
                 output::transport_document,
             )
             .await

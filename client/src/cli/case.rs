@@ -3,14 +3,15 @@
 //! `bl declarations` read the declarations side.
 
 use portledger_client::api::encode_segment;
-use portledger_client::case;
+use portledger_client::{case, reveal};
 
 use super::context::Ctx;
 
 /// Prints the case of a transport document.
 pub async fn show(ctx: &Ctx, reference: &str) -> anyhow::Result<()> {
-    ctx.show(
+    ctx.show_revealed(
         &format!("/v1/bl/{}/case", encode_segment(reference)),
+        reveal::case_document,
         case::case,
     )
     .await

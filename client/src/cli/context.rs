@@ -8,11 +8,16 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
-use portledger_client::api::NodeClient;
+use portledger_client::api::{encode_segment, NodeClient};
 use portledger_client::error::ClientError;
 use portledger_client::output;
 use portledger_client::parties::Directory;
-use portledger_ledger::{keyfile, Hash, Keypair, Payload};
+use portledger_client::reveal;
+use portledger_ledger::documents::transport::{
+    KeyShare, PlainTransportDocument, TransportDocumentData,
+};
+use portledger_ledger::sealed::EncryptionKey;
+use portledger_ledger::{keyfile, Hash, Keypair, Payload, PublicKey};
 use serde_json::{json, Value};
 
 /// What every command needs.
@@ -45,10 +50,67 @@ impl Ctx {
 
     /// Signs, submits, waits (unless --no-wait) and prints; `extra` is merged into the output.
     pub async fn submit(&self, payload: Payload, extra: Value) -> anyhow::Result<()> {
+        self.submit_sharing(payload, Vec::new(), extra).await
+    }
+
+    /// The customs auditor key of the node's genesis, for which every transport document and
+    /// declaration is sealed.
+    pub async fn auditor(&self) -> anyhow::Result<Option<EncryptionKey>> {
+        let genesis = self.node.get("/v1/genesis").await?;
+        serde_json::from_value(genesis["customs_auditor"].clone())
+            .map_err(|e| input_err(format!("the genesis' customs_auditor: {e}")))
+    }
+
+    /// Seals a transport document in the clear for its readers: the signing carrier, its
+    /// shipper, consignee and endorsee, `also` (a first possessor named at issue), and the
+    /// customs auditor of genesis.
+    pub async fn seal_document(
+        &self,
+        plain: &PlainTransportDocument,
+        also: &[PublicKey],
+    ) -> anyhow::Result<TransportDocumentData> {
+        let mut parties = vec![self.key()?.public(), plain.shipper];
+        parties.extend(plain.consignee);
+        parties.extend(plain.endorsee);
+        parties.extend(also);
+        let mut readers = self.directory().await?.encryption_keys(&parties)?;
+        readers.extend(self.auditor().await?);
+        let (_, sealed) = plain
+            .seal(&readers)
+            .map_err(|e| input_err(format!("cannot seal {}: {e}", plain.reference)))?;
+        Ok(sealed)
+    }
+
+    /// The key of transport document `reference`, shared with each of `parties` that holds no
+    /// wrap of it yet (opened with --key's key): what a transfer, endorsement, presentation or
+    /// honour carries for the readers it makes.
+    pub async fn shares_for(
+        &self,
+        reference: &str,
+        parties: &[PublicKey],
+    ) -> anyhow::Result<Vec<KeyShare>> {
+        let v = self
+            .node
+            .get(&format!("/v1/bl/{}", encode_segment(reference)))
+            .await?;
+        let recipients = self.directory().await?.encryption_keys(parties)?;
+        Ok(reveal::transport_shares(&v, &self.key()?, &recipients)?)
+    }
+
+    /// Like [`Ctx::submit`], sharing document keys with the readers the transaction makes.
+    pub async fn submit_sharing(
+        &self,
+        payload: Payload,
+        shares: Vec<KeyShare>,
+        extra: Value,
+    ) -> anyhow::Result<()> {
         let key = self.key()?;
         let chain_id = self.node.chain_id().await?;
         let action = payload.action();
-        let sub = self.node.submit_payload(&key, &chain_id, payload).await?;
+        let sub = self
+            .node
+            .submit_sharing(&key, &chain_id, payload, shares)
+            .await?;
         let mut out = json!({"tx_hash": sub.tx_hash, "action": action, "nonce": sub.nonce});
         if self.no_wait {
             out["status"] = json!(sub.status);

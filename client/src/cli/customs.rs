@@ -79,9 +79,7 @@ pub async fn run(ctx: &Ctx, cmd: Customs) -> anyhow::Result<()> {
         Customs::Declare { file } => {
             let input = DeclarationInput::parse(read_json(&file)?)?;
             let key = ctx.key()?;
-            let genesis = ctx.node.get("/v1/genesis").await?;
-            let auditor = serde_json::from_value(genesis["customs_auditor"].clone())
-                .map_err(|e| input_err(format!("the genesis' customs_auditor: {e}")))?;
+            let auditor = ctx.auditor().await?;
             let data = input.to_data(&ctx.directory().await?, &key.public(), auditor)?;
             data.validate()
                 .map_err(|e| input_err(format!("{}: {e}", file.display())))?;

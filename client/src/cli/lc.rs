@@ -9,7 +9,7 @@ use portledger_client::api::encode_segment;
 use portledger_client::inputs::{CreditAmendmentInput, CreditApplication};
 use portledger_client::{output, reveal};
 use portledger_ledger::Payload;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::context::{input_err, parse_hash, read_json, Ctx, Number};
 
@@ -137,12 +137,19 @@ pub async fn run(ctx: &Ctx, cmd: Lc) -> anyhow::Result<()> {
                 .iter()
                 .map(|d| parse_hash(d))
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            ctx.submit(
+            let lc = ctx
+                .node
+                .get(&format!("/v1/lc/{}", encode_segment(&number)))
+                .await?;
+            let bank = credit_party(&lc, "issuing_bank")?;
+            let shares = ctx.shares_for(&bl, &[bank]).await?;
+            ctx.submit_sharing(
                 Payload::PresentDocuments {
                     number,
                     transport_document: bl,
                     documents,
                 },
+                shares,
                 json!({}),
             )
             .await
@@ -172,11 +179,24 @@ pub async fn run(ctx: &Ctx, cmd: Lc) -> anyhow::Result<()> {
             number,
             payment_ref,
         } => {
-            ctx.submit(
+            let lc = ctx
+                .node
+                .get(&format!("/v1/lc/{}", encode_segment(&number)))
+                .await?;
+            let applicant = credit_party(&lc, "applicant")?;
+            let shares = match lc
+                .pointer("/presentation/transport_document")
+                .and_then(Value::as_str)
+            {
+                Some(bl) => ctx.shares_for(bl, &[applicant]).await?,
+                None => Vec::new(),
+            };
+            ctx.submit_sharing(
                 Payload::Honour {
                     number,
                     payment_reference: payment_ref,
                 },
+                shares,
                 json!({}),
             )
             .await
@@ -209,4 +229,10 @@ pub async fn run(ctx: &Ctx, cmd: Lc) -> anyhow::Result<()> {
             .await
         }
     }
+}
+
+/// A party of the credit in the node's `/v1/lc/{number}` answer (`applicant`, `issuing_bank`).
+fn credit_party(lc: &Value, role: &str) -> anyhow::Result<portledger_ledger::PublicKey> {
+    serde_json::from_value(lc["terms"][role].clone())
+        .map_err(|e| input_err(format!("the credit's {role} does not parse: {e}")))
 }

@@ -200,7 +200,13 @@ impl Resource for TransportDocuments {
             "replaces": doc.data.replaces,
             "replaced_by": doc.replaced_by,
             "presented_under": doc.presented_under,
+            "hand_back_until": doc.handover.as_ref().map(|h| {
+                portledger_ledger::date::format_ms(h.at_ms.saturating_add(
+                    portledger_ledger::documents::transport::HAND_BACK_WINDOW_MS,
+                ))
+            }),
             "document": doc.data,
+            "shared_keys": doc.shared,
         })
     }
     fn missing(r: &str) -> String {

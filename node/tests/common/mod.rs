@@ -165,18 +165,28 @@ impl ApiNet {
         hash
     }
 
+    /// The genesis the nodes run.
+    pub fn genesis(&self) -> portledger_ledger::Genesis {
+        portledger_ledger::Genesis::from_json(
+            &std::fs::read_to_string(self.dir.join("genesis.json")).expect("genesis"),
+        )
+        .expect("genesis")
+    }
+
     /// A bill of lading to order, shipped by `shipper`, from Shanghai to Rotterdam, carrying
-    /// `containers`.
+    /// `containers`, goods described as `goods`; sealed as the client seals it, for the
+    /// `carrier` that issues it, the shipper and the customs auditor of genesis.
     pub fn bill_of_lading(
         &self,
         shipper: &str,
         reference: &str,
         containers: &[&str],
+        goods: &str,
     ) -> portledger_ledger::documents::transport::TransportDocumentData {
         use portledger_ledger::documents::transport::{
-            Equipment, FreightTerm, GoodsLine, TransportDocumentData, TransportDocumentKind,
+            Equipment, FreightTerm, GoodsLine, PlainTransportDocument, TransportDocumentKind,
         };
-        TransportDocumentData {
+        let plain = PlainTransportDocument {
             reference: reference.into(),
             kind: TransportDocumentKind::BillOfLading,
             to_order: true,
@@ -190,7 +200,7 @@ impl ApiNet {
             port_of_discharge: "NLRTM".into(),
             shipped_on_board_date: None,
             goods: vec![GoodsLine {
-                description: "Transformers".into(),
+                description: goods.into(),
                 hs_code: "850440".into(),
                 packages: 20,
                 gross_weight_kg: 12_000,
@@ -207,7 +217,13 @@ impl ApiNet {
             document_hash: portledger_ledger::Hash::of(reference.as_bytes()),
             replaces: None,
             dcsa: None,
-        }
+        };
+        let mut readers = vec![
+            self.key("carrier").encryption_key(),
+            self.key(shipper).encryption_key(),
+        ];
+        readers.extend(self.genesis().customs_auditor);
+        plain.seal(&readers).expect("seal").1
     }
 
     /// A declaration by `declarant` of the export or import of the goods of `reference`,
@@ -221,10 +237,7 @@ impl ApiNet {
         reference: &str,
         lines: Vec<portledger_ledger::documents::customs::DeclarationLine>,
     ) -> portledger_ledger::documents::customs::DeclarationData {
-        let genesis = portledger_ledger::Genesis::from_json(
-            &std::fs::read_to_string(self.dir.join("genesis.json")).expect("genesis"),
-        )
-        .expect("genesis");
+        let genesis = self.genesis();
         let mut readers = vec![self.key(declarant).encryption_key()];
         readers.extend(genesis.customs_auditor);
         let body = portledger_ledger::documents::customs::DeclarationBody { lines };
