@@ -89,12 +89,19 @@ impl Ctx {
         reference: &str,
         parties: &[PublicKey],
     ) -> anyhow::Result<Vec<KeyShare>> {
-        let v = self
+        // A signer who may not read the document, or holds no key to it, shares nothing: the
+        // node then answers with the rule it breaks (not the possessor, key not shared, ...).
+        let v = match self
             .node
             .get(&format!("/v1/bl/{}", encode_segment(reference)))
-            .await?;
+            .await
+        {
+            Ok(v) => v,
+            Err(ClientError::Refused { status: 404, .. }) => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
         let recipients = self.directory().await?.encryption_keys(parties)?;
-        Ok(reveal::transport_shares(&v, &self.key()?, &recipients)?)
+        Ok(reveal::transport_shares(&v, &self.key()?, &recipients).unwrap_or_default())
     }
 
     /// Like [`Ctx::submit`], sharing document keys with the readers the transaction makes.
