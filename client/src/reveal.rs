@@ -72,6 +72,7 @@ pub fn declaration(v: &mut Value, reader: Option<&Keypair>) {
         (Ok(d), Some(k)) => match d.open(k) {
             Ok(body) => {
                 v["lines"] = json!(body.lines);
+                open_duty(&mut v["duty"], k, true);
                 v["sealed"] = json!("opened with your key; matches its commitment");
             }
             Err(e) => v["sealed"] = json!(format!("not readable: {e}")),
@@ -80,6 +81,29 @@ pub fn declaration(v: &mut Value, reader: Option<&Keypair>) {
             v["sealed"] = json!(format!("not readable: the declaration does not parse: {e}"))
         }
         (_, None) => v["sealed"] = json!("not readable without --key"),
+    }
+}
+
+/// Opens an assessed duty (`SealedDuty`) in place: as `[amount_minor, currency]` (`pair`, the
+/// declaration's own form) or by adding `amount_minor` and `currency` beside `sealed` (the case
+/// view's form). Left sealed when it does not open.
+fn open_duty(duty: &mut Value, reader: &Keypair, pair: bool) {
+    use portledger_ledger::documents::customs::SealedDuty;
+    let sealed_at = if pair {
+        duty.clone()
+    } else {
+        duty["sealed"].clone()
+    };
+    let Ok(sealed) = serde_json::from_value::<SealedDuty>(sealed_at) else {
+        return;
+    };
+    if let Ok(d) = sealed.open(reader) {
+        if pair {
+            *duty = json!([d.amount_minor, d.currency]);
+        } else {
+            duty["amount_minor"] = json!(d.amount_minor);
+            duty["currency"] = json!(d.currency);
+        }
     }
 }
 
@@ -197,5 +221,10 @@ pub fn case_document(v: &mut Value, reader: Option<&Keypair>) {
             d["sealed"] = json!("opened with your key; matches its commitment");
         }
         Err(e) => v["transport_document"]["sealed"] = json!(format!("not readable: {e}")),
+    }
+    if let (Some(k), Some(ds)) = (reader, v["declarations"].as_array_mut()) {
+        for d in ds {
+            open_duty(&mut d["duty"], k, false);
+        }
     }
 }

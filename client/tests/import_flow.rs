@@ -1608,6 +1608,24 @@ async fn lifecycle(net: &Net, f: &Path) {
         "HELD"
     );
     ok(net, "customs", &["customs", "clear-hold", "IMP-A"]).await;
+    // The duty is sealed for the declarant and the customs auditor: they read the amount,
+    // the port reads the state only.
+    ok(
+        net,
+        "customs",
+        &["customs", "assess", "IMP-A", "--duty", "12.50"],
+    )
+    .await;
+    for who in ["seller", "customs"] {
+        let d = ok(net, who, &["customs", "show", "IMP-A"]).await;
+        assert_eq!(d["state"], "DUTY_ASSESSED", "{d}");
+        assert_eq!(d["duty"], json!([1250, "USD"]), "{who}: {d}");
+    }
+    let port = ok(net, "port", &["customs", "show", "IMP-A"]).await;
+    assert!(
+        port["duty"]["body"].is_object(),
+        "sealed for the port: {port}"
+    );
     ok(
         net,
         "customs",

@@ -226,10 +226,9 @@ pub struct Hold {
 /// Duty assessed on a declaration.
 #[derive(Debug, Clone, Serialize)]
 pub struct Duty {
-    /// Amount in minor units.
-    pub amount_minor: u64,
-    /// ISO 4217 currency.
-    pub currency: String,
+    /// The amount, sealed for the declarant and the customs auditor (a reader's client opens
+    /// it: `DutyBody`).
+    pub sealed: crate::documents::customs::SealedDuty,
     /// Payment reference, once paid.
     pub payment_reference: Option<String>,
 }
@@ -522,9 +521,8 @@ fn declaration(state: &State, d: &CustomsDeclaration, history: &[CaseEvent]) -> 
         containers: d.containers.clone(),
         reason: d.reason.clone(),
         holds: holds(history),
-        duty: d.duty.as_ref().map(|(amount_minor, currency)| Duty {
-            amount_minor: *amount_minor,
-            currency: currency.clone(),
+        duty: d.duty.as_ref().map(|sealed| Duty {
+            sealed: sealed.clone(),
             payment_reference: d.duty_payment_reference.clone(),
         }),
         lodged_at: history.first().map(|e| format_ms(e.entry.time_ms)),

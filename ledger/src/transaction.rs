@@ -234,10 +234,8 @@ pub enum Payload {
     AssessDuty {
         /// Declaration number.
         number: String,
-        /// Duty in minor units.
-        amount_minor: u64,
-        /// ISO 4217 currency.
-        currency: String,
+        /// The duty, sealed for the declarant and the customs auditor.
+        duty: crate::documents::customs::SealedDuty,
     },
     /// Declarant pays the duty.
     PayDuty {

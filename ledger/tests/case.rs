@@ -268,8 +268,7 @@ fn the_case_follows_the_import_from_unmet_conditions_to_release() {
         "customs",
         Payload::AssessDuty {
             number: r(IMP),
-            amount_minor: 125_000,
-            currency: r("USD"),
+            duty: duty_for(&run.w, run.chain.state(), IMP, 125_000, "USD"),
         },
     );
     assert!(
@@ -299,10 +298,12 @@ fn the_case_follows_the_import_from_unmet_conditions_to_release() {
     assert_eq!(imp.holds[0].reason.as_deref(), Some("document check"));
     assert!(imp.holds[0].cleared_at.is_some());
     let duty = imp.duty.as_ref().expect("duty");
-    assert_eq!(
-        (duty.amount_minor, duty.currency.as_str()),
-        (125_000, "USD")
-    );
+    // Sealed: the declarant and the customs auditor open it, the port does not.
+    for reader in ["buyer", "customs"] {
+        let d = duty.sealed.open(run.w.keypair(reader)).expect("opens");
+        assert_eq!((d.amount_minor, d.currency.as_str()), (125_000, "USD"));
+    }
+    assert!(duty.sealed.open(run.w.keypair("port")).is_err());
     assert_eq!(duty.payment_reference.as_deref(), Some("DUTY-PAY-1"));
     assert!(imp.lodged_at.is_some() && imp.updated_at >= imp.lodged_at);
 

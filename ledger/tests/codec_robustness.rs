@@ -58,8 +58,7 @@ fn sample_payloads(w: &World) -> Vec<Payload> {
         Payload::LodgeDeclaration(Box::new(declaration("D", "BL", Direction::Export))),
         Payload::AssessDuty {
             number: r("D"),
-            amount_minor: 7,
-            currency: r("EUR"),
+            duty: duty_for(w, &w.state, "D", 7, "EUR"),
         },
         Payload::ReleaseCargo {
             reference: r("BL"),

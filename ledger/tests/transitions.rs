@@ -985,8 +985,7 @@ fn customs_declaration_paths() {
         "customs",
         Payload::AssessDuty {
             number: n(),
-            amount_minor: 120_000,
-            currency: "EUR".into(),
+            duty: duty_for(&w, &w.state, &n(), 120_000, "EUR"),
         },
     );
     w.refused(

@@ -478,9 +478,8 @@ impl Case {
                     },
                     5 => Payload::ClearHold { number },
                     _ => Payload::AssessDuty {
+                        duty: duty_for(&self.w, &self.w.state, &number, 100, "EUR"),
                         number,
-                        amount_minor: 100,
-                        currency: r("EUR"),
                     },
                 };
                 (PARTIES[*by], p)

@@ -9,6 +9,7 @@ use portledger_client::api::encode_segment;
 use portledger_client::inputs::DeclarationInput;
 use portledger_client::money;
 use portledger_client::{output, reveal};
+use portledger_ledger::documents::customs::{DutyBody, SealedDuty};
 use portledger_ledger::Payload;
 use serde_json::{json, Value};
 
@@ -134,29 +135,42 @@ pub async fn run(ctx: &Ctx, cmd: Customs) -> anyhow::Result<()> {
             duty,
             currency,
         } => {
+            let key = ctx.key()?;
+            let mut d = ctx
+                .node
+                .get(&format!("/v1/customs/{}", encode_segment(&number)))
+                .await?;
+            reveal::declaration(&mut d, Some(&key));
             let currency = match currency {
                 Some(c) => c,
-                None => {
-                    let d = ctx
-                        .node
-                        .get(&format!("/v1/customs/{}", encode_segment(&number)))
-                        .await?;
-                    d.pointer("/declaration/lines/0/currency")
-                        .and_then(Value::as_str)
-                        .ok_or_else(|| input_err("give --currency: the declaration has no lines"))?
-                        .to_string()
-                }
+                None => d
+                    .pointer("/lines/0/currency")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| {
+                        input_err(
+                            "give --currency: the declaration's lines do not open with this key",
+                        )
+                    })?
+                    .to_string(),
             };
+            portledger_ledger::documents::check_currency("--currency", &currency)
+                .map_err(input_err)?;
             let amount_minor = money::parse_amount("--duty", &duty, &currency)?;
-            ctx.submit(
-                Payload::AssessDuty {
-                    number,
+            // Sealed for the declarant and the customs auditor, like the declaration's lines.
+            let dir = ctx.directory().await?;
+            let declarant = dir.resolve(d["declarant"].as_str().unwrap_or_default())?;
+            let mut readers = dir.encryption_keys(&[declarant])?;
+            readers.extend(ctx.auditor().await?);
+            let duty = SealedDuty::seal(
+                &DutyBody {
                     amount_minor,
                     currency,
                 },
-                json!({}),
+                &readers,
             )
-            .await
+            .map_err(|e| input_err(format!("cannot seal the duty: {e}")))?;
+            ctx.submit(Payload::AssessDuty { number, duty }, json!({}))
+                .await
         }
         Customs::Pay {
             number,

@@ -10,7 +10,7 @@ use crate::documents::{
     check_country, check_currency, check_hs_code, check_reference, check_sealed, check_text,
 };
 use crate::error::RuleError;
-use crate::sealed::{DecryptionKey, KeyWrap, SealError, Sealed, MAX_WRAPS};
+use crate::sealed::{DecryptionKey, EncryptionKey, KeyWrap, SealError, Sealed, MAX_WRAPS};
 
 /// Longest declaration number.
 pub const MAX_NUMBER: usize = 35;
@@ -204,6 +204,54 @@ impl fmt::Display for DeclarationState {
     }
 }
 
+/// The duty customs assesses on a declaration: sealed, for the declarant and the customs
+/// auditor only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DutyBody {
+    /// Amount in minor units.
+    pub amount_minor: u64,
+    /// ISO 4217 currency.
+    pub currency: String,
+}
+
+/// An assessed duty as it travels and is stored: [`DutyBody`] sealed under a key of its own,
+/// wrapped for the declarant and the customs auditor of genesis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealedDuty {
+    /// The duty, sealed.
+    pub body: Sealed,
+    /// Its key, wrapped for the declarant and the customs auditor.
+    pub keys: Vec<KeyWrap>,
+}
+
+impl SealedDuty {
+    /// Seals `duty` for `readers` (the declarant's and the auditor's keys).
+    pub fn seal(duty: &DutyBody, readers: &[EncryptionKey]) -> Result<SealedDuty, SealError> {
+        let (_, body, keys) = crate::sealed::seal_for(duty, readers)?;
+        Ok(SealedDuty { body, keys })
+    }
+
+    /// The duty, opened with `reader`'s key and checked against its commitment.
+    pub fn open(&self, reader: &Keypair) -> Result<DutyBody, SealError> {
+        DecryptionKey::of(reader)
+            .unwrap_any(&self.keys)?
+            .open(&self.body)
+    }
+
+    /// Checks its bounds.
+    pub fn validate(&self) -> Result<(), RuleError> {
+        check_sealed("duty.body", &self.body)?;
+        if self.keys.len() > MAX_WRAPS {
+            return Err(RuleError::InvalidField {
+                field: "duty.keys",
+                reason: "at most 32 key wraps".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// A declaration as recorded on the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomsDeclaration {
@@ -218,8 +266,8 @@ pub struct CustomsDeclaration {
     pub state: DeclarationState,
     /// Reason given with the last rejection, hold or detention.
     pub reason: Option<String>,
-    /// Duty assessed, in minor units, and its currency.
-    pub duty: Option<(u64, String)>,
+    /// Duty assessed, sealed for the declarant and the customs auditor.
+    pub duty: Option<SealedDuty>,
     /// Payment reference of the duty.
     pub duty_payment_reference: Option<String>,
 }

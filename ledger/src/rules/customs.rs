@@ -1,11 +1,11 @@
 //! Customs declaration transitions (domain.md, "Customs declaration").
 
 use crate::crypto::PublicKey;
+use crate::documents::check_reference;
 use crate::documents::customs::{
     check_reason, CustomsDeclaration, DeclarationData, DeclarationState as S, Direction,
 };
 use crate::documents::transport::TransportDocument;
-use crate::documents::{check_currency, check_reference};
 use crate::error::RuleError;
 use crate::genesis::Role;
 use crate::rules::{wrong_state, Tx};
@@ -37,10 +37,8 @@ pub(super) fn apply<V: StateView>(t: &mut Tx<'_, V>, p: &Payload) -> Result<(), 
             (number, S::Held, &[S::Accepted], "ACCEPTED", Some(reason))
         }
         Payload::ClearHold { number } => (number, S::Accepted, &[S::Held], "HELD", None),
-        Payload::AssessDuty {
-            number, currency, ..
-        } => {
-            check_currency("currency", currency)?;
+        // The duty's currency and amount are sealed: the assessing client checks them.
+        Payload::AssessDuty { number, .. } => {
             (number, S::DutyAssessed, &[S::Accepted], "ACCEPTED", None)
         }
         Payload::ReleaseDeclaration { number } => (
@@ -80,13 +78,10 @@ pub(super) fn apply<V: StateView>(t: &mut Tx<'_, V>, p: &Payload) -> Result<(), 
         check_reason(r)?;
         d.reason = Some(r.to_string());
     }
-    if let Payload::AssessDuty {
-        amount_minor,
-        currency,
-        ..
-    } = p
-    {
-        d.duty = Some((*amount_minor, currency.clone()));
+    if let Payload::AssessDuty { duty, .. } = p {
+        duty.validate()?;
+        t.require_key_wraps(&duty.keys, &[d.declarant], t.view.customs_auditor())?;
+        d.duty = Some(duty.clone());
     }
     d.state = to;
     t.involve([d.declarant]);

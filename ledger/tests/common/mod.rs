@@ -261,6 +261,31 @@ pub fn auditor(w: &World) -> &Keypair {
     w.keypair("customs")
 }
 
+/// A duty of `amount_minor` `currency` on declaration `number` of `state`, sealed as customs'
+/// client seals it: for the declarant and the customs auditor (for the auditor alone when the
+/// declaration does not exist, so that the refusal under test is the rule's).
+pub fn duty_for(
+    w: &World,
+    state: &State,
+    number: &str,
+    amount_minor: u64,
+    currency: &str,
+) -> portledger_ledger::documents::customs::SealedDuty {
+    let mut readers: Vec<_> = w.genesis.customs_auditor.into_iter().collect();
+    if let Some(d) = state.declarations.get(number) {
+        let m = portledger_ledger::StateView::member(state, &d.declarant).expect("registered");
+        readers.push(m.encryption_key);
+    }
+    portledger_ledger::documents::customs::SealedDuty::seal(
+        &portledger_ledger::documents::customs::DutyBody {
+            amount_minor,
+            currency: currency.to_string(),
+        },
+        &readers,
+    )
+    .expect("seal")
+}
+
 /// A transport document in the clear, as a carrier writes it.
 pub fn bl_plain(w: &World, reference: &str, to_order: bool) -> PlainTransportDocument {
     let [c1, c2] = containers_for(w, reference);
