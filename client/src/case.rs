@@ -64,6 +64,7 @@ pub fn case(v: &Value) -> String {
             ("presented under", "/presented_under"),
             ("replaces", "/replaces"),
             ("replaced by", "/replaced_by"),
+            ("sealed fields", "/sealed"),
         ],
     )));
 

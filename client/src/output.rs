@@ -146,6 +146,7 @@ pub fn transport_document(v: &Value) -> String {
             ("replaces", "/replaces"),
             ("replaced by", "/replaced_by"),
             ("document hash", "/document/document_hash"),
+            ("sealed fields", "/sealed"),
             ("carrier code", "/document/dcsa/carrier_code/code"),
             ("code provider", "/document/dcsa/carrier_code/provider"),
         ],

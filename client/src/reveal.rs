@@ -7,7 +7,9 @@ use portledger_ledger::documents::customs::DeclarationData;
 use portledger_ledger::documents::transport::{
     KeyShare, PlainTransportDocument, TransportDocumentData,
 };
-use portledger_ledger::sealed::{DecryptionKey, EncryptionKey, KeyWrap, Sealed, TermsKey};
+use portledger_ledger::sealed::{
+    DecryptionKey, EncryptionKey, KeyWrap, SealError, Sealed, TermsKey,
+};
 use portledger_ledger::Keypair;
 use serde_json::{json, Value};
 
@@ -137,11 +139,17 @@ fn transport_record(v: &Value) -> Result<(TransportDocumentData, Vec<KeyWrap>)> 
 /// the node's `/v1/bl/{reference}` answer `v` (checked against its commitment and its header).
 pub fn transport_key(v: &Value, reader: &Keypair) -> Result<(TermsKey, PlainTransportDocument)> {
     let (data, wraps) = transport_record(v)?;
-    let refused = |e| {
-        ClientError::Input(format!(
+    let refused = |e: SealError| {
+        match e {
+        SealError::NotARecipient => ClientError::Input(format!(
+            "{}: the document key is not wrapped for this key (only its parties, holders and the customs auditor read these fields)",
+            data.reference
+        )),
+        e => ClientError::Input(format!(
             "{} does not open with this key ({e}); a holder just handed it may hand it back (bl hand-back)",
             data.reference
-        ))
+        )),
+    }
     };
     let key = DecryptionKey::of(reader)
         .unwrap_any(&wraps)
@@ -193,6 +201,7 @@ pub fn transport_document(v: &mut Value, reader: Option<&Keypair>) {
             d["dcsa"] = json!(plain.dcsa);
             v["sealed"] = json!("opened with your key; matches its commitment and its record");
         }
+        Some(Err(ClientError::Input(m))) => v["sealed"] = json!(format!("not readable: {m}")),
         Some(Err(e)) => v["sealed"] = json!(format!("not readable: {e}")),
         None => v["sealed"] = json!("not readable without --key"),
     }
