@@ -188,16 +188,33 @@ pub fn transport_shares(
         })
 }
 
+/// The opened fields of a transport document's body, beside its public ones in `d`.
+fn show_body(
+    d: &mut Value,
+    notify_parties: &[String],
+    vessel_name: &str,
+    voyage: &str,
+    goods: &[portledger_ledger::documents::transport::GoodsLine],
+) {
+    d["notify_parties"] = json!(notify_parties);
+    d["vessel_name"] = json!(vessel_name);
+    d["voyage"] = json!(voyage);
+    d["goods"] = json!(goods);
+}
+
 /// Adds a transport document's confidential fields (`notify_parties`, `vessel_name`, `voyage`,
 /// `goods`, `dcsa`) into its `document` when `reader` opens it; `sealed` says whether it did.
 pub fn transport_document(v: &mut Value, reader: Option<&Keypair>) {
     match reader.map(|k| transport_key(v, k)) {
         Some(Ok((_, plain))) => {
             let d = &mut v["document"];
-            d["notify_parties"] = json!(plain.notify_parties);
-            d["vessel_name"] = json!(plain.vessel_name);
-            d["voyage"] = json!(plain.voyage);
-            d["goods"] = json!(plain.goods);
+            show_body(
+                d,
+                &plain.notify_parties,
+                &plain.vessel_name,
+                &plain.voyage,
+                &plain.goods,
+            );
             d["dcsa"] = json!(plain.dcsa);
             v["sealed"] = json!("opened with your key; matches its commitment and its record");
         }
@@ -223,10 +240,7 @@ pub fn case_document(v: &mut Value, reader: Option<&Keypair>) {
     match opened {
         Ok(b) => {
             let d = &mut v["transport_document"];
-            d["notify_parties"] = json!(b.notify_parties);
-            d["vessel_name"] = json!(b.vessel_name);
-            d["voyage"] = json!(b.voyage);
-            d["goods"] = json!(b.goods);
+            show_body(d, &b.notify_parties, &b.vessel_name, &b.voyage, &b.goods);
             d["sealed"] = json!("opened with your key; matches its commitment");
         }
         Err(e) => v["transport_document"]["sealed"] = json!(format!("not readable: {e}")),
