@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 pub struct PeerAddress {
     /// The peer's node key, as in genesis.
     pub key: PublicKey,
-    /// Its libp2p TCP address.
-    pub address: SocketAddr,
+    /// Its libp2p TCP address: `HOST:PORT` (a DNS name, resolved at each dial) or `IP:PORT`.
+    pub address: crate::network::PeerAddr,
 }
 
 /// The node's configuration.
@@ -111,6 +111,57 @@ pub const FIELDS: [&str; 14] = [
     "read_window_ms",
 ];
 
+/// What each field does, for the commented file `portledger-node init` writes.
+const FIELD_HELP: [(&str, &str); 14] = [
+    (
+        "p2p_listen",
+        "Where libp2p listens for the other nodes (0.0.0.0:PORT on a host of its own).",
+    ),
+    (
+        "api_listen",
+        "Where the HTTP API listens. Keep it on loopback or behind a TLS proxy.",
+    ),
+    ("peers", ""),
+    ("genesis", "The genesis file."),
+    (
+        "node_key",
+        "The node key: the validator's consensus key and its libp2p identity (mode 0600).",
+    ),
+    ("data_dir", "The sled data directory."),
+    (
+        "timeout_base_ms",
+        "Overrides genesis timeout_base_ms for this node's timers.",
+    ),
+    ("timeout_delta_ms", "Overrides genesis timeout_delta_ms."),
+    ("timeout_max_ms", "Overrides genesis timeout_max_ms."),
+    (
+        "heartbeat_ms",
+        "Overrides genesis heartbeat_ms (an idle chain commits an empty block this often).",
+    ),
+    ("mempool_max_txs", "Most transactions held in the mempool."),
+    (
+        "log_level",
+        "Log filter: info, debug, portledger_node=debug, ...; RUST_LOG wins when set.",
+    ),
+    (
+        "metrics_listen",
+        "Serve /metrics on its own address; when unset it is served, public, on the API.",
+    ),
+    (
+        "read_window_ms",
+        "How far a signed read's time may be from this node's clock, either way (ms).",
+    ),
+];
+
+/// Example values of the optional fields, shown commented out when they are unset.
+const OPTIONAL_EXAMPLES: [(&str, &str); 5] = [
+    ("timeout_base_ms", "1000"),
+    ("timeout_delta_ms", "500"),
+    ("timeout_max_ms", "10000"),
+    ("heartbeat_ms", "10000"),
+    ("metrics_listen", "\"127.0.0.1:9100\""),
+];
+
 /// Parses an environment value as a TOML value (number, boolean, array), else as a string.
 fn env_value(raw: &str) -> toml::Value {
     toml::from_str::<toml::Table>(&format!("v = {raw}"))
@@ -172,6 +223,56 @@ impl NodeConfig {
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_default()
     }
+
+    /// The TOML text of this configuration with a comment above every field (what it does, its
+    /// environment override); optional fields that are unset appear commented out. Paths are
+    /// written as given (relative ones are resolved against the home when loaded).
+    pub fn to_commented_toml(&self) -> String {
+        let table: toml::Table = toml::from_str(&self.to_toml()).unwrap_or_default();
+        let mut out = String::from(
+            "# portledger-node configuration. Every field has a default; each can be overridden\n\
+             # by an environment variable PORTLEDGER_<FIELD> (for example PORTLEDGER_API_LISTEN).\n\
+             # Relative paths are relative to this file's folder.\n",
+        );
+        for (field, help) in FIELD_HELP {
+            if field == "peers" {
+                continue;
+            }
+            out.push('\n');
+            for line in help.lines() {
+                out.push_str("# ");
+                out.push_str(line);
+                out.push('\n');
+            }
+            match table.get(field) {
+                Some(value) => out.push_str(&format!("{field} = {value}\n")),
+                None => {
+                    let example = OPTIONAL_EXAMPLES
+                        .iter()
+                        .find(|(f, _)| *f == field)
+                        .map(|(_, e)| *e)
+                        .unwrap_or("...");
+                    out.push_str(&format!("# {field} = {example}\n"));
+                }
+            }
+        }
+        out.push_str(
+            "\n# The other nodes to dial: each peer's node key (as in genesis) and its address,\n\
+             # HOST:PORT (a DNS name, resolved at each dial) or IP:PORT.\n",
+        );
+        if self.peers.is_empty() {
+            out.push_str(
+                "# [[peers]]\n# key = \"<64 hex digits>\"\n# address = \"validator.bank.example:7000\"\n",
+            );
+        } else {
+            let mut peers = toml::Table::new();
+            if let Some(p) = table.get("peers") {
+                peers.insert("peers".into(), p.clone());
+            }
+            out.push_str(&toml::to_string(&peers).unwrap_or_default());
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -223,5 +324,41 @@ mod tests {
         let text = NodeConfig::default().to_toml();
         std::fs::write(dir.path().join("config.toml"), text).expect("write");
         NodeConfig::load(dir.path(), []).expect("round trip");
+    }
+
+    #[test]
+    fn the_commented_file_loads_back_to_the_same_configuration() {
+        let dir = tempfile::tempdir().expect("tmp");
+        for fields in FIELD_HELP.iter().map(|(f, _)| *f).zip(FIELDS) {
+            assert_eq!(fields.0, fields.1, "FIELD_HELP follows FIELDS");
+        }
+        let key = portledger_ledger::Keypair::for_testing("peer").public();
+        let mut with_peers = NodeConfig {
+            peers: vec![
+                PeerAddress {
+                    key,
+                    address: "validator.bank.example:7000".parse().expect("addr"),
+                },
+                PeerAddress {
+                    key,
+                    address: "10.0.0.3:7001".parse().expect("addr"),
+                },
+            ],
+            heartbeat_ms: Some(750),
+            ..NodeConfig::default()
+        };
+        with_peers.genesis = PathBuf::from("genesis.json");
+        for cfg in [NodeConfig::default(), with_peers] {
+            let text = cfg.to_commented_toml();
+            for (field, _) in FIELD_HELP {
+                assert!(text.contains(field), "{field} is in the file:\n{text}");
+            }
+            std::fs::write(dir.path().join("config.toml"), &text).expect("write");
+            let mut back = NodeConfig::load(dir.path(), []).expect("loads");
+            for p in [&mut back.genesis, &mut back.node_key, &mut back.data_dir] {
+                *p = p.strip_prefix(dir.path()).expect("resolved").to_path_buf();
+            }
+            assert_eq!(back, cfg, "{text}");
+        }
     }
 }

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod bench;
 pub mod config;
+pub mod consortium;
 pub mod driver;
 pub mod gossip_intake;
 pub mod mempool;

@@ -1,12 +1,16 @@
 //! `portledger-node`: runs a portledger validator.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use portledger_ledger::{keyfile, Keypair};
+use portledger_ledger::genesis::{ConsensusParams, Role};
+use portledger_ledger::{keyfile, Genesis, Keypair};
 use portledger_node::bench::{self, BenchOptions};
 use portledger_node::config::NodeConfig;
+use portledger_node::consortium::{self, InitOptions, NodeOptions, OrgDescription};
+use portledger_node::network::PeerAddr;
 use portledger_node::testnet::{self, TestnetOptions};
 
 #[derive(Parser)]
@@ -42,6 +46,61 @@ enum Command {
         /// Node i serves its API on 127.0.0.1:(A+i).
         #[arg(long, default_value_t = 8080)]
         api_port: u16,
+    },
+    /// Sets up one organisation in its own home, with no shared secrets: its node key (consensus
+    /// key and libp2p identity), its first participants' keys (HOME/keys/<alias>.key), a
+    /// commented config.toml, and its public description (HOME/organisation.json, also printed)
+    /// to hand to whoever assembles the genesis.
+    Init {
+        /// The organisation's folder (created; must not hold an organisation).
+        #[arg(long)]
+        home: PathBuf,
+        /// The organisation's unique name on the ledger.
+        #[arg(long)]
+        org: String,
+        /// Its role: port_operator, carrier, bank, customs or trader.
+        #[arg(long, value_parser = consortium::parse_role)]
+        role: Role,
+        /// Its node votes in consensus.
+        #[arg(long)]
+        validator: bool,
+        /// A first participant's alias (repeatable); default: the organisation's name.
+        #[arg(long = "participant")]
+        participants: Vec<String>,
+        /// Where the other nodes reach this one: HOST:PORT (a DNS name) or IP:PORT.
+        #[arg(long, default_value = "127.0.0.1:7000")]
+        address: PeerAddr,
+        /// Where libp2p listens (default: the address when it is an IP, else 0.0.0.0 at its port).
+        #[arg(long)]
+        p2p_listen: Option<SocketAddr>,
+        /// Where the HTTP API listens.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        api_listen: SocketAddr,
+    },
+    /// Assembles a genesis from the organisations' public descriptions alone (validators in the
+    /// order given); `genesis verify` checks one.
+    #[command(args_conflicts_with_subcommands = true)]
+    Genesis {
+        #[command(subcommand)]
+        verify: Option<GenesisCommand>,
+        /// The chain's id.
+        #[arg(long)]
+        chain_id: Option<String>,
+        /// An organisation's description file (repeatable; validators propose in this order).
+        #[arg(long = "org")]
+        orgs: Vec<PathBuf>,
+        /// Where to write the genesis (never overwritten).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Genesis time in milliseconds since the Unix epoch (default: now).
+        #[arg(long)]
+        genesis_time_ms: Option<u64>,
+        /// Consensus timeout_base_ms (default 1000).
+        #[arg(long)]
+        timeout_base_ms: Option<u64>,
+        /// Consensus heartbeat_ms: an idle chain commits an empty block this often (default 10000).
+        #[arg(long)]
+        heartbeat_ms: Option<u64>,
     },
     /// Runs one node from its folder until SIGINT or SIGTERM.
     Start {
@@ -84,6 +143,92 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum GenesisCommand {
+    /// Checks a genesis and prints what it says and its hash (compare it with the other
+    /// organisations'); with --home, checks that it lists that organisation exactly as its
+    /// description says and installs it there; with --org files, checks them too and writes
+    /// their nodes as the home's peers.
+    Verify {
+        /// The genesis file.
+        genesis: PathBuf,
+        /// This organisation's home (from `init`).
+        #[arg(long)]
+        home: Option<PathBuf>,
+        /// The other organisations' description files (repeatable).
+        #[arg(long = "org")]
+        orgs: Vec<PathBuf>,
+    },
+}
+
+fn genesis_command(
+    verify: Option<GenesisCommand>,
+    chain_id: Option<String>,
+    orgs: Vec<PathBuf>,
+    out: Option<PathBuf>,
+    genesis_time_ms: Option<u64>,
+    params: ConsensusParams,
+) -> anyhow::Result<()> {
+    let descriptions = |files: &[PathBuf]| -> anyhow::Result<Vec<OrgDescription>> {
+        files.iter().map(|f| OrgDescription::read(f)).collect()
+    };
+    if let Some(GenesisCommand::Verify {
+        genesis,
+        home,
+        orgs,
+    }) = verify
+    {
+        let text = std::fs::read_to_string(&genesis)
+            .with_context(|| format!("reading {}", genesis.display()))?;
+        let g =
+            Genesis::from_json(&text).with_context(|| format!("checking {}", genesis.display()))?;
+        let others = descriptions(&orgs)?;
+        for d in &others {
+            consortium::check_member(&g, d)
+                .with_context(|| format!("the description of {:?}", d.organisation))?;
+        }
+        print!("{}", consortium::summary(&g));
+        if let Some(home) = home {
+            let done = consortium::install(&home, &text, &others)?;
+            println!(
+                "installed in {} ({} peers in config.toml); start it with: portledger-node start --home {}",
+                done.genesis.display(),
+                done.peers.len(),
+                home.display()
+            );
+        }
+        return Ok(());
+    }
+    let Some(chain_id) = chain_id else {
+        anyhow::bail!(
+            "genesis needs --chain-id ID, --org FILE... and --out FILE (or: genesis verify FILE)"
+        );
+    };
+    let Some(out) = out else {
+        anyhow::bail!("genesis needs --out FILE");
+    };
+    if orgs.is_empty() {
+        anyhow::bail!("genesis needs at least one --org FILE");
+    }
+    let time = genesis_time_ms.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    });
+    let g = consortium::assemble(&chain_id, time, params, &descriptions(&orgs)?)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&out)
+        .with_context(|| format!("writing {} (never overwritten)", out.display()))?;
+    std::io::Write::write_all(&mut f, format!("{}\n", g.to_json()).as_bytes())
+        .with_context(|| format!("writing {}", out.display()))?;
+    print!("{}", consortium::summary(&g));
+    println!("written to {}", out.display());
+    Ok(())
 }
 
 fn init_logging(level: &str) {
@@ -154,6 +299,64 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
             println!("demo keys: {}/keys/<alias>.key", out.display());
+        }
+        Command::Init {
+            home,
+            org,
+            role,
+            validator,
+            participants,
+            address,
+            p2p_listen,
+            api_listen,
+        } => {
+            let mut node = NodeOptions::at(address, api_listen);
+            if let Some(listen) = p2p_listen {
+                node.p2p_listen = listen;
+            }
+            let participants = if participants.is_empty() {
+                vec![org.clone()]
+            } else {
+                participants
+            };
+            let d = consortium::init(
+                &home,
+                &home.join("keys"),
+                &InitOptions {
+                    organisation: org,
+                    role,
+                    validator,
+                    participants,
+                    node: Some(node),
+                },
+            )?;
+            println!("{}", d.to_json());
+            eprintln!(
+                "organisation {} set up in {}: send {}/{} to whoever assembles the genesis; \
+                 keep node.key and keys/ secret",
+                d.organisation,
+                home.display(),
+                home.display(),
+                consortium::DESCRIPTION_FILE
+            );
+        }
+        Command::Genesis {
+            verify,
+            chain_id,
+            orgs,
+            out,
+            genesis_time_ms,
+            timeout_base_ms,
+            heartbeat_ms,
+        } => {
+            let mut params = ConsensusParams::default();
+            if let Some(v) = timeout_base_ms {
+                params.timeout_base_ms = v;
+            }
+            if let Some(v) = heartbeat_ms {
+                params.heartbeat_ms = v;
+            }
+            genesis_command(verify, chain_id, orgs, out, genesis_time_ms, params)?;
         }
         Command::Start { home } => {
             let cfg = NodeConfig::load(&home, env_vars())?;

@@ -89,7 +89,11 @@ async fn start_in_span(
     let (restored, next_seq) = record.restore(&shared);
     let limits = Limits::of(&genesis);
     let mut net_cfg = NetworkConfig::new(genesis.chain_id.clone(), cfg.p2p_listen);
-    net_cfg.peers = cfg.peers.iter().map(|p| (p.key, p.address)).collect();
+    net_cfg.peers = cfg
+        .peers
+        .iter()
+        .map(|p| (p.key, p.address.clone()))
+        .collect();
     net_cfg.allowed = genesis.node_keys();
     net_cfg.max_message_bytes = limits.proposal_bytes + 64 * 1024;
     net_cfg.gossip_heartbeat = Duration::from_millis(200);

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! DIR/genesis.json
-//! DIR/node-<i>/config.toml, node.key, genesis.json, data/
+//! DIR/node-<i>/config.toml, node.key, genesis.json, organisation.json, data/
 //! DIR/keys/<alias>.key      demo participants: port, issuing-bank, customs, carrier,
 //!                           advising-bank, seller, buyer
 //! ```
@@ -11,10 +11,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use portledger_ledger::genesis::ConsensusParams;
-use portledger_ledger::{demo, keyfile, Keypair, PublicKey};
+use portledger_ledger::genesis::{ConsensusParams, Role};
+use portledger_ledger::{demo, keyfile, PublicKey};
 
-use crate::config::{NodeConfig, PeerAddress};
+use crate::config::NodeConfig;
+use crate::consortium::{self, InitOptions, NodeOptions};
+use crate::network::PeerAddr;
 
 /// Where the testnet's nodes listen.
 #[derive(Debug, Clone)]
@@ -76,7 +78,11 @@ pub fn free_ports(n: u16) -> anyhow::Result<u16> {
     bail!("no {n} consecutive free ports on 127.0.0.1")
 }
 
-/// Writes a testnet into `dir` (which must not hold one already) and returns its nodes.
+/// Writes a testnet into `dir` (which must not hold one already) and returns its nodes: the
+/// steps of a real consortium ([`crate::consortium`]) run for the demo organisations on this
+/// machine. Each demo organisation makes its keys (`init`), the first `validators` run nodes
+/// (`node-<i>/`, each with its own `organisation.json`), the genesis is assembled from their
+/// public descriptions and installed in each node's home with the others as peers.
 pub fn create(dir: &Path, opts: &TestnetOptions) -> anyhow::Result<Vec<TestnetNode>> {
     if opts.validators == 0 {
         bail!("a testnet needs at least one validator");
@@ -89,65 +95,68 @@ pub fn create(dir: &Path, opts: &TestnetOptions) -> anyhow::Result<Vec<TestnetNo
     }
     std::fs::create_dir_all(dir.join("keys"))
         .with_context(|| format!("creating {}", dir.display()))?;
-    let node_keys: Vec<Keypair> = (0..opts.validators).map(|_| Keypair::generate()).collect();
-    let participant_keys: Vec<Keypair> = (0..demo::PARTICIPANTS.len())
-        .map(|_| Keypair::generate())
+    let port = |base: u16, i: usize| -> anyhow::Result<u16> {
+        u16::try_from(usize::from(base) + i).context("port out of range")
+    };
+    // The demo organisations, then further port-operator validators `validator-<i>`.
+    let mut plan: Vec<(String, Role, Vec<String>)> = demo::PARTICIPANTS
+        .iter()
+        .map(|(alias, org, role)| ((*org).to_string(), *role, vec![(*alias).to_string()]))
         .collect();
-    let mut pubs = [(
-        PublicKey([0; 32]),
-        portledger_ledger::sealed::EncryptionKey([0; 32]),
-    ); 7];
-    for (slot, k) in pubs.iter_mut().zip(&participant_keys) {
-        *slot = (k.public(), k.encryption_key());
+    for i in 4..opts.validators {
+        plan.insert(
+            i,
+            (format!("validator-{i}"), Role::PortOperator, Vec::new()),
+        );
+    }
+    let mut descriptions = Vec::new();
+    let mut nodes = Vec::new();
+    for (i, (organisation, role, participants)) in plan.into_iter().enumerate() {
+        let runs_node = i < opts.validators;
+        let home = dir.join(format!("node-{i}"));
+        let node = if runs_node {
+            let p2p = SocketAddr::from(([127, 0, 0, 1], port(opts.p2p_port, i)?));
+            let api = SocketAddr::from(([127, 0, 0, 1], port(opts.api_port, i)?));
+            Some(NodeOptions::at(PeerAddr::from(p2p), api))
+        } else {
+            None
+        };
+        let d = consortium::init(
+            &home,
+            &dir.join("keys"),
+            &InitOptions {
+                organisation,
+                role,
+                validator: runs_node,
+                participants,
+                node: node.clone(),
+            },
+        )?;
+        if let (Some(n), Some(key)) = (node, d.node_key) {
+            nodes.push(TestnetNode {
+                home,
+                p2p: n.p2p_listen,
+                api: n.api_listen,
+                key,
+            });
+        }
+        descriptions.push(d);
     }
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
-    let vpubs: Vec<PublicKey> = node_keys.iter().map(Keypair::public).collect();
-    let genesis = demo::genesis(
+    let genesis = consortium::assemble(
         &opts.chain_id,
         now_ms,
-        &vpubs,
-        &pubs,
         opts.consensus.clone(),
-    );
-    genesis.validate().context("generated genesis")?;
+        &descriptions,
+    )
+    .context("generated genesis")?;
     let genesis_json = genesis.to_json();
     std::fs::write(dir.join("genesis.json"), &genesis_json)?;
-    for ((alias, _, _), key) in demo::PARTICIPANTS.iter().zip(&participant_keys) {
-        keyfile::write(&dir.join("keys").join(format!("{alias}.key")), key)?;
-    }
-    let port = |base: u16, i: usize| -> anyhow::Result<u16> {
-        u16::try_from(usize::from(base) + i).context("port out of range")
-    };
-    let mut nodes = Vec::new();
-    for (i, key) in node_keys.iter().enumerate() {
-        nodes.push(TestnetNode {
-            home: dir.join(format!("node-{i}")),
-            p2p: SocketAddr::from(([127, 0, 0, 1], port(opts.p2p_port, i)?)),
-            api: SocketAddr::from(([127, 0, 0, 1], port(opts.api_port, i)?)),
-            key: key.public(),
-        });
-    }
-    for (i, node) in nodes.iter().enumerate() {
-        std::fs::create_dir_all(&node.home)?;
-        keyfile::write(&node.home.join("node.key"), &node_keys[i])?;
-        std::fs::write(node.home.join("genesis.json"), &genesis_json)?;
-        let cfg = NodeConfig {
-            p2p_listen: node.p2p,
-            api_listen: node.api,
-            peers: nodes
-                .iter()
-                .filter(|n| n.key != node.key)
-                .map(|n| PeerAddress {
-                    key: n.key,
-                    address: n.p2p,
-                })
-                .collect(),
-            ..NodeConfig::default()
-        };
-        std::fs::write(node.home.join("config.toml"), cfg.to_toml())?;
+    for node in &nodes {
+        consortium::install(&node.home, &genesis_json, &descriptions)?;
     }
     Ok(nodes)
 }

@@ -12,8 +12,9 @@ pub struct NetworkConfig {
     pub chain_id: String,
     /// TCP address to listen on, e.g. `127.0.0.1:7000` (port 0: any free port).
     pub listen: SocketAddr,
-    /// Static address book: the other nodes and where to dial them. Our own key is skipped.
-    pub peers: Vec<(PublicKey, SocketAddr)>,
+    /// Static address book: the other nodes and where to dial them (IP literals or DNS names,
+    /// resolved at each dial). Our own key is skipped.
+    pub peers: Vec<(PublicKey, super::PeerAddr)>,
     /// Node keys from genesis; only these may connect (our own key may be in it).
     pub allowed: Vec<PublicKey>,
     /// Gossipsub `max_transmit_size`, the limit on a whole gossip RPC; must be the same on all

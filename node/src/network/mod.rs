@@ -10,6 +10,7 @@
 //!   ids, every message checked by the node's [`Validator`] before it is relayed.
 //! - Sync: request-response protocol `/portledger/sync/1` serving blocks from a [`BlockSource`].
 
+mod address;
 mod behaviour;
 mod config;
 mod error;
@@ -23,6 +24,7 @@ mod topic;
 
 use std::sync::Arc;
 
+pub use address::{Host, PeerAddr, PeerAddrError};
 pub use config::NetworkConfig;
 pub use error::NetworkError;
 pub use handle::NetworkHandle;

@@ -25,7 +25,10 @@ pub fn config(
     NetworkConfig {
         chain_id: "test-chain".into(),
         listen,
-        peers: peers.iter().map(|(k, a)| (k.public(), *a)).collect(),
+        peers: peers
+            .iter()
+            .map(|(k, a)| (k.public(), (*a).into()))
+            .collect(),
         allowed: allowed.iter().map(|k| k.public()).collect(),
         max_message_bytes: 1024 * 1024,
         redial_interval: Duration::from_millis(200),

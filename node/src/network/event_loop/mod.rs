@@ -65,7 +65,7 @@ pub(crate) fn spawn(
         if !allowed.contains(&peer) {
             warn!(peer = %key, %addr, "address book entry is not an allowed key; connections to it will be refused");
         }
-        book.insert(peer, multiaddr(*addr));
+        book.insert(peer, addr.multiaddr());
     }
 
     let identity = libp2p_keypair(key)?;
@@ -80,6 +80,10 @@ pub(crate) fn spawn(
             yamux::Config::default,
         )
         .map_err(|e| NetworkError::Setup(format!("tcp/noise/yamux transport: {e}")))?
+        // Peers may be host names: resolved at each dial with the system's resolver
+        // configuration (/etc/resolv.conf and /etc/hosts).
+        .with_dns()
+        .map_err(|e| NetworkError::Setup(format!("DNS resolver configuration: {e}")))?
         .with_behaviour(|_| behaviour)
         .unwrap_or_else(|never| match never {})
         .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT))
