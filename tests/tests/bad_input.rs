@@ -105,7 +105,7 @@ async fn bad_input_is_refused_and_the_network_keeps_running() {
         .expect("node key")
         .public();
     let mut cfg = NetworkConfig::new(chain.clone(), "127.0.0.1:0".parse().expect("addr"));
-    cfg.peers = vec![(node0, p2p)];
+    cfg.peers = vec![(node0, p2p.into())];
     cfg.allowed = vec![node0, stranger.public()];
     cfg.redial_interval = Duration::from_millis(200);
     let (net, mut events) = network::spawn(
