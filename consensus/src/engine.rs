@@ -236,6 +236,18 @@ pub enum Effect<B> {
         /// Who should have proposed.
         proposer: PublicKey,
     },
+    /// A valid message signed with this node's own key that it did not sign (its write-ahead
+    /// log does not hold it): another live process runs the same validator key. The engine has
+    /// stopped signing for good (it follows the chain as an observer); the host says so and an
+    /// operator must stop one of the two before restarting this one.
+    DuplicateKey {
+        /// Height of the message.
+        height: u64,
+        /// Its round.
+        round: u32,
+        /// What it was: `proposal`, `prevote` or `precommit`.
+        kind: &'static str,
+    },
     /// A round ended without a decision (its precommit timeout fired).
     RoundTimedOut {
         /// Height.
@@ -303,6 +315,40 @@ pub struct Engine<B> {
     last_decision: Option<LastDecision<B>>,
     /// When each lagging peer was last sent the decision.
     answered: BTreeMap<PublicKey, u64>,
+    /// What this node signed at the current height, as its write-ahead log holds it: a message
+    /// with its key that is not here was signed by another process.
+    signed: HashSet<Signed>,
+    /// The lowest height from which `signed` holds everything this node signed (the height
+    /// it started or resynced at: the write-ahead log of earlier heights is pruned).
+    signed_floor: u64,
+    /// Set when another process was seen signing with this node's key.
+    duplicate: Option<(u64, u32, &'static str)>,
+}
+
+/// One message this node signed, for recognising its own messages when they come back.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Signed {
+    Proposal(u64, u32, Hash),
+    Vote(u64, u32, VoteKind, Option<Hash>),
+}
+
+impl Signed {
+    fn of_record(record: &WalRecord) -> Option<Signed> {
+        match record {
+            WalRecord::Vote(v) => Some(Signed::Vote(
+                v.body.height,
+                v.body.round,
+                v.body.kind,
+                v.body.block,
+            )),
+            WalRecord::Proposal(p) => Some(Signed::Proposal(
+                p.proposal.height,
+                p.proposal.round,
+                p.proposal.block_hash,
+            )),
+            WalRecord::Polka(_) => None,
+        }
+    }
 }
 
 impl<B: Clone> Engine<B> {
@@ -345,6 +391,9 @@ impl<B: Clone> Engine<B> {
             sync_in_flight: None,
             last_decision: None,
             answered: BTreeMap::new(),
+            signed: HashSet::new(),
+            signed_floor: tip + 1,
+            duplicate: None,
         };
         let mut out = Vec::new();
         e.rebuild_core(records, &mut out);
@@ -496,6 +545,16 @@ impl<B: Clone> Engine<B> {
         self.core = core;
         self.own.clear();
         self.justification.clear();
+        let me = self.key.as_ref().map(Keypair::public);
+        self.signed = records
+            .iter()
+            .filter(|r| match r {
+                WalRecord::Vote(v) => Some(v.body.validator) == me,
+                _ => true,
+            })
+            .filter_map(Signed::of_record)
+            .collect();
+        self.signed_floor = next;
         self.waiting_to_start = true;
         if !records.is_empty() {
             self.start_height(out);
@@ -526,6 +585,11 @@ impl<B: Clone> Engine<B> {
     }
 
     fn on_message(&mut self, m: Message<B>, out: &mut Vec<Effect<B>>) {
+        // Only single messages of the current height: a decision sent to a lagging node carries
+        // precommits of a height already decided, which cannot be signed twice to any effect.
+        if self.signed_elsewhere(&m) {
+            self.stop_signing(&m, out);
+        }
         match m {
             Message::Proposal { proposal, body } => self.on_proposal(proposal, body, out),
             Message::Vote(v) => self.on_vote(v, out),
@@ -540,6 +604,78 @@ impl<B: Clone> Engine<B> {
                 }
             }
         }
+    }
+
+    /// Whether `m` is a validly signed proposal or vote, of the current height or the one just
+    /// committed, under this node's key, that this node did not sign (for heights since it
+    /// started or resynced, whose messages it knows).
+    fn signed_elsewhere(&self, m: &Message<B>) -> bool {
+        let Some(me) = self.key.as_ref().map(Keypair::public) else {
+            return false;
+        };
+        let known = |h: u64| h >= self.signed_floor && h >= self.tip && h <= self.tip + 1;
+        match m {
+            Message::Proposal { proposal, .. } => {
+                let p = &proposal.proposal;
+                p.proposer == me
+                    && known(p.height)
+                    && !self
+                        .signed
+                        .contains(&Signed::Proposal(p.height, p.round, p.block_hash))
+                    && proposal.verify_signature().is_ok()
+            }
+            Message::Vote(v) => {
+                let b = &v.body;
+                b.validator == me
+                    && known(b.height)
+                    && !self
+                        .signed
+                        .contains(&Signed::Vote(b.height, b.round, b.kind, b.block))
+                    && v.verify_signature().is_ok()
+            }
+            Message::Decision { .. } => false,
+        }
+    }
+
+    /// Another process signs with this node's key: never sign again, follow as an observer.
+    fn stop_signing(&mut self, m: &Message<B>, out: &mut Vec<Effect<B>>) {
+        let (height, round, kind) = match m {
+            Message::Proposal { proposal, .. } => (
+                proposal.proposal.height,
+                proposal.proposal.round,
+                "proposal",
+            ),
+            Message::Vote(v) => (
+                v.body.height,
+                v.body.round,
+                match v.body.kind {
+                    VoteKind::Prevote => "prevote",
+                    VoteKind::Precommit => "precommit",
+                },
+            ),
+            Message::Decision { .. } => return,
+        };
+        self.key = None;
+        self.duplicate = Some((height, round, kind));
+        self.own.clear();
+        self.signed.clear();
+        let started = self.core.is_started();
+        self.core = Core::new(self.config.clone(), None, self.height());
+        if started {
+            self.waiting_to_start = true;
+            self.start_height(out);
+        }
+        out.push(Effect::DuplicateKey {
+            height,
+            round,
+            kind,
+        });
+    }
+
+    /// Set (height, round, kind of message) once another process was seen signing with this
+    /// node's key; the engine signs nothing from then on.
+    pub fn duplicate_key(&self) -> Option<(u64, u32, &'static str)> {
+        self.duplicate
     }
 
     fn on_proposal(&mut self, sp: SignedProposal, body: B, out: &mut Vec<Effect<B>>) {
@@ -628,6 +764,15 @@ impl<B: Clone> Engine<B> {
         for action in self.core.step(input) {
             match action {
                 Action::Persist(rec) => {
+                    let mine = match &rec {
+                        WalRecord::Vote(v) => me == Some(v.body.validator),
+                        _ => true,
+                    };
+                    if mine {
+                        if let Some(signed) = Signed::of_record(&rec) {
+                            self.signed.insert(signed);
+                        }
+                    }
                     if let WalRecord::Vote(v) = &rec {
                         let b = &v.body;
                         if let (VoteKind::Precommit, Some(hash), true) =
@@ -713,8 +858,32 @@ impl<B: Clone> Engine<B> {
                         self.maybe_sync(out);
                     }
                 }
-                Action::Evidence(e) => out.push(Effect::Evidence(e)),
-                Action::ProposalEvidence(e) => out.push(Effect::ProposalEvidence(e)),
+                Action::Evidence(e) => {
+                    // Both votes to everyone at once: if the validator is honest but its key
+                    // also runs elsewhere, it learns so from the vote it did not sign.
+                    out.push(Effect::Relay(vec![
+                        Message::Vote(e.first.clone()),
+                        Message::Vote(e.second.clone()),
+                    ]));
+                    out.push(Effect::Evidence(e));
+                }
+                Action::ProposalEvidence(e) => {
+                    let both: Vec<Message<B>> = [&e.first, &e.second]
+                        .into_iter()
+                        .filter_map(|sp| {
+                            self.bodies
+                                .get(&sp.proposal.block_hash)
+                                .map(|body| Message::Proposal {
+                                    proposal: sp.clone(),
+                                    body: body.clone(),
+                                })
+                        })
+                        .collect();
+                    if !both.is_empty() {
+                        out.push(Effect::Relay(both));
+                    }
+                    out.push(Effect::ProposalEvidence(e));
+                }
             }
         }
     }
@@ -780,6 +949,10 @@ impl<B: Clone> Engine<B> {
         self.proposals_seen.retain(|(h, _)| *h > tip);
         self.own.clear();
         self.justification.clear();
+        // The height just committed stays: its messages still travel (relayed evidence).
+        self.signed.retain(|s| match s {
+            Signed::Proposal(h, _, _) | Signed::Vote(h, _, _, _) => *h >= tip,
+        });
         self.heard.retain(|(h, _, _)| *h > tip);
         self.heard_keys.retain(|k| match k {
             HeardKey::Proposal(_, h, _, _) | HeardKey::Vote(_, h, _, _, _) => *h > tip,

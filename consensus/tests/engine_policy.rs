@@ -386,3 +386,222 @@ fn a_restarted_validator_can_still_propose_the_block_it_is_locked_on() {
         "the locked block is proposed again with its body: {all:?}"
     );
 }
+
+fn duplicate(effects: &[Effect<&'static str>]) -> bool {
+    effects
+        .iter()
+        .any(|x| matches!(x, Effect::DuplicateKey { .. }))
+}
+
+fn signs(effects: &[Effect<&'static str>]) -> bool {
+    effects.iter().any(|x| {
+        matches!(x, Effect::Persist(WalRecord::Vote(v)) if v.body.validator == keys()[0].public())
+            || matches!(x, Effect::Broadcast(Message::Vote(v)) if v.body.validator == keys()[0].public())
+            || matches!(x, Effect::Persist(WalRecord::Proposal(_)))
+    })
+}
+
+#[test]
+fn its_own_messages_coming_back_are_not_a_duplicate_key() {
+    let mut e = engine();
+    let fx = decide(&mut e, 100);
+    assert!(!duplicate(&fx), "{fx:?}");
+    // v0's own prevote and precommit, relayed back by peers: recognised as its own.
+    let mine: Vec<Vote> = fx
+        .iter()
+        .filter_map(|x| match x {
+            Effect::Broadcast(Message::Vote(v)) if v.body.validator == keys()[0].public() => {
+                Some(v.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(mine.len(), 2, "{fx:?}");
+    for v in mine {
+        let back = e.handle(110, Event::Message(Message::Vote(v)));
+        assert!(!duplicate(&back), "{back:?}");
+    }
+    assert_eq!(e.duplicate_key(), None);
+}
+
+#[test]
+fn a_restarted_validator_knows_its_messages_from_the_write_ahead_log() {
+    // v0 prevoted before a restart: the record restores it, and the prevote relayed back by a
+    // peer is still its own.
+    let prevote = vote(0, VoteKind::Prevote, Some(block()));
+    let own_proposal = SignedProposal::sign(&keys()[0], CHAIN, 1, 1, Hash::of(b"mine"), None);
+    let records = [
+        WalRecord::Proposal(own_proposal.clone()),
+        WalRecord::Vote(prevote.clone()),
+    ];
+    let (mut e, _) = Engine::start(
+        config(),
+        Some(keys()[0].clone()),
+        POLICY,
+        0,
+        &records,
+        vec![],
+        0,
+    );
+    let back = e.handle(10, Event::Message(Message::Vote(prevote)));
+    assert!(!duplicate(&back), "{back:?}");
+    let back = e.handle(
+        10,
+        Event::Message(Message::Proposal {
+            proposal: own_proposal,
+            body: "mine",
+        }),
+    );
+    assert!(!duplicate(&back), "{back:?}");
+    assert_eq!(e.duplicate_key(), None);
+}
+
+#[test]
+fn a_vote_under_its_key_that_it_did_not_sign_stops_it_signing() {
+    let mut e = engine();
+    e.handle(50, Event::TransactionArrived);
+    // Another process with v0's key prevotes nil at height 1, round 0: v0 signed nothing.
+    let other = vote(0, VoteKind::Prevote, None);
+    let fx = e.handle(60, Event::Message(Message::Vote(other)));
+    assert!(
+        fx.iter().any(|x| matches!(
+            x,
+            Effect::DuplicateKey {
+                height: 1,
+                round: 0,
+                kind: "prevote"
+            }
+        )),
+        "{fx:?}"
+    );
+    assert!(!signs(&fx), "{fx:?}");
+    assert_eq!(e.duplicate_key(), Some((1, 0, "prevote")));
+    // From then on it follows without signing: the height decides on the others' votes.
+    let mut fx = decide(&mut e, 100);
+    for kind in [VoteKind::Prevote, VoteKind::Precommit] {
+        fx.extend(e.handle(
+            100,
+            Event::Message(Message::Vote(vote(3, kind, Some(block())))),
+        ));
+    }
+    assert!(!signs(&fx), "an observer now: {fx:?}");
+    assert!(
+        fx.iter()
+            .any(|x| matches!(x, Effect::Commit { height: 1, .. })),
+        "it still follows the chain: {fx:?}"
+    );
+    // Timeouts of later rounds make it sign nothing either.
+    for round in 0..3 {
+        for step in [
+            portledger_consensus::TimeoutStep::Propose,
+            portledger_consensus::TimeoutStep::Prevote,
+            portledger_consensus::TimeoutStep::Precommit,
+        ] {
+            let fx = e.handle(
+                200,
+                Event::TimeoutFired(portledger_consensus::Timeout {
+                    height: 1,
+                    round,
+                    step,
+                    duration_ms: 0,
+                }),
+            );
+            assert!(!signs(&fx), "{fx:?}");
+        }
+    }
+}
+
+#[test]
+fn a_conflicting_proposal_under_its_key_stops_it_signing_but_a_forged_one_does_not() {
+    // Whoever's turn it is, a validly signed proposal under v0's key that v0 never made is
+    // another process; one whose signature does not verify is nobody's.
+    let mut e = engine();
+    e.handle(50, Event::TransactionArrived);
+    let mut forged = SignedProposal::sign(&keys()[0], CHAIN, 1, 0, Hash::of(b"x"), None);
+    forged.proposal.block_hash = Hash::of(b"tampered");
+    let fx = e.handle(
+        60,
+        Event::Message(Message::Proposal {
+            proposal: forged,
+            body: "x",
+        }),
+    );
+    assert!(!duplicate(&fx), "a bad signature proves nothing: {fx:?}");
+    assert_eq!(e.duplicate_key(), None);
+    let other = SignedProposal::sign(&keys()[0], CHAIN, 1, 0, Hash::of(b"theirs"), None);
+    let fx = e.handle(
+        70,
+        Event::Message(Message::Proposal {
+            proposal: other,
+            body: "theirs",
+        }),
+    );
+    assert!(duplicate(&fx), "{fx:?}");
+    assert_eq!(e.duplicate_key(), Some((1, 0, "proposal")));
+}
+
+#[test]
+fn a_decision_for_a_lagging_node_carrying_its_old_precommit_is_not_a_duplicate_key() {
+    // A node wiped or far behind is sent the decision of a height with its own earlier
+    // precommit among the certificate's: that height is decided, nothing can be signed twice.
+    let mut e = engine();
+    let fx = e.handle(
+        10,
+        Event::Message(Message::Decision {
+            proposal: proposal(),
+            body: "body-1",
+            precommits: (0..3)
+                .map(|i| vote(i, VoteKind::Precommit, Some(block())))
+                .collect(),
+        }),
+    );
+    assert!(!duplicate(&fx), "{fx:?}");
+    assert_eq!(e.duplicate_key(), None);
+}
+
+#[test]
+fn conflicting_votes_are_relayed_together_so_a_duplicated_validator_learns_of_it() {
+    let mut e = engine();
+    e.handle(50, Event::TransactionArrived);
+    let a = vote(1, VoteKind::Prevote, Some(block()));
+    let b = vote(1, VoteKind::Prevote, None);
+    e.handle(60, Event::Message(Message::Vote(a.clone())));
+    let fx = e.handle(61, Event::Message(Message::Vote(b.clone())));
+    assert!(
+        fx.iter().any(|x| matches!(x, Effect::Relay(ms)
+            if ms.iter().any(|m| matches!(m, Message::Vote(v) if *v == a))
+                && ms.iter().any(|m| matches!(m, Message::Vote(v) if *v == b)))),
+        "{fx:?}"
+    );
+    assert!(
+        fx.iter().any(|x| matches!(x, Effect::Evidence(_))),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn a_vote_under_its_key_for_the_height_just_committed_still_counts() {
+    // v0 decides height 1; then a prevote of height 1 under its key that it never signed
+    // arrives (relayed evidence, late): it is another process.
+    let mut e = engine();
+    let fx = decide(&mut e, 100);
+    assert!(
+        fx.iter()
+            .any(|x| matches!(x, Effect::Commit { height: 1, .. })),
+        "{fx:?}"
+    );
+    e.handle(
+        110,
+        Event::Committed {
+            height: 1,
+            txs_waiting: false,
+        },
+    );
+    assert_eq!(e.tip(), 1);
+    let own_precommit = vote(0, VoteKind::Precommit, Some(block()));
+    let fx = e.handle(120, Event::Message(Message::Vote(own_precommit)));
+    assert!(!duplicate(&fx), "its own precommit of height 1: {fx:?}");
+    let other = vote(0, VoteKind::Prevote, None);
+    let fx = e.handle(130, Event::Message(Message::Vote(other)));
+    assert!(duplicate(&fx), "{fx:?}");
+}

@@ -471,6 +471,26 @@ impl Driver {
                     .inc();
                 Ok(None)
             }
+            Effect::DuplicateKey {
+                height,
+                round,
+                kind,
+            } => {
+                let seen = format!(
+                    "a {kind} of height {height} round {round} signed with this node's key that \
+                     this node did not sign: another process runs the same validator key"
+                );
+                error!(
+                    node_key = %self.shared.node_key,
+                    height,
+                    round,
+                    kind,
+                    "{seen}; this node has stopped signing (it follows the chain as an observer); \
+                     stop the other process, then restart this one"
+                );
+                self.shared.set_duplicate_key(seen);
+                Ok(None)
+            }
             Effect::RoundTimedOut { .. } => {
                 self.shared.metrics.rounds_timed_out.inc();
                 Ok(None)

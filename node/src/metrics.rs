@@ -105,6 +105,9 @@ pub struct Metrics {
     pub transactions_committed: Counter<u64, AtomicU64>,
     /// Conflicting votes or proposals seen.
     pub equivocations: Counter,
+    /// 1 once another process was seen signing with this node's validator key (it stopped
+    /// signing), else 0.
+    pub duplicate_key: Gauge,
     /// Seconds spent in each stage.
     pub stages: Family<StageLabel, Histogram, fn() -> Histogram>,
     /// Seconds between consecutive commits.
@@ -132,6 +135,7 @@ impl Metrics {
             missed_proposals: Family::default(),
             transactions_committed: Counter::default(),
             equivocations: Counter::default(),
+            duplicate_key: Gauge::default(),
             stages: Family::new_with_constructor(latency_histogram),
             block_interval: latency_histogram(),
         };
@@ -167,6 +171,11 @@ impl Metrics {
             "equivocations",
             "Conflicting votes or proposals detected",
             m.equivocations.clone(),
+        );
+        registry.register(
+            "duplicate_key",
+            "1 once another process signs with this node's validator key (this node stopped signing)",
+            m.duplicate_key.clone(),
         );
         registry.register(
             "stage_seconds",

@@ -60,6 +60,9 @@ pub struct LiveStatus {
     pub peers: BTreeSet<PublicKey>,
     /// Whether the node is catching up from peers.
     pub syncing: bool,
+    /// Set when another process was seen signing with this node's validator key: what was
+    /// seen. The node signs nothing from then on.
+    pub duplicate_key: Option<String>,
 }
 
 /// The store a node runs on: sled in production, [`portledger_ledger::MemStore`] in tests.
@@ -243,6 +246,12 @@ impl Shared {
     /// Records whether the node is catching up from peers.
     pub fn set_syncing(&self, syncing: bool) {
         lock(&self.live).syncing = syncing;
+    }
+
+    /// Records that another process signs with this node's key (`seen` says what was seen).
+    pub fn set_duplicate_key(&self, seen: String) {
+        lock(&self.live).duplicate_key = Some(seen);
+        self.metrics.duplicate_key.set(1);
     }
 
     /// Records the current round.

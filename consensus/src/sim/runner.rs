@@ -945,6 +945,16 @@ impl Simulation {
                 }
                 self.report.proposal_evidence += 1;
             }
+            Effect::DuplicateKey { height, kind, .. } => {
+                // No two hosts share a key here: a report by a correct node is a false alarm
+                // that would stop it signing. (A Byzantine fixture's host signs behind its
+                // engine's back, which its engine rightly reports.)
+                if correct {
+                    self.report.violations.push(format!(
+                        "node {node} reported its own key signing elsewhere ({kind} at height {height})"
+                    ));
+                }
+            }
             Effect::MissedProposal { .. } | Effect::RoundTimedOut { .. } => {}
         }
     }

@@ -18,6 +18,7 @@ pub async fn status(State(s): State<ApiState>) -> Json<Value> {
     let sh = &s.shared;
     let tip = sh.tip();
     let live = sh.live();
+    let is_validator = sh.genesis.validator_set().contains(&sh.node_key);
     let validators: Vec<Value> = sh
         .genesis
         .validator_set()
@@ -40,6 +41,8 @@ pub async fn status(State(s): State<ApiState>) -> Json<Value> {
         "validators": validators,
         "peers": live.peers.iter().collect::<Vec<_>>(),
         "mempool_size": sh.waiting(),
+        "signing": is_validator && live.duplicate_key.is_none(),
+        "duplicate_key": live.duplicate_key,
     }))
 }
 

@@ -100,11 +100,17 @@ impl Behaviour {
 ///   validator has given its verdict.
 /// - Mesh 2/4/8 with at least 1 outbound: with 4 validators each node has 3 peers, which the
 ///   defaults (5/6/12, outbound 2) would count as too few forever.
+/// - Self-origin messages allowed (a second process with this node's key is detected).
 /// - `max_transmit_size` and the heartbeat from the config; first heartbeat after one interval.
 fn gossip_config(config: &NetworkConfig) -> Result<gossipsub::Config, NetworkError> {
     gossipsub::ConfigBuilder::default()
         .validation_mode(gossipsub::ValidationMode::Strict)
         .validate_messages()
+        // A message published under this node's own identity that it did not publish is how a
+        // second process running the same key shows itself: deliver it (the consensus engine
+        // stops signing) instead of dropping it and penalising the honest peer that relayed it.
+        // This node's own messages never come back: they are in its duplicate cache.
+        .allow_self_origin(true)
         .message_id_fn(|message: &gossipsub::Message| {
             gossipsub::MessageId::from(portledger_ledger::Hash::of(&message.data).0.to_vec())
         })
