@@ -19,6 +19,7 @@ use cli::customs::Customs;
 use cli::doc::Doc;
 use cli::lc::Lc;
 use cli::load::LoadArgs;
+use cli::participant::{self, ParticipantCmd};
 use cli::party::{self, Party};
 use cli::track::Track;
 use cli::{bl, case, chain, customs, doc, keygen, lc, load, track};
@@ -101,6 +102,9 @@ enum Command {
     /// Anchored commercial documents.
     #[command(subcommand)]
     Doc(Doc),
+    /// Participants: an organisation onboards its own people (the port operator anyone's).
+    #[command(subcommand)]
+    Participant(ParticipantCmd),
     /// The party directory: DCSA party codes and names claimed for participants.
     #[command(subcommand)]
     Party(Party),
@@ -190,6 +194,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Port(c) => bl::port(&ctx, c).await,
         Command::Track(c) => track::run(&ctx, c).await,
         Command::Doc(c) => doc::run(&ctx, c).await,
+        Command::Participant(c) => participant::run(&ctx, c).await,
         Command::Party(c) => party::run(&ctx, c).await,
         Command::Block(c) => chain::block(&ctx, c).await,
         Command::Tx(c) => chain::tx(&ctx, c).await,

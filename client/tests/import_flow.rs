@@ -1691,6 +1691,70 @@ async fn lifecycle(net: &Net, f: &Path) {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+
+    // Onboarding: the carrier registers a colleague it made a key for; the colleague then
+    // signs. The carrier cannot register anyone for another organisation.
+    let ck = f.join("colleague.key").display().to_string();
+    let made = ok_anyone(net, &["--json", "keygen", "--out", &ck]).await;
+    let (public, enc) = (
+        made["public_key"].as_str().expect("public_key").to_string(),
+        made["encryption_key"]
+            .as_str()
+            .expect("encryption_key")
+            .to_string(),
+    );
+    let add = |org: Option<&'static str>| {
+        let mut a = vec![
+            "participant".to_string(),
+            "add".into(),
+            "carrier-ops".into(),
+            "--public-key".into(),
+            public.clone(),
+            "--encryption-key".into(),
+            enc.clone(),
+        ];
+        if let Some(o) = org {
+            a.extend(["--org".to_string(), o.to_string()]);
+        }
+        a
+    };
+    let other: Vec<String> = add(Some("buyer-co"));
+    let other: Vec<&str> = other.iter().map(String::as_str).collect();
+    refused(net, "carrier", &other, "role_not_permitted").await;
+    let own: Vec<String> = add(None);
+    let own: Vec<&str> = own.iter().map(String::as_str).collect();
+    let done = ok(net, "carrier", &own).await;
+    assert_eq!(done["organisation"], "ocean-carrier", "{done}");
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_portledger"));
+    cmd.args([
+        "--node",
+        &net.api(1),
+        "--key",
+        &ck,
+        "--json",
+        "party",
+        "list",
+    ]);
+    let o = cmd.output().await.expect("run");
+    let listed = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{listed}");
+    let v: Value = serde_json::from_str(&listed).expect("json");
+    let me = v["participants"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["alias"] == "carrier-ops")
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(me["role"], "carrier", "{listed}");
+    assert_eq!(me["public_key"], public.as_str(), "{listed}");
+}
+
+/// Runs an unsigned command and expects success; its stdout as JSON.
+async fn ok_anyone(net: &Net, args: &[&str]) -> Value {
+    let o = pl(net, 0, None, args).await;
+    assert_eq!(o.code, 0, "portledger {args:?}: {}{}", o.stdout, o.stderr);
+    o.json()
 }
 
 /// `portledger load`: registers its parties, submits at a fixed rate to two nodes, sees every

@@ -70,7 +70,7 @@ fn envelope_signature_chain_nonce_and_signer() {
 // ---------------------------------------------------------------- governance
 
 #[test]
-fn only_the_port_operator_registers_members() {
+fn an_organisation_registers_its_own_people_and_the_port_operator_anyone() {
     let mut w = World::new();
     let newbie = Keypair::for_testing("newbie").public();
     let reg = |alias: &str, org: &str| Payload::RegisterParticipant {
@@ -85,6 +85,26 @@ fn only_the_port_operator_registers_members() {
     w.ok("port", reg("newbie", "buyer-co"));
     assert_eq!(w.state.participants[&newbie].role, Role::Trader);
     w.refused("port", reg("newbie2", "buyer-co"), "already_exists");
+    // A carrier's participant onboards a colleague: same organisation, same role.
+    let ops = Keypair::for_testing("carrier-ops");
+    let colleague = |alias: &str, org: &str| Payload::RegisterParticipant {
+        alias: alias.into(),
+        public_key: ops.public(),
+        encryption_key: ops.encryption_key(),
+        organisation: org.into(),
+    };
+    let e = w.refused(
+        "carrier",
+        colleague("carrier-ops", "customs-authority"),
+        "role_not_permitted",
+    );
+    assert!(e.contains("a participant of that organisation"), "{e}");
+    w.ok("carrier", colleague("carrier-ops", "ocean-carrier"));
+    assert_eq!(w.state.participants[&ops.public()].role, Role::Carrier);
+    assert_eq!(
+        w.state.participants[&ops.public()].organisation,
+        "ocean-carrier"
+    );
     let org = |name: &str| Payload::RegisterOrganisation {
         name: name.into(),
         role: Role::Bank,

@@ -1,4 +1,5 @@
-//! `keygen`: writes a new ed25519 key file and prints its public key.
+//! `keygen`: writes a new ed25519 key file and prints its public key (and, on stderr or in
+//! `--json`, its X25519 encryption key: both are what `participant add` needs).
 
 use std::path::PathBuf;
 
@@ -12,9 +13,19 @@ pub fn run(ctx: &Ctx, out: PathBuf) -> anyhow::Result<()> {
     let key = Keypair::generate();
     keyfile::write(&out, &key).map_err(|e| input_err(format!("{}: {e}", out.display())))?;
     if ctx.json {
-        println!("{}", json!({"public_key": key.public(), "file": out}));
+        println!(
+            "{}",
+            json!({"public_key": key.public(), "encryption_key": key.encryption_key(), "file": out})
+        );
     } else {
         println!("{}", key.public());
+        eprintln!(
+            "encryption key: {} (give both to your organisation: portledger participant add ALIAS \
+             --public-key {} --encryption-key {})",
+            key.encryption_key(),
+            key.public(),
+            key.encryption_key()
+        );
     }
     Ok(())
 }

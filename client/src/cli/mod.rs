@@ -10,6 +10,7 @@
 //! - [`customs`]: customs declarations.
 //! - [`track`]: shipment tracking events.
 //! - [`doc`]: anchored commercial documents.
+//! - [`participant`]: onboarding an organisation's participants.
 //! - [`party`]: the party directory (DCSA party codes and names).
 //! - [`chain`]: status, blocks, transactions, chain verification, events, proofs.
 //! - [`keygen`]: key files.
@@ -24,5 +25,6 @@ pub mod doc;
 pub mod keygen;
 pub mod lc;
 pub mod load;
+pub mod participant;
 pub mod party;
 pub mod track;

@@ -1,5 +1,6 @@
-//! Membership: the port operator registers organisations and participants, and claims DCSA
-//! party codes and names for participants (the party directory).
+//! Membership: the port operator registers organisations and claims DCSA party codes and names
+//! for participants (the party directory); an organisation's participants register its further
+//! participants (the port operator may too, for any organisation).
 
 use crate::documents::check_reference;
 use crate::error::RuleError;
@@ -24,7 +25,21 @@ fn check_name(field: &'static str, name: &str) -> Result<(), RuleError> {
 }
 
 pub(super) fn apply<V: StateView>(t: &mut Tx<'_, V>, p: &Payload) -> Result<(), RuleError> {
-    t.require_role(Role::PortOperator)?;
+    // An organisation onboards its own people: a participant may register another participant
+    // of its own organisation (with that organisation's role, nothing more). Everything else
+    // here is the port operator's.
+    let own_people = matches!(p, Payload::RegisterParticipant { organisation, .. }
+        if *organisation == t.member.organisation);
+    if !own_people {
+        if matches!(p, Payload::RegisterParticipant { .. }) && t.member.role != Role::PortOperator {
+            return Err(RuleError::RoleNotPermitted {
+                action: t.action,
+                needed: "port_operator, or a participant of that organisation",
+                role: t.member.role.as_str(),
+            });
+        }
+        t.require_role(Role::PortOperator)?;
+    }
     match p {
         Payload::RegisterOrganisation { name, role } => {
             check_name("name", name)?;
