@@ -22,6 +22,16 @@ async fn status(http: &reqwest::Client, n: &RunningNode) -> Value {
         .expect("json")
 }
 
+async fn metrics(http: &reqwest::Client, n: &RunningNode) -> String {
+    http.get(format!("http://{}/metrics", n.api_addr))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_process_with_a_validators_key_is_detected_and_stops_signing() {
     let tmp = tempfile::tempdir().expect("tmp");
@@ -100,14 +110,7 @@ async fn a_second_process_with_a_validators_key_is_detected_and_stops_signing() 
             let mut seen = String::new();
             for n in &nodes {
                 let s = status(&http, n).await;
-                let m = http
-                    .get(format!("http://{}/metrics", n.api_addr))
-                    .send()
-                    .await
-                    .expect("metrics")
-                    .text()
-                    .await
-                    .expect("text");
+                let m = metrics(&http, n).await;
                 let eq: Vec<&str> = m
                     .lines()
                     .filter(|l| l.starts_with("portledger_equivocations"))
@@ -158,14 +161,7 @@ async fn a_second_process_with_a_validators_key_is_detected_and_stops_signing() 
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let metrics = http
-        .get(format!("http://{}/metrics", nodes[who].api_addr))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = metrics(&http, &nodes[who]).await;
     assert!(
         metrics.contains("portledger_duplicate_key 1"),
         "{}",
