@@ -222,7 +222,8 @@ pub fn init(home: &Path, keys_dir: &Path, opts: &InitOptions) -> anyhow::Result<
     Ok(description)
 }
 
-fn write_new(path: &Path, text: &str) -> anyhow::Result<()> {
+/// Writes `text` and a newline to a new file; an existing file is never overwritten.
+pub fn write_new(path: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new()
         .write(true)

@@ -219,13 +219,7 @@ fn genesis_command(
             .unwrap_or(0)
     });
     let g = consortium::assemble(&chain_id, time, params, &descriptions(&orgs)?)?;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&out)
-        .with_context(|| format!("writing {} (never overwritten)", out.display()))?;
-    std::io::Write::write_all(&mut f, format!("{}\n", g.to_json()).as_bytes())
-        .with_context(|| format!("writing {}", out.display()))?;
+    consortium::write_new(&out, &g.to_json())?;
     print!("{}", consortium::summary(&g));
     println!("written to {}", out.display());
     Ok(())
