@@ -168,6 +168,7 @@ pub fn document_name(d: &DocumentKey) -> String {
         DocumentKey::Anchor(h) => format!("document {h}"),
         DocumentKey::Participant(k) => format!("participant {k}"),
         DocumentKey::Organisation(o) => format!("organisation {o}"),
+        DocumentKey::Proposal(id) => format!("governance proposal {id}"),
     }
 }
 
@@ -206,5 +207,6 @@ pub fn describe(v: &Verified, d: &VerifiedDocument, name: &dyn Fn(&PublicKey) ->
         Record::Anchor(a) => format!("{doc} is anchored by {} {at}", name(&a.issuer)),
         Record::Participant(m) => format!("{doc} is registered as {} {at}", m.alias),
         Record::Organisation(r) => format!("{doc} is registered as {r:?} {at}"),
+        Record::Proposal(p) => format!("{doc} ({}) is {} {at}", p.action.kind(), p.status.as_str()),
     }
 }

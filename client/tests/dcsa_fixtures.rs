@@ -17,6 +17,7 @@ use portledger_ledger::documents::transport::{
     TransportDocumentState,
 };
 use portledger_ledger::genesis::Role;
+use portledger_ledger::governance::{Action, FirstParticipant};
 use portledger_ledger::{
     apply, demo, BlockContext, Genesis, Hash, Keypair, Payload, PublicKey, RuleError, State,
     StateView, Transaction,
@@ -413,26 +414,37 @@ fn unclaimed_parties_are_refused_with_their_json_path() {
 #[test]
 fn a_carrier_cannot_issue_under_another_carriers_code() {
     let mut l = Ledger::with_example_parties();
-    // A second shipping line, with its own participant.
-    l.run(
-        "port",
-        Payload::RegisterOrganisation {
-            name: "other-line".into(),
-            role: Role::Carrier,
-        },
-    )
-    .expect("organisation");
+    // A second shipping line, with its own participant, admitted by the validators' vote (the
+    // port operator proposes; the first bank and customs make the quorum of four seats).
     let other = Keypair::for_testing("other-carrier");
     l.run(
         "port",
-        Payload::RegisterParticipant {
-            alias: "other-carrier".into(),
-            public_key: other.public(),
-            encryption_key: other.encryption_key(),
-            organisation: "other-line".into(),
+        Payload::Propose {
+            id: "admit-other-line".into(),
+            action: Action::AddOrganisation {
+                name: "other-line".into(),
+                role: Role::Carrier,
+                node_key: None,
+                validator: false,
+                participants: vec![FirstParticipant {
+                    alias: "other-carrier".into(),
+                    public_key: other.public(),
+                    encryption_key: other.encryption_key(),
+                }],
+            },
         },
     )
-    .expect("participant");
+    .expect("proposal");
+    for voter in ["issuing-bank", "customs"] {
+        l.run(
+            voter,
+            Payload::Vote {
+                id: "admit-other-line".into(),
+                approve: true,
+            },
+        )
+        .expect("vote");
+    }
     l.keys.push(("other-carrier".into(), other));
     let file = fixture("ebl-get-regularSTDExample.json");
     let e = l

@@ -12,7 +12,7 @@
 //! | customs declaration | its declarant; every customs administration; the port operator (release needs it) |
 //! | anchored document | its issuer; whoever may read a transport document or credit it refers to; every customs administration. Anyone may ask whether a file is anchored, and learns only by whom, when and whether it still stands ([`AnchorSummary`]) |
 //! | tracking events of a transport document | whoever may read the document; the port operator; customs |
-//! | organisations and participants | every registered participant |
+//! | organisations, participants and governance proposals | every registered participant |
 //!
 //! A reader that is not a registered participant reads nothing here. A document that does not
 //! exist is read by nobody, so the API can answer both alike (no oracle).
@@ -37,12 +37,16 @@ pub struct Reader {
 }
 
 impl Reader {
-    /// The reader signing with `key`, if `key` is a registered participant.
+    /// The reader signing with `key`, if `key` is a registered participant not revoked.
     pub fn of(state: &State, key: &PublicKey) -> Option<Reader> {
-        state.participants.get(key).map(|m| Reader {
-            key: *key,
-            member: m.clone(),
-        })
+        state
+            .participants
+            .get(key)
+            .filter(|m| m.revoked_at.is_none())
+            .map(|m| Reader {
+                key: *key,
+                member: m.clone(),
+            })
     }
 
     /// Its role.
@@ -85,6 +89,7 @@ pub fn may_read(state: &State, reader: &Reader, doc: &DocumentKey) -> bool {
             .is_some_and(|a| may_read_anchor(state, reader, a)),
         DocumentKey::Participant(k) => state.participants.contains_key(k),
         DocumentKey::Organisation(o) => state.organisations.contains_key(o),
+        DocumentKey::Proposal(id) => state.proposals.contains_key(id),
     }
 }
 

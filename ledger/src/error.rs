@@ -76,6 +76,35 @@ pub enum RuleError {
         /// What the signer has.
         role: &'static str,
     },
+    /// The signer's organisation holds no validator seat at this height (governance).
+    #[error("not a validator: {action} is for validator organisations, and {organisation} holds no seat at this height")]
+    NotAValidator {
+        /// The action.
+        action: &'static str,
+        /// The signer's organisation.
+        organisation: String,
+    },
+    /// The signer's organisation has already voted on the proposal.
+    #[error("already voted: {organisation} has already voted on proposal {id}")]
+    AlreadyVoted {
+        /// The proposal.
+        id: String,
+        /// The organisation.
+        organisation: String,
+    },
+    /// The signer, or a party named, is a revoked participant.
+    #[error("revoked participant: {alias} was revoked by its organisation at height {height} and may not sign or be named")]
+    RevokedParticipant {
+        /// The participant.
+        participant: PublicKey,
+        /// Its alias.
+        alias: String,
+        /// The height it was revoked at.
+        height: u64,
+    },
+    /// A change of the validator set that would leave it unusable or is already made.
+    #[error("validator set: {0}")]
+    ValidatorSet(String),
     /// The signer is not the party the rule names.
     #[error("not permitted: {action} may only be done by {who}")]
     NotParty {
@@ -262,6 +291,10 @@ pub const ALL_CODES: &[&str] = &[
     "unknown_signer",
     "unknown_party",
     "role_not_permitted",
+    "not_a_validator",
+    "already_voted",
+    "revoked_participant",
+    "validator_set",
     "not_permitted",
     "not_entitled",
     "wrong_state",
@@ -308,6 +341,10 @@ impl RuleError {
             RuleError::UnknownParty(_) => "unknown_party",
             RuleError::KeyNotShared { .. } => "key_not_shared",
             RuleError::RoleNotPermitted { .. } => "role_not_permitted",
+            RuleError::NotAValidator { .. } => "not_a_validator",
+            RuleError::AlreadyVoted { .. } => "already_voted",
+            RuleError::RevokedParticipant { .. } => "revoked_participant",
+            RuleError::ValidatorSet(_) => "validator_set",
             RuleError::NotParty { .. } => "not_permitted",
             RuleError::NotEntitled(_) => "not_entitled",
             RuleError::WrongState { .. } => "wrong_state",
@@ -369,6 +406,18 @@ impl RuleError {
                 role,
             } => json!({"action": action, "needed": needed, "role": role}),
             RuleError::NotParty { action, .. } => json!({"action": action}),
+            RuleError::NotAValidator {
+                action,
+                organisation,
+            } => json!({"action": action, "organisation": organisation}),
+            RuleError::AlreadyVoted { id, organisation } => {
+                json!({"id": id, "organisation": organisation})
+            }
+            RuleError::RevokedParticipant {
+                participant,
+                height,
+                ..
+            } => json!({"participant": participant, "height": height}),
             RuleError::WrongState {
                 action,
                 kind,

@@ -96,6 +96,27 @@ pub struct ConsensusParams {
     pub max_tx_bytes: u32,
 }
 
+impl ConsensusParams {
+    /// Checks the parameters are usable: timeouts and limits above zero, caps above bases.
+    pub fn check(&self) -> Result<(), String> {
+        if self.timeout_base_ms == 0 || self.timeout_max_ms < self.timeout_base_ms {
+            return Err(
+                "consensus timeouts: timeout_base_ms must be > 0 and <= timeout_max_ms".into(),
+            );
+        }
+        if self.max_block_txs == 0
+            || self.max_tx_bytes == 0
+            || self.max_block_bytes < self.max_tx_bytes
+        {
+            return Err("consensus limits: max_block_txs and max_tx_bytes must be > 0 and max_block_bytes >= max_tx_bytes".into());
+        }
+        if self.heartbeat_ms == 0 {
+            return Err("consensus heartbeat_ms must be > 0".into());
+        }
+        Ok(())
+    }
+}
+
 impl Default for ConsensusParams {
     fn default() -> Self {
         ConsensusParams {
@@ -264,22 +285,7 @@ impl Genesis {
                 )));
             }
         }
-        let c = &self.consensus;
-        if c.timeout_base_ms == 0 || c.timeout_max_ms < c.timeout_base_ms {
-            return Err(GenesisError::Invalid(
-                "consensus timeouts: timeout_base_ms must be > 0 and <= timeout_max_ms".into(),
-            ));
-        }
-        if c.max_block_txs == 0 || c.max_tx_bytes == 0 || c.max_block_bytes < c.max_tx_bytes {
-            return Err(GenesisError::Invalid(
-                "consensus limits: max_block_txs and max_tx_bytes must be > 0 and max_block_bytes >= max_tx_bytes".into(),
-            ));
-        }
-        if c.heartbeat_ms == 0 {
-            return Err(GenesisError::Invalid(
-                "consensus heartbeat_ms must be > 0".into(),
-            ));
-        }
+        self.consensus.check().map_err(GenesisError::Invalid)?;
         Ok(())
     }
 
@@ -320,6 +326,7 @@ impl Genesis {
                             organisation: p.organisation.clone(),
                             role: *r,
                             encryption_key: p.encryption_key,
+                            revoked_at: None,
                         },
                     )
                 })
@@ -328,8 +335,8 @@ impl Genesis {
     }
 }
 
-/// The validators, in proposer order, with equal weight.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The validators, in proposer order, with equal weight: (organisation name, consensus key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidatorSet {
     members: Vec<(String, PublicKey)>,
 }
@@ -378,6 +385,44 @@ impl ValidatorSet {
     /// Whether a key is a validator.
     pub fn contains(&self, key: &PublicKey) -> bool {
         self.index_of(key).is_some()
+    }
+
+    /// The key of an organisation's seat, if it holds one.
+    pub fn key_of(&self, organisation: &str) -> Option<PublicKey> {
+        self.members
+            .iter()
+            .find(|(o, _)| o == organisation)
+            .map(|(_, k)| *k)
+    }
+
+    /// The set with `organisation` seated last, under `key`.
+    pub fn with(&self, organisation: &str, key: PublicKey) -> ValidatorSet {
+        let mut members = self.members.clone();
+        members.push((organisation.to_string(), key));
+        ValidatorSet { members }
+    }
+
+    /// The set without `organisation`'s seat.
+    pub fn without(&self, organisation: &str) -> ValidatorSet {
+        ValidatorSet {
+            members: self
+                .members
+                .iter()
+                .filter(|(o, _)| o != organisation)
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// The set with `organisation`'s seat re-keyed to `key`, in the same place.
+    pub fn rekeyed(&self, organisation: &str, key: PublicKey) -> ValidatorSet {
+        ValidatorSet {
+            members: self
+                .members
+                .iter()
+                .map(|(o, k)| (o.clone(), if o == organisation { key } else { *k }))
+                .collect(),
+        }
     }
 
     /// Proposer of height h, round r: `validators[(h + r) mod n]`.

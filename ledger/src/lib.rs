@@ -14,6 +14,7 @@ pub mod demo;
 pub mod documents;
 pub mod error;
 pub mod genesis;
+pub mod governance;
 pub mod history;
 pub mod keyfile;
 pub mod merkle;

@@ -28,6 +28,7 @@ use crate::documents::credit::LetterOfCredit;
 use crate::documents::customs::CustomsDeclaration;
 use crate::documents::transport::TransportDocument;
 use crate::genesis::{Genesis, Role};
+use crate::governance::Proposal;
 use crate::merkle::{self, InclusionProof};
 use crate::state::{head_location, record_location, DocumentKey, HistoryHead, Member, State};
 use crate::state_tree::{leaf_key, leaf_value, StateProof, StateTree};
@@ -63,6 +64,8 @@ pub enum Record {
     Participant(Member),
     /// An organisation registration.
     Organisation(Role),
+    /// A governance proposal.
+    Proposal(Proposal),
 }
 
 impl Record {
@@ -77,6 +80,7 @@ impl Record {
             DocumentKey::Anchor(h) => Record::Anchor(state.anchors.get(h)?.clone()),
             DocumentKey::Participant(k) => Record::Participant(state.participants.get(k)?.clone()),
             DocumentKey::Organisation(o) => Record::Organisation(*state.organisations.get(o)?),
+            DocumentKey::Proposal(id) => Record::Proposal(state.proposals.get(id)?.clone()),
         })
     }
 
@@ -92,6 +96,7 @@ impl Record {
                 | (Record::Anchor(_), DocumentKey::Anchor(_))
                 | (Record::Participant(_), DocumentKey::Participant(_))
                 | (Record::Organisation(_), DocumentKey::Organisation(_))
+                | (Record::Proposal(_), DocumentKey::Proposal(_))
         )
     }
 
@@ -104,6 +109,7 @@ impl Record {
             Record::Anchor(r) => codec::encode(r),
             Record::Participant(r) => codec::encode(r),
             Record::Organisation(r) => codec::encode(r),
+            Record::Proposal(r) => codec::encode(r),
         })
     }
 

@@ -20,7 +20,8 @@ use crate::documents::customs::CustomsDeclaration;
 use crate::documents::party::PartyId;
 use crate::documents::tracking::ContainerPosition;
 use crate::documents::transport::TransportDocument;
-use crate::genesis::{Genesis, Role};
+use crate::genesis::{ConsensusParams, Genesis, Role, ValidatorSet};
+use crate::governance::Proposal;
 use crate::state_tree;
 
 /// A registered participant.
@@ -34,6 +35,9 @@ pub struct Member {
     pub role: Role,
     /// Its X25519 key, for document keys wrapped for it.
     pub encryption_key: crate::sealed::EncryptionKey,
+    /// The height its organisation revoked it at: a revoked key signs nothing more and is
+    /// named in nothing more, and its alias is never reused.
+    pub revoked_at: Option<u64>,
 }
 
 /// Names one document (or membership record) for history and indexes.
@@ -52,6 +56,8 @@ pub enum DocumentKey {
     Participant(PublicKey),
     /// An organisation registration.
     Organisation(String),
+    /// A governance proposal by id.
+    Proposal(String),
 }
 
 /// A family of records the state keeps: its key and record types, and where its records live in
@@ -187,6 +193,7 @@ pub fn record_location(document: &DocumentKey) -> (&'static [u8], Vec<u8>) {
         DocumentKey::Anchor(h) => (b"s/a/", codec::encode(h)),
         DocumentKey::Participant(k) => (b"s/m/", codec::encode(k)),
         DocumentKey::Organisation(o) => (b"s/o/", codec::encode(o)),
+        DocumentKey::Proposal(id) => (b"s/g/", codec::encode(id)),
     }
 }
 
@@ -255,6 +262,15 @@ families! {
     Heads, heads: DocumentKey => HistoryHead, table b"s/h/";
     /// The party directory: each claimed DCSA party code or name -> its participant.
     PartyIds, party_ids: PartyId => PublicKey, table b"s/y/";
+    /// Each organisation's node key: the key its node connects under and, for a validator,
+    /// signs consensus messages with.
+    NodeKeys, node_keys: String => PublicKey, table b"s/q/";
+    /// The validator set by the first height it governs (genesis's at height 1).
+    ValidatorSets, validator_sets: u64 => ValidatorSet, table b"s/v/";
+    /// The consensus parameters by the first height they govern (genesis's at height 1).
+    ParamSets, param_sets: u64 => ConsensusParams, table b"s/c/";
+    /// Governance proposals by id.
+    Proposals, proposals: String => Proposal, table b"s/g/";
 }
 
 /// What the state machine reads.
@@ -268,8 +284,13 @@ pub trait StateView {
     where
         F::Key: Borrow<Q>,
         Q: Ord + ?Sized;
+    /// The record of a height-keyed family in force at `height`: the one with the greatest key
+    /// at most `height`, with its key.
+    fn latest<F: Family<Key = u64>>(&self, height: u64) -> Option<(u64, F::Record)>;
     /// The key registered under an alias.
     fn alias(&self, alias: &str) -> Option<PublicKey>;
+    /// The organisation whose node key `key` is.
+    fn node_key_owner(&self, key: &PublicKey) -> Option<String>;
     /// Declarations naming a transport document.
     fn declarations_for(&self, reference: &str) -> Vec<CustomsDeclaration>;
     /// The references of the live transport documents holding a container
@@ -279,6 +300,18 @@ pub trait StateView {
     /// An organisation's role.
     fn organisation_role(&self, name: &str) -> Option<Role> {
         self.record::<Organisations, str>(name)
+    }
+    /// The validator set in force at `height` (empty before genesis's).
+    fn validators_at(&self, height: u64) -> ValidatorSet {
+        self.latest::<ValidatorSets>(height)
+            .map(|(_, s)| s)
+            .unwrap_or_else(|| ValidatorSet::new(Vec::new()))
+    }
+    /// The consensus parameters in force at `height`.
+    fn params_at(&self, height: u64) -> ConsensusParams {
+        self.latest::<ParamSets>(height)
+            .map(|(_, p)| p)
+            .unwrap_or_default()
     }
     /// A participant by key.
     fn member(&self, key: &PublicKey) -> Option<Member> {
@@ -343,6 +376,14 @@ pub struct State {
     pub heads: BTreeMap<DocumentKey, HistoryHead>,
     /// The party directory: claimed DCSA party codes and names -> participant.
     pub party_ids: BTreeMap<PartyId, PublicKey>,
+    /// Organisation -> node key.
+    pub node_keys: BTreeMap<String, PublicKey>,
+    /// Validator sets by the first height they govern.
+    pub validator_sets: BTreeMap<u64, ValidatorSet>,
+    /// Consensus parameters by the first height they govern.
+    pub param_sets: BTreeMap<u64, ConsensusParams>,
+    /// Governance proposals by id.
+    pub proposals: BTreeMap<String, Proposal>,
 }
 
 impl State {
@@ -360,6 +401,13 @@ impl State {
         for (key, member) in genesis.participant_roles() {
             c.participants.insert(key, member);
         }
+        for o in &genesis.organisations {
+            if let Some(k) = o.validator_key {
+                c.node_keys.insert(o.name.clone(), k);
+            }
+        }
+        c.validator_sets.insert(1, genesis.validator_set());
+        c.param_sets.insert(1, genesis.consensus.clone());
         s.apply(&c);
         s
     }
@@ -418,6 +466,18 @@ impl State {
         for (k, v) in &c.party_ids {
             self.party_ids.insert(k.clone(), *v);
         }
+        for (k, v) in &c.node_keys {
+            self.node_keys.insert(k.clone(), *v);
+        }
+        for (k, v) in &c.validator_sets {
+            self.validator_sets.insert(*k, v.clone());
+        }
+        for (k, v) in &c.param_sets {
+            self.param_sets.insert(*k, v.clone());
+        }
+        for (k, v) in &c.proposals {
+            self.proposals.insert(k.clone(), v.clone());
+        }
     }
 }
 
@@ -435,8 +495,20 @@ impl StateView for State {
     {
         F::of_state(self).get(key).cloned()
     }
+    fn latest<F: Family<Key = u64>>(&self, height: u64) -> Option<(u64, F::Record)> {
+        F::of_state(self)
+            .range(..=height)
+            .next_back()
+            .map(|(k, v)| (*k, v.clone()))
+    }
     fn alias(&self, alias: &str) -> Option<PublicKey> {
         self.aliases.get(alias).copied()
+    }
+    fn node_key_owner(&self, key: &PublicKey) -> Option<String> {
+        self.node_keys
+            .iter()
+            .find(|(_, k)| *k == key)
+            .map(|(o, _)| o.clone())
     }
     fn declarations_for(&self, reference: &str) -> Vec<CustomsDeclaration> {
         self.declarations_by_document
@@ -542,6 +614,16 @@ impl StateView for Overlay<'_> {
             .cloned()
             .or_else(|| self.base.record::<F, Q>(key))
     }
+    fn latest<F: Family<Key = u64>>(&self, height: u64) -> Option<(u64, F::Record)> {
+        let pending = F::of_changes(&self.pending.changes)
+            .range(..=height)
+            .next_back()
+            .map(|(k, v)| (*k, v.clone()));
+        match (pending, self.base.latest::<F>(height)) {
+            (Some(p), Some(b)) => Some(if p.0 >= b.0 { p } else { b }),
+            (p, b) => p.or(b),
+        }
+    }
     fn alias(&self, alias: &str) -> Option<PublicKey> {
         self.pending
             .changes
@@ -550,6 +632,18 @@ impl StateView for Overlay<'_> {
             .find(|(_, m)| m.alias == alias)
             .map(|(k, _)| *k)
             .or_else(|| self.base.alias(alias))
+    }
+    fn node_key_owner(&self, key: &PublicKey) -> Option<String> {
+        let pending = &self.pending.changes.node_keys;
+        pending
+            .iter()
+            .find(|(_, k)| *k == key)
+            .map(|(o, _)| o.clone())
+            .or_else(|| {
+                self.base
+                    .node_key_owner(key)
+                    .filter(|o| !pending.contains_key(o))
+            })
     }
     fn declarations_for(&self, reference: &str) -> Vec<CustomsDeclaration> {
         let mut out: BTreeMap<String, CustomsDeclaration> = self

@@ -10,7 +10,6 @@ use crate::documents::customs::DeclarationData;
 use crate::documents::party::PartyId;
 use crate::documents::tracking::TrackingCode;
 use crate::documents::transport::{AmendmentReason, KeyShare, TransportDocumentData};
-use crate::genesis::Role;
 
 /// Who an eBL is endorsed to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,13 +25,28 @@ pub enum Endorsement {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Payload {
-    // --- governance (port operator) ---
-    /// Register a new organisation.
-    RegisterOrganisation {
-        /// Unique name.
-        name: String,
-        /// Its role.
-        role: Role,
+    // --- governance (validator organisations, by vote) ---
+    /// Propose a change of the consortium; the proposer's organisation votes for it.
+    Propose {
+        /// The proposal's id, never reused.
+        id: String,
+        /// What it changes.
+        action: crate::governance::Action,
+    },
+    /// Vote on an open proposal, once per validator organisation.
+    Vote {
+        /// The proposal.
+        id: String,
+        /// For (true) or against.
+        approve: bool,
+    },
+
+    // --- membership ---
+    /// Revoke a participant of the signer's own organisation (the port operator may revoke
+    /// anyone's): its key signs nothing more.
+    RevokeParticipant {
+        /// The participant's key.
+        participant: PublicKey,
     },
     /// Register a new participant key for an organisation.
     RegisterParticipant {
@@ -321,7 +335,8 @@ impl Payload {
         let lc = |n: &String| K::Credit(n.clone());
         let cd = |n: &String| K::Declaration(n.clone());
         match self {
-            Payload::RegisterOrganisation { name, .. } => vec![K::Organisation(name.clone())],
+            Payload::Propose { id, .. } | Payload::Vote { id, .. } => vec![K::Proposal(id.clone())],
+            Payload::RevokeParticipant { participant } => vec![K::Participant(*participant)],
             Payload::RegisterParticipant { public_key, .. } => vec![K::Participant(*public_key)],
             Payload::ClaimPartyId { participant, .. } => vec![K::Participant(*participant)],
             Payload::DraftTransportDocument(d) => vec![td(&d.reference)],
@@ -385,7 +400,9 @@ impl Payload {
     /// A short stable name of the action, as shown in histories (`bl.transfer`, `lc.honour`, ...).
     pub fn action(&self) -> &'static str {
         match self {
-            Payload::RegisterOrganisation { .. } => "member.register_organisation",
+            Payload::Propose { .. } => "gov.propose",
+            Payload::Vote { .. } => "gov.vote",
+            Payload::RevokeParticipant { .. } => "member.revoke_participant",
             Payload::RegisterParticipant { .. } => "member.register_participant",
             Payload::ClaimPartyId { .. } => "member.claim_party_id",
             Payload::DraftTransportDocument(_) => "bl.draft",
@@ -441,7 +458,7 @@ impl Payload {
 
 /// The transaction format this ledger reads and writes. Version 2 added this field; a body
 /// with another version is refused with `unsupported_version`.
-pub const TRANSACTION_VERSION: u16 = 4;
+pub const TRANSACTION_VERSION: u16 = 5;
 
 /// The signed part of a transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,6 +11,7 @@ use portledger_ledger::codec::{self, CodecError};
 use portledger_ledger::documents::anchor::DocumentType;
 use portledger_ledger::documents::credit::CreditAmendment;
 use portledger_ledger::documents::customs::Direction;
+use portledger_ledger::governance::{Action, FirstParticipant};
 use portledger_ledger::transaction::Endorsement;
 use portledger_ledger::{
     CommitCertificate, DocumentKey, Hash, MemStore, Payload, Role, Transaction, Vote,
@@ -20,9 +21,30 @@ use proptest::prelude::*;
 fn sample_payloads(w: &World) -> Vec<Payload> {
     let r = |s: &str| s.to_string();
     vec![
-        Payload::RegisterOrganisation {
-            name: r("x"),
-            role: Role::Bank,
+        Payload::Propose {
+            id: r("p-1"),
+            action: Action::AddOrganisation {
+                name: r("x"),
+                role: Role::Bank,
+                node_key: Some(w.key("buyer")),
+                validator: true,
+                participants: vec![FirstParticipant {
+                    alias: r("x-1"),
+                    public_key: w.key("seller"),
+                    encryption_key: w.keypair("seller").encryption_key(),
+                }],
+            },
+        },
+        Payload::Propose {
+            id: r("p-2"),
+            action: Action::SetConsensusParams(Default::default()),
+        },
+        Payload::Vote {
+            id: r("p-1"),
+            approve: false,
+        },
+        Payload::RevokeParticipant {
+            participant: w.key("buyer"),
         },
         Payload::DraftTransportDocument(Box::new(bl_data(w, "BL", true))),
         Payload::IssueTransportDocument {

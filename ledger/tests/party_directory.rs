@@ -36,24 +36,7 @@ const CODES: &[(&str, &str)] = &[
 
 fn world() -> World {
     let mut w = World::new();
-    w.ok(
-        "port",
-        Payload::RegisterOrganisation {
-            name: "other-line".into(),
-            role: Role::Carrier,
-        },
-    );
-    let k = Keypair::for_testing("other-carrier");
-    w.ok(
-        "port",
-        Payload::RegisterParticipant {
-            alias: "other-carrier".into(),
-            public_key: k.public(),
-            encryption_key: k.encryption_key(),
-            organisation: "other-line".into(),
-        },
-    );
-    w.keys.insert("other-carrier".into(), k);
+    w.admit("other-line", Role::Carrier, &["other-carrier"]);
     w
 }
 

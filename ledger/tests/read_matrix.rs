@@ -20,13 +20,8 @@ const IMP: &str = "IM-READ-1";
 /// Registers an organisation with `role` and one participant `alias` in it.
 fn join(w: &mut World, alias: &str, organisation: &str, role: Option<Role>) {
     if let Some(role) = role {
-        w.ok(
-            "port",
-            Payload::RegisterOrganisation {
-                name: organisation.into(),
-                role,
-            },
-        );
+        w.admit(organisation, role, &[alias]);
+        return;
     }
     let k = Keypair::for_testing(alias);
     w.keys.insert(alias.into(), k.clone());

@@ -105,14 +105,29 @@ fn an_organisation_registers_its_own_people_and_the_port_operator_anyone() {
         w.state.participants[&ops.public()].organisation,
         "ocean-carrier"
     );
-    let org = |name: &str| Payload::RegisterOrganisation {
-        name: name.into(),
-        role: Role::Bank,
+    // Revocation: by the organisation's own people (or the port operator), once; a revoked
+    // key signs nothing more and is named in nothing more.
+    let revoke = Payload::RevokeParticipant {
+        participant: ops.public(),
     };
-    w.refused("customs", org("third-bank"), "role_not_permitted");
-    w.ok("port", org("third-bank"));
-    w.refused("port", org("third-bank"), "already_exists");
-    w.refused("port", org("bad name"), "invalid_field");
+    w.refused("issuing-bank", revoke.clone(), "role_not_permitted");
+    w.ok("carrier", revoke.clone());
+    w.refused("port", revoke, "revoked_participant");
+    w.keys.insert("carrier-ops".into(), ops.clone());
+    let e = w.refused(
+        "carrier-ops",
+        Payload::AnchorDocument {
+            hash: Hash::of(b"after revocation"),
+            doc_type: DocumentType::CommercialInvoice,
+            references: vec![],
+        },
+        "revoked_participant",
+    );
+    assert!(e.contains("carrier-ops"), "{e}");
+    assert_eq!(
+        w.state.participants[&ops.public()].revoked_at,
+        Some(w.height)
+    );
 }
 
 // ---------------------------------------------------------------- transport documents

@@ -1,109 +1,258 @@
-//! Membership: the port operator registers organisations and claims DCSA party codes and names
-//! for participants (the party directory); an organisation's participants register its further
-//! participants (the port operator may too, for any organisation).
+//! Governance: proposals and votes by the validator organisations ([`crate::governance`]).
+//!
+//! Only a participant of an organisation seated in the validator set in force at the
+//! transaction's height proposes or votes, once per organisation. The vote that brings a quorum
+//! of that set in favour adopts the proposal in the same transaction: an admitted organisation
+//! exists from the next transaction on; a change of the validator set or of the consensus
+//! parameters is written under the height `h + ACTIVATION_DELAY` it governs from. An action is
+//! checked against the state when it is proposed and again when it is adopted (another proposal
+//! may have made it moot), and a vote that would adopt a moot action is refused with the reason.
 
-use crate::documents::check_reference;
 use crate::error::RuleError;
-use crate::genesis::{Role, MAX_NAME_LEN};
+use crate::governance::{
+    Action, Proposal, ProposalStatus, Tally, ACTIVATION_DELAY, MAX_FIRST_PARTICIPANTS,
+};
+use crate::rules::membership::check_name;
 use crate::rules::Tx;
-use crate::state::{DocumentKey, Member, PartyIds, StateView};
+use crate::state::{DocumentKey, Member, Proposals, StateView, ValidatorSets};
 use crate::transaction::Payload;
-
-fn check_name(field: &'static str, name: &str) -> Result<(), RuleError> {
-    check_reference(field, name, MAX_NAME_LEN)?;
-    if name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-    {
-        Ok(())
-    } else {
-        Err(RuleError::InvalidField {
-            field,
-            reason: format!("{name:?} may only hold letters, digits, '-', '_' and '.'"),
-        })
-    }
-}
+use crate::ValidatorSet;
 
 pub(super) fn apply<V: StateView>(t: &mut Tx<'_, V>, p: &Payload) -> Result<(), RuleError> {
-    // An organisation onboards its own people: a participant may register another participant
-    // of its own organisation (with that organisation's role, nothing more). Everything else
-    // here is the port operator's.
-    let own_people = matches!(p, Payload::RegisterParticipant { organisation, .. }
-        if *organisation == t.member.organisation);
-    if !own_people {
-        if matches!(p, Payload::RegisterParticipant { .. }) && t.member.role != Role::PortOperator {
-            return Err(RuleError::RoleNotPermitted {
-                action: t.action,
-                needed: "port_operator, or a participant of that organisation",
-                role: t.member.role.as_str(),
-            });
-        }
-        t.require_role(Role::PortOperator)?;
+    let seated = t.view.validators_at(t.ctx.height);
+    let organisation = t.member.organisation.clone();
+    if seated.key_of(&organisation).is_none() {
+        return Err(RuleError::NotAValidator {
+            action: t.action,
+            organisation,
+        });
     }
-    match p {
-        Payload::RegisterOrganisation { name, role } => {
-            check_name("name", name)?;
-            if t.view.organisation_role(name).is_some() {
+    let mut proposal = match p {
+        Payload::Propose { id, action } => {
+            check_name("id", id)?;
+            if t.view.record::<Proposals, str>(id).is_some() {
+                return Err(RuleError::AlreadyExists {
+                    kind: "governance proposal",
+                    reference: id.clone(),
+                });
+            }
+            check_action(t.view, action)?;
+            Proposal {
+                id: id.clone(),
+                action: action.clone(),
+                proposer: t.signer,
+                proposed_height: t.ctx.height,
+                votes: [(organisation, true)].into_iter().collect(),
+                status: ProposalStatus::Open,
+            }
+        }
+        Payload::Vote { id, approve } => {
+            let mut proposal =
+                t.view
+                    .record::<Proposals, str>(id)
+                    .ok_or_else(|| RuleError::NotFound {
+                        kind: "governance proposal",
+                        reference: id.clone(),
+                    })?;
+            if proposal.status != ProposalStatus::Open {
+                return Err(super::wrong_state(
+                    t.action,
+                    "governance proposal",
+                    id,
+                    proposal.status.as_str(),
+                    "open",
+                ));
+            }
+            if proposal.votes.contains_key(&organisation) {
+                return Err(RuleError::AlreadyVoted {
+                    id: id.clone(),
+                    organisation,
+                });
+            }
+            proposal.votes.insert(organisation, *approve);
+            proposal
+        }
+        _ => unreachable!("dispatched only governance payloads"),
+    };
+    let tally = Tally::of(&proposal.votes, &seated);
+    let height = t.ctx.height;
+    if tally.adopts() {
+        check_action(t.view, &proposal.action)?;
+        let effective_height = adopt(t, &proposal.action);
+        proposal.status = ProposalStatus::Adopted {
+            height,
+            effective_height,
+        };
+    } else if tally.rejects() {
+        proposal.status = ProposalStatus::Rejected { height };
+    }
+    t.touch(DocumentKey::Proposal(proposal.id.clone()));
+    t.fx.changes.proposals.insert(proposal.id.clone(), proposal);
+    Ok(())
+}
+
+/// The last validator set scheduled: the one every further change builds on.
+fn last_scheduled(view: &impl StateView) -> ValidatorSet {
+    view.latest::<ValidatorSets>(u64::MAX)
+        .map(|(_, s)| s)
+        .unwrap_or_else(|| ValidatorSet::new(Vec::new()))
+}
+
+/// Whether the action can be made in this state.
+fn check_action(view: &impl StateView, action: &Action) -> Result<(), RuleError> {
+    match action {
+        Action::AddOrganisation {
+            name,
+            node_key,
+            validator,
+            participants,
+            ..
+        } => {
+            check_name("action.name", name)?;
+            if view.organisation_role(name).is_some() {
                 return Err(RuleError::AlreadyExists {
                     kind: "organisation",
                     reference: name.clone(),
                 });
             }
+            if participants.is_empty() || participants.len() > MAX_FIRST_PARTICIPANTS {
+                return Err(RuleError::InvalidField {
+                    field: "action.participants",
+                    reason: format!(
+                        "an organisation is admitted with 1 to {MAX_FIRST_PARTICIPANTS} participants, not {}",
+                        participants.len()
+                    ),
+                });
+            }
+            for (i, p) in participants.iter().enumerate() {
+                check_name("action.participants.alias", &p.alias)?;
+                let twice = participants[..i]
+                    .iter()
+                    .any(|q| q.alias == p.alias || q.public_key == p.public_key);
+                if twice || view.alias(&p.alias).is_some() || view.member(&p.public_key).is_some() {
+                    return Err(RuleError::AlreadyExists {
+                        kind: "participant alias or key",
+                        reference: p.alias.clone(),
+                    });
+                }
+            }
+            match node_key {
+                Some(k) => {
+                    if let Some(holder) = view.node_key_owner(k) {
+                        return Err(RuleError::AlreadyExists {
+                            kind: "node key",
+                            reference: format!("{k}, the node key of {holder}"),
+                        });
+                    }
+                }
+                None if *validator => {
+                    return Err(RuleError::ValidatorSet(format!(
+                        "{name} would take a validator seat without a node key"
+                    )))
+                }
+                None => {}
+            }
+            Ok(())
+        }
+        Action::AddValidator { organisation } => {
+            if view.organisation_role(organisation).is_none() {
+                return Err(RuleError::NotFound {
+                    kind: "organisation",
+                    reference: organisation.clone(),
+                });
+            }
+            if view
+                .record::<crate::state::NodeKeys, str>(organisation)
+                .is_none()
+            {
+                return Err(RuleError::ValidatorSet(format!(
+                    "{organisation} has no node key to take a seat under"
+                )));
+            }
+            if last_scheduled(view).key_of(organisation).is_some() {
+                return Err(RuleError::ValidatorSet(format!(
+                    "{organisation} already holds (or is scheduled to take) a validator seat"
+                )));
+            }
+            Ok(())
+        }
+        Action::RemoveValidator { organisation } => {
+            let set = last_scheduled(view);
+            if set.key_of(organisation).is_none() {
+                return Err(RuleError::ValidatorSet(format!(
+                    "{organisation} holds no validator seat (or is already scheduled to leave)"
+                )));
+            }
+            if set.len() == 1 {
+                return Err(RuleError::ValidatorSet(format!(
+                    "{organisation} holds the last validator seat"
+                )));
+            }
+            Ok(())
+        }
+        Action::SetConsensusParams(params) => {
+            params.check().map_err(|reason| RuleError::InvalidField {
+                field: "action.params",
+                reason,
+            })
+        }
+    }
+}
+
+/// Makes an adopted action; returns the first height it governs.
+fn adopt<V: StateView>(t: &mut Tx<'_, V>, action: &Action) -> u64 {
+    let height = t.ctx.height;
+    let effective = height + ACTIVATION_DELAY;
+    match action {
+        Action::AddOrganisation {
+            name,
+            role,
+            node_key,
+            validator,
+            participants,
+        } => {
             t.fx.changes.organisations.insert(name.clone(), *role);
             t.touch(DocumentKey::Organisation(name.clone()));
-        }
-        Payload::RegisterParticipant {
-            alias,
-            public_key,
-            encryption_key,
-            organisation,
-        } => {
-            check_name("alias", alias)?;
-            let role =
-                t.view
-                    .organisation_role(organisation)
-                    .ok_or_else(|| RuleError::NotFound {
-                        kind: "organisation",
-                        reference: organisation.clone(),
-                    })?;
-            if t.view.alias(alias).is_some() {
-                return Err(RuleError::AlreadyExists {
-                    kind: "participant alias",
-                    reference: alias.clone(),
-                });
+            for p in participants {
+                t.fx.changes.participants.insert(
+                    p.public_key,
+                    Member {
+                        alias: p.alias.clone(),
+                        organisation: name.clone(),
+                        role: *role,
+                        encryption_key: p.encryption_key,
+                        revoked_at: None,
+                    },
+                );
+                t.touch(DocumentKey::Participant(p.public_key));
+                t.involve([p.public_key]);
             }
-            if t.view.member(public_key).is_some() {
-                return Err(RuleError::AlreadyExists {
-                    kind: "participant key",
-                    reference: public_key.to_hex(),
-                });
+            if let Some(k) = node_key {
+                t.fx.changes.node_keys.insert(name.clone(), *k);
+                if *validator {
+                    schedule(t, effective, last_scheduled(t.view).with(name, *k));
+                    return effective;
+                }
             }
-            t.fx.changes.participants.insert(
-                *public_key,
-                Member {
-                    alias: alias.clone(),
-                    organisation: organisation.clone(),
-                    role,
-                    encryption_key: *encryption_key,
-                },
-            );
-            t.touch(DocumentKey::Participant(*public_key));
-            t.involve([*public_key]);
+            height
         }
-        Payload::ClaimPartyId { id, participant } => {
-            id.validate()?;
-            t.registered(participant)?;
-            if let Some(holder) = t.view.record::<PartyIds, _>(id) {
-                return Err(RuleError::AlreadyExists {
-                    kind: "party directory entry",
-                    reference: format!("{id}, claimed for {}", t.describe(&holder)),
-                });
+        Action::AddValidator { organisation } => {
+            if let Some(k) = t.view.record::<crate::state::NodeKeys, str>(organisation) {
+                schedule(t, effective, last_scheduled(t.view).with(organisation, k));
             }
-            t.fx.changes.party_ids.insert(id.clone(), *participant);
-            t.touch(DocumentKey::Participant(*participant));
-            t.involve([*participant]);
+            effective
         }
-        _ => unreachable!("dispatched only membership payloads"),
+        Action::RemoveValidator { organisation } => {
+            schedule(t, effective, last_scheduled(t.view).without(organisation));
+            effective
+        }
+        Action::SetConsensusParams(params) => {
+            t.fx.changes.param_sets.insert(effective, params.clone());
+            effective
+        }
     }
-    Ok(())
+}
+
+fn schedule<V: StateView>(t: &mut Tx<'_, V>, effective: u64, set: ValidatorSet) {
+    t.fx.changes.validator_sets.insert(effective, set);
 }

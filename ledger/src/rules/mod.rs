@@ -10,6 +10,7 @@ mod credit;
 mod customs;
 mod governance;
 mod key_shares;
+mod membership;
 mod release;
 mod tracking;
 mod transport;
@@ -84,6 +85,7 @@ pub fn apply_verified(
     let member = view
         .member(&body.signer)
         .ok_or(RuleError::UnknownSigner(body.signer))?;
+    not_revoked(&body.signer, &member)?;
     let expected = view.nonce(&body.signer).saturating_add(1);
     if body.nonce != expected {
         return Err(RuleError::BadNonce {
@@ -102,9 +104,10 @@ pub fn apply_verified(
     t.fx.changes.nonces.insert(body.signer, body.nonce);
     t.fx.parties.push(body.signer);
     match &body.payload {
-        Payload::RegisterOrganisation { .. }
-        | Payload::RegisterParticipant { .. }
-        | Payload::ClaimPartyId { .. } => governance::apply(&mut t, &body.payload)?,
+        Payload::Propose { .. } | Payload::Vote { .. } => governance::apply(&mut t, &body.payload)?,
+        Payload::RegisterParticipant { .. }
+        | Payload::RevokeParticipant { .. }
+        | Payload::ClaimPartyId { .. } => membership::apply(&mut t, &body.payload)?,
         Payload::DraftTransportDocument(_)
         | Payload::ApproveDraft { .. }
         | Payload::IssueTransportDocument { .. }
@@ -197,11 +200,14 @@ impl<V: StateView> Tx<'_, V> {
             .unwrap_or_else(|| party.to_hex())
     }
 
-    /// A named party must be registered; returns its membership.
+    /// A named party must be registered and not revoked; returns its membership.
     pub fn registered(&self, party: &PublicKey) -> Result<Member, RuleError> {
-        self.view
+        let m = self
+            .view
             .member(party)
-            .ok_or(RuleError::UnknownParty(*party))
+            .ok_or(RuleError::UnknownParty(*party))?;
+        not_revoked(party, &m)?;
+        Ok(m)
     }
 
     /// A sealed document's key must be wrapped for each of `readers` (at its registered
@@ -338,6 +344,18 @@ impl<V: StateView> Tx<'_, V> {
     /// Adds parties to the party index for this transaction.
     pub fn involve(&mut self, parties: impl IntoIterator<Item = PublicKey>) {
         self.fx.parties.extend(parties);
+    }
+}
+
+/// A revoked participant signs nothing and is named in nothing.
+fn not_revoked(key: &PublicKey, m: &Member) -> Result<(), RuleError> {
+    match m.revoked_at {
+        Some(height) => Err(RuleError::RevokedParticipant {
+            participant: *key,
+            alias: m.alias.clone(),
+            height,
+        }),
+        None => Ok(()),
     }
 }
 

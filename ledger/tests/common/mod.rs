@@ -16,10 +16,11 @@ use portledger_ledger::documents::transport::{
     Equipment, FreightTerm, GoodsLine, KeyShare, PlainTransportDocument, TransportDocumentData,
     TransportDocumentKind,
 };
+use portledger_ledger::governance::{Action, FirstParticipant};
 use portledger_ledger::sealed::{seal_for, DecryptionKey};
 use portledger_ledger::{
     apply, demo, BlockContext, CommitCertificate, Effects, Genesis, Hash, Keypair, Payload,
-    PublicKey, RuleError, State, Store, Transaction, Vote, VoteKind,
+    PublicKey, Role, RuleError, State, Store, Transaction, Vote, VoteKind,
 };
 
 pub const CONTAINER: &str = "MSCU1234566";
@@ -73,6 +74,48 @@ impl World {
         )
         .expect("register");
         pk
+    }
+
+    /// Admits an organisation by governance: the port operator proposes, the first bank and
+    /// customs (validator organisations of the demo) vote for it, which makes a quorum of the
+    /// four seats. Its participants' keys are `Keypair::for_testing(alias)`.
+    pub fn admit(&mut self, name: &str, role: Role, aliases: &[&str]) {
+        let participants = aliases
+            .iter()
+            .map(|a| {
+                let k = Keypair::for_testing(a);
+                self.keys.insert((*a).to_string(), k.clone());
+                FirstParticipant {
+                    alias: (*a).to_string(),
+                    public_key: k.public(),
+                    encryption_key: k.encryption_key(),
+                }
+            })
+            .collect();
+        let id = format!("admit-{name}");
+        self.ok(
+            "port",
+            Payload::Propose {
+                id: id.clone(),
+                action: Action::AddOrganisation {
+                    name: name.into(),
+                    role,
+                    node_key: None,
+                    validator: false,
+                    participants,
+                },
+            },
+        );
+        for voter in ["issuing-bank", "customs"] {
+            self.ok(
+                voter,
+                Payload::Vote {
+                    id: id.clone(),
+                    approve: true,
+                },
+            );
+        }
+        assert_eq!(self.state.organisations.get(name), Some(&role), "admitted");
     }
 
     /// A transaction by `alias` with its next nonce, sharing document keys with every reader

@@ -33,7 +33,8 @@ fn mentions(doc: &DocumentKey, reference: &str) -> bool {
         DocumentKey::TransportDocument(r)
         | DocumentKey::Credit(r)
         | DocumentKey::Declaration(r)
-        | DocumentKey::Organisation(r) => r == reference,
+        | DocumentKey::Organisation(r)
+        | DocumentKey::Proposal(r) => r == reference,
         DocumentKey::Anchor(h) => h.to_hex() == reference,
         DocumentKey::Participant(k) => k.to_hex() == reference,
     }
