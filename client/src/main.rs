@@ -17,6 +17,7 @@ use cli::chain::{BlockCmd, TxCmd};
 use cli::context::Ctx;
 use cli::customs::Customs;
 use cli::doc::Doc;
+use cli::gov::{self, Gov};
 use cli::lc::Lc;
 use cli::load::LoadArgs;
 use cli::participant::{self, ParticipantCmd};
@@ -102,9 +103,14 @@ enum Command {
     /// Anchored commercial documents.
     #[command(subcommand)]
     Doc(Doc),
-    /// Participants: an organisation onboards its own people (the port operator anyone's).
+    /// Participants: an organisation onboards and revokes its own people (the port operator
+    /// anyone's).
     #[command(subcommand)]
     Participant(ParticipantCmd),
+    /// Governance: validator organisations propose and vote on new organisations, validator
+    /// seats and consensus parameters.
+    #[command(subcommand)]
+    Gov(Gov),
     /// The party directory: DCSA party codes and names claimed for participants.
     #[command(subcommand)]
     Party(Party),
@@ -196,6 +202,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Doc(c) => doc::run(&ctx, c).await,
         Command::Participant(c) => participant::run(&ctx, c).await,
         Command::Party(c) => party::run(&ctx, c).await,
+        Command::Gov(c) => gov::run(&ctx, c).await,
         Command::Block(c) => chain::block(&ctx, c).await,
         Command::Tx(c) => chain::tx(&ctx, c).await,
         Command::VerifyChain { genesis } => chain::verify_chain(&ctx, genesis).await,

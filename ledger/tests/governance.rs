@@ -64,7 +64,7 @@ fn an_organisation_is_admitted_by_a_quorum_of_validator_organisations() {
         ProposalStatus::Open,
         "2 of 4 is no quorum"
     );
-    assert!(w.state.organisations.get("third-bank").is_none());
+    assert!(!w.state.organisations.contains_key("third-bank"));
     w.ok("customs", vote("p1", true));
     let h = w.height;
     assert_eq!(

@@ -6,6 +6,7 @@
 //! the nodes' chains are prefixes of one another and that every certificate verifies.
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod cluster;
 pub mod consistency;
 pub mod netns;

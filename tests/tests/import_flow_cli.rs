@@ -10,126 +10,14 @@
 //! declaration in the customs queue) and after gate-out ("released to buyer at T").
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use portledger_ledger::date::Date;
 use portledger_ledger::Hash;
-use portledger_tests::{cluster, Cluster};
+use portledger_tests::cli::Cli;
+use portledger_tests::Cluster;
 use serde_json::{json, Value};
-
-struct Cli {
-    bin: PathBuf,
-    keys: PathBuf,
-    genesis: String,
-    /// Every transaction the CLI reported as committed: (hash, height).
-    committed: Vec<(Hash, u64)>,
-}
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Cli {
-    /// Runs `portledger --json --node URL [--key K] ARGS`.
-    async fn run(&self, c: &Cluster, node: usize, alias: Option<&str>, args: &[&str]) -> Out {
-        let mut cmd = tokio::process::Command::new(&self.bin);
-        cmd.arg("--json").arg("--node").arg(c.url(node));
-        if let Some(a) = alias {
-            cmd.arg("--key").arg(self.keys.join(format!("{a}.key")));
-        }
-        cmd.args(args)
-            .env_remove("PORTLEDGER_NODE")
-            .env_remove("PORTLEDGER_KEY")
-            .kill_on_drop(true);
-        let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
-            .await
-            .unwrap_or_else(|_| panic!("portledger {args:?} did not finish within 60 s"))
-            .expect("run portledger");
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    /// Runs `portledger --node URL ARGS` without `--json`: the human output, which must succeed.
-    async fn human(&self, c: &Cluster, node: usize, alias: &str, args: &[&str]) -> String {
-        let mut cmd = tokio::process::Command::new(&self.bin);
-        cmd.arg("--node")
-            .arg(c.url(node))
-            .arg("--key")
-            .arg(self.keys.join(format!("{alias}.key")))
-            .args(args)
-            .env_remove("PORTLEDGER_NODE")
-            .env_remove("PORTLEDGER_KEY")
-            .kill_on_drop(true);
-        let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
-            .await
-            .unwrap_or_else(|_| panic!("portledger {args:?} did not finish within 60 s"))
-            .expect("run portledger");
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "portledger {args:?}: {stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        stdout
-    }
-
-    /// Runs a command that must succeed; returns its JSON output.
-    async fn ok(&self, c: &Cluster, node: usize, alias: Option<&str>, args: &[&str]) -> Value {
-        let o = self.run(c, node, alias, args).await;
-        assert_eq!(
-            o.code, 0,
-            "portledger {args:?} as {alias:?} via node {node}: {}{}",
-            o.stdout, o.stderr
-        );
-        serde_json::from_str(&o.stdout)
-            .unwrap_or_else(|e| panic!("portledger {args:?}: not JSON ({e}): {}", o.stdout))
-    }
-
-    /// Runs a command the ledger must refuse: exit 1, the refusal's code on stderr. Returns the
-    /// stderr line.
-    async fn refused(
-        &self,
-        c: &Cluster,
-        node: usize,
-        alias: &str,
-        args: &[&str],
-        code: &str,
-    ) -> String {
-        let o = self.run(c, node, Some(alias), args).await;
-        assert_eq!(
-            o.code, 1,
-            "portledger {args:?} as {alias} should be refused with {code}: {}{}",
-            o.stdout, o.stderr
-        );
-        assert!(
-            o.stderr.contains(&format!("portledger: {code}: ")),
-            "portledger {args:?} as {alias}: stderr should name {code}: {}",
-            o.stderr
-        );
-        o.stderr
-    }
-
-    /// Submits a transaction as `alias` through `node`; records its hash and height.
-    async fn step(&mut self, c: &Cluster, node: usize, alias: &str, args: &[&str]) -> Value {
-        let v = self.ok(c, node, Some(alias), args).await;
-        let hash = v["tx_hash"]
-            .as_str()
-            .and_then(|h| Hash::from_hex(h).ok())
-            .unwrap_or_else(|| panic!("{args:?}: no tx_hash in {v}"));
-        let height = v["height"]
-            .as_u64()
-            .filter(|h| *h > 0)
-            .unwrap_or_else(|| panic!("{args:?}: no height in {v}"));
-        self.committed.push((hash, height));
-        v
-    }
-}
 
 /// A declaration of the flow's leather shoes (native `customs declare` JSON).
 fn declaration(
@@ -166,12 +54,7 @@ async fn import_flow_through_the_cli_against_node_processes() {
     let started = Instant::now();
     let c = Cluster::start(4, 60_000).await.expect("cluster");
     let files = tempfile::tempdir().expect("tmp");
-    let mut cli = Cli {
-        bin: cluster::binary("portledger").expect("portledger binary"),
-        keys: c.dir.join("keys"),
-        genesis: c.dir.join("genesis.json").display().to_string(),
-        committed: Vec::new(),
-    };
+    let mut cli = Cli::new(&c);
     tokio::time::timeout(Duration::from_secs(240), flow(&c, &mut cli, files.path()))
         .await
         .expect("the flow finished within 240 s");

@@ -10,7 +10,8 @@
 //! - [`customs`]: customs declarations.
 //! - [`track`]: shipment tracking events.
 //! - [`doc`]: anchored commercial documents.
-//! - [`participant`]: onboarding an organisation's participants.
+//! - [`participant`]: onboarding and revoking an organisation's participants.
+//! - [`gov`]: governance proposals and votes, the validator sets.
 //! - [`party`]: the party directory (DCSA party codes and names).
 //! - [`chain`]: status, blocks, transactions, chain verification, events, proofs.
 //! - [`keygen`]: key files.
@@ -22,6 +23,7 @@ pub mod chain;
 pub mod context;
 pub mod customs;
 pub mod doc;
+pub mod gov;
 pub mod keygen;
 pub mod lc;
 pub mod load;

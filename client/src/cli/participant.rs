@@ -1,5 +1,5 @@
-//! Onboarding: an organisation registers its own people (`participant add`); the port
-//! operator may register a participant for any organisation. The new person makes their key
+//! Onboarding: an organisation registers its own people (`participant add`) and revokes them
+//! (`participant revoke`); the port operator may do both for any organisation. The new person makes their key
 //! with `portledger keygen` and hands over only its public halves.
 
 use clap::Subcommand;
@@ -27,11 +27,23 @@ pub enum ParticipantCmd {
         #[arg(long)]
         org: Option<String>,
     },
+    /// Revokes a participant of your organisation (any, as the port operator): from the next
+    /// block on, the ledger refuses what it signs and no longer wraps document keys for it.
+    Revoke {
+        /// The participant (alias or public key).
+        participant: String,
+    },
 }
 
 /// Runs a `participant` command.
 pub async fn run(ctx: &Ctx, cmd: ParticipantCmd) -> anyhow::Result<()> {
     match cmd {
+        ParticipantCmd::Revoke { participant } => {
+            let key = ctx.directory().await?.resolve(&participant)?;
+            let extra = json!({"revoked": participant, "public_key": key});
+            ctx.submit(Payload::RevokeParticipant { participant: key }, extra)
+                .await
+        }
         ParticipantCmd::Add {
             alias,
             public_key,

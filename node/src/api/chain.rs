@@ -73,7 +73,7 @@ pub async fn participants(State(s): State<ApiState>) -> Json<Value> {
         state
             .participants
             .iter()
-            .map(|(k, m)| json!({"alias": m.alias, "public_key": k, "encryption_key": m.encryption_key, "organisation": m.organisation, "role": m.role, "party_ids": ids.remove(k).unwrap_or_default()}))
+            .map(|(k, m)| json!({"alias": m.alias, "public_key": k, "encryption_key": m.encryption_key, "organisation": m.organisation, "role": m.role, "revoked_at": m.revoked_at, "party_ids": ids.remove(k).unwrap_or_default()}))
             .collect()
     });
     Json(json!({ "participants": list }))

@@ -8,6 +8,7 @@ mod case;
 mod chain;
 mod documents;
 mod events;
+mod governance;
 mod openapi;
 mod tracking;
 
@@ -126,6 +127,9 @@ pub fn router(state: ApiState, metrics_on_api: bool) -> Router {
             get(documents::party_documents),
         )
         .route("/v1/events", get(events::stream))
+        .route("/v1/gov/proposals", get(governance::list))
+        .merge(documents::routes::<governance::Proposals>())
+        .route("/v1/gov/validators", get(governance::validators))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_reader,

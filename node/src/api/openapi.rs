@@ -29,7 +29,7 @@ pub async fn document() -> Json<Value> {
         "paths": {
             "/v1/status": get("Chain id, height, last block, round, validators (up or not), peers", None),
             "/v1/genesis": get("The genesis document", None),
-            "/v1/participants": get("Registered participants: alias, key, organisation, role, and the DCSA party codes and names claimed for each (party_ids)", None),
+            "/v1/participants": get("Registered participants: alias, key, organisation, role, the height it was revoked at (revoked_at, null while it stands), and the DCSA party codes and names claimed for each (party_ids)", None),
             "/v1/accounts/{party}": get("A participant's last committed nonce and the next nonce to sign with", Some(("party", "alias or public key hex"))),
             "/v1/transactions": {"post": {
                 "summary": "Submit one signed transaction (JSON, or canonical bytes with content-type application/octet-stream)",
@@ -88,6 +88,21 @@ pub async fn document() -> Json<Value> {
     doc["paths"]["/v1/bl/{reference}/case/proof"] = get("One self-contained proof of the whole case (`documents` of the case): every transaction of each document's history with Merkle inclusion proofs, block headers and commit certificates, and each document's record and history head proven against the state root of the latest certified block; checkable offline against genesis (`portledger verify-proof`)", Some(("reference", "transport document reference")));
     doc["paths"]["/v1/health"] = get("200 while the node runs (public; no document data)", None);
     doc["paths"]["/v1/customs/queue"] = get("Declarations waiting for customs (LODGED, ACCEPTED, HELD, DUTY_PAID), the longest waiting first: number, direction, transport document, declarant, state, what customs is to do (`awaiting`), waiting since (height and time), lodged at. A declaration numbered `queue` is read through its history or the case", None);
+    // Governance (issue 17).
+    doc["paths"]["/v1/gov/proposals"] = get("Governance proposals, open ones first: id, kind (add_organisation, add_validator, remove_validator, set_consensus_params), status (open, adopted, rejected; `?status=` filters), proposer, votes per validator organisation, tally (for, against, quorum, seats) against the set in force, decided and effective heights, and the action", None);
+    doc["paths"]["/v1/gov/proposals/{id}"] = get(
+        "One governance proposal, as in the list",
+        Some(("id", "proposal id")),
+    );
+    doc["paths"]["/v1/gov/proposals/{id}/history"] = get(
+        "A proposal's history: the proposal and every vote",
+        Some(("id", "proposal id")),
+    );
+    doc["paths"]["/v1/gov/proposals/{id}/proof"] = get(
+        "A self-contained proof of the proposal's history and record",
+        Some(("id", "proposal id")),
+    );
+    doc["paths"]["/v1/gov/validators"] = get("The validator set (organisations, node keys, quorum) and consensus parameters in force at the next height, and the changes scheduled after it (from_height)", None);
     signed_reads(&mut doc);
     Json(doc)
 }
