@@ -1,8 +1,10 @@
-//! What a core needs to know about the chain: its id, the validators and the timeouts.
+//! What a core needs to know about the chain: its id, the validators of each height and the
+//! timeouts.
 
 use portledger_ledger::genesis::ConsensusParams;
 use portledger_ledger::ValidatorSet;
 
+use crate::schedule::ValidatorSchedule;
 use crate::timeout::TimeoutSchedule;
 
 /// Default bound on messages buffered for the next height.
@@ -13,8 +15,9 @@ pub const DEFAULT_FUTURE_BUFFER: usize = 1024;
 pub struct ConsensusConfig {
     /// Chain id; messages naming another chain are ignored.
     pub chain_id: String,
-    /// The validators, in proposer order.
-    pub validators: ValidatorSet,
+    /// The validators of each height, in proposer order: genesis's, then the changes the
+    /// ledger adopted ([`ValidatorSchedule`]).
+    pub schedule: ValidatorSchedule,
     /// Round timeouts (base, per-round increase, cap).
     pub timeouts: TimeoutSchedule,
     /// Most messages (proposals and votes) kept for the next height before it starts; each
@@ -28,9 +31,14 @@ impl ConsensusConfig {
     pub fn new(chain_id: &str, validators: ValidatorSet, params: &ConsensusParams) -> Self {
         ConsensusConfig {
             chain_id: chain_id.to_string(),
-            validators,
+            schedule: ValidatorSchedule::new(validators),
             timeouts: TimeoutSchedule::from_params(params),
             future_buffer: DEFAULT_FUTURE_BUFFER,
         }
+    }
+
+    /// The validators deciding `height`.
+    pub fn validators(&self, height: u64) -> &ValidatorSet {
+        self.schedule.at(height)
     }
 }

@@ -44,6 +44,10 @@ pub type ValueRound = (Hash, u32);
 #[derive(Debug, Clone)]
 pub struct Core {
     config: ConsensusConfig,
+    /// The host's key, whether or not it holds a seat at this height (a later height's set
+    /// may seat it).
+    signer: Option<Keypair>,
+    /// The key this core signs with: the host's, when it holds a seat at this height.
     key: Option<Keypair>,
     height: u64,
     round: u32,
@@ -74,10 +78,12 @@ impl Core {
     /// `None` (or a key that is not a validator's) it is a non-voting observer that still
     /// follows the rounds and reports commits.
     pub fn new(config: ConsensusConfig, key: Option<Keypair>, height: u64) -> Core {
-        let key = key.filter(|k| config.validators.contains(&k.public()));
-        let buffer = FutureBuffer::new(config.future_buffer, config.validators.len());
+        let signer = key.clone();
+        let key = key.filter(|k| config.validators(height).contains(&k.public()));
+        let buffer = FutureBuffer::new(config.future_buffer, config.schedule.max_len());
         Core {
             config,
+            signer,
             key,
             height,
             round: 0,
@@ -122,7 +128,7 @@ impl Core {
                 }
                 WalRecord::Polka(votes) => votes.iter().all(|v| {
                     v.body.chain_id == config.chain_id
-                        && config.validators.contains(&v.body.validator)
+                        && config.validators(v.body.height).contains(&v.body.validator)
                 }),
             };
             if keep {
@@ -236,14 +242,24 @@ impl Core {
         &self.config
     }
 
+    /// Schedules validator set `set` from `height` (a change the ledger adopted); the sets of
+    /// heights already started are not to change. Returns whether anything changed.
+    pub fn schedule_validators(
+        &mut self,
+        height: u64,
+        set: portledger_ledger::ValidatorSet,
+    ) -> bool {
+        self.config.schedule.insert(height, set)
+    }
+
     fn quorum(&self) -> usize {
-        self.config.validators.quorum()
+        self.config.validators(self.height).quorum()
     }
 
     fn is_proposer(&self, round: u32) -> bool {
         self.key.as_ref().is_some_and(|k| {
-            !self.config.validators.is_empty()
-                && self.config.validators.proposer(self.height, round) == k.public()
+            let set = self.config.validators(self.height);
+            !set.is_empty() && set.proposer(self.height, round) == k.public()
         })
     }
 
@@ -266,7 +282,7 @@ impl Core {
         }
         let restored = self.restored.remove(&height).unwrap_or_default();
         self.restored = self.restored.split_off(&height);
-        let fresh = Core::new(self.config.clone(), self.key.clone(), height);
+        let fresh = Core::new(self.config.clone(), self.signer.clone(), height);
         let buffer = std::mem::replace(&mut self.buffer, fresh.buffer.clone());
         let kept = std::mem::take(&mut self.restored);
         *self = fresh;
@@ -345,7 +361,9 @@ impl Core {
 
     fn on_vote(&mut self, v: Vote, out: &mut Vec<Action>) {
         let b = &v.body;
-        if b.chain_id != self.config.chain_id || !self.config.validators.contains(&b.validator) {
+        if b.chain_id != self.config.chain_id
+            || !self.config.validators(b.height).contains(&b.validator)
+        {
             return;
         }
         let Some(current) = self.classify(b.height) else {
@@ -371,8 +389,8 @@ impl Core {
     fn on_proposal(&mut self, p: SignedProposal, out: &mut Vec<Action>) {
         let q = &p.proposal;
         if q.chain_id != self.config.chain_id
-            || self.config.validators.is_empty()
-            || q.proposer != self.config.validators.proposer(q.height, q.round)
+            || self.config.validators(q.height).is_empty()
+            || q.proposer != self.config.validators(q.height).proposer(q.height, q.round)
             || q.pol_round.is_some_and(|vr| vr >= q.round)
         {
             return;
@@ -723,8 +741,13 @@ impl Core {
             return false;
         };
         let votes = self.votes.votes_for(round, VoteKind::Precommit, Some(v));
-        let certificate =
-            CommitCertificate::from_votes(&self.config.validators, self.height, round, v, &votes);
+        let certificate = CommitCertificate::from_votes(
+            self.config.validators(self.height),
+            self.height,
+            round,
+            v,
+            &votes,
+        );
         self.step = Step::Decided;
         self.decision = Some((v, round));
         out.push(Action::Commit {
@@ -737,7 +760,7 @@ impl Core {
 
     /// Line 55: f + 1 validators are in a later round; go there.
     fn try_skip_round(&mut self, out: &mut Vec<Action>) -> bool {
-        let f1 = self.config.validators.max_faulty() + 1;
+        let f1 = self.config.validators(self.height).max_faulty() + 1;
         let mut ahead: Vec<u32> = self
             .max_round_seen
             .values()

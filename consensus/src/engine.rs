@@ -25,7 +25,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use portledger_ledger::{CommitCertificate, Hash, Keypair, PublicKey, Vote, VoteKind};
+use portledger_ledger::{
+    CommitCertificate, Hash, Keypair, PublicKey, ValidatorSet, Vote, VoteKind,
+};
 
 use crate::action::{Action, Equivocation, ProposalEquivocation};
 use crate::config::ConsensusConfig;
@@ -400,6 +402,23 @@ impl<B: Clone> Engine<B> {
         (e, out)
     }
 
+    /// Schedules validator set `set` from `height`: a change the ledger adopted, which the host
+    /// adds once the adopting block is stored (the ledger puts `height` at least
+    /// `ACTIVATION_DELAY` past it, beyond any height the engine has started). Returns whether
+    /// anything changed.
+    pub fn schedule_validators(&mut self, height: u64, set: ValidatorSet) -> bool {
+        if !self.config.schedule.insert(height, set.clone()) {
+            return false;
+        }
+        self.core.schedule_validators(height, set);
+        true
+    }
+
+    /// The configuration, with the validator schedule as the host has extended it.
+    pub fn config(&self) -> &ConsensusConfig {
+        &self.config
+    }
+
     /// The height being decided (or about to be).
     pub fn height(&self) -> u64 {
         self.tip + 1
@@ -687,7 +706,7 @@ impl<B: Clone> Engine<B> {
             }
             return;
         }
-        if !self.config.validators.contains(&p.proposer) {
+        if !self.config.validators(height).contains(&p.proposer) {
             return;
         }
         self.proposals_seen.insert((height, round));
@@ -714,7 +733,7 @@ impl<B: Clone> Engine<B> {
         if b.height > self.tip + 1 {
             self.maybe_sync(out);
         }
-        if b.height <= self.tip || !self.config.validators.contains(&b.validator) {
+        if b.height <= self.tip || !self.config.validators(b.height).contains(&b.validator) {
             return;
         }
         let own = self.key.as_ref().map(Keypair::public) == Some(b.validator);
@@ -745,7 +764,7 @@ impl<B: Clone> Engine<B> {
                 out.push(Effect::MissedProposal {
                     height: t.height,
                     round: t.round,
-                    proposer: self.config.validators.proposer(t.height, t.round),
+                    proposer: self.config.validators(t.height).proposer(t.height, t.round),
                 });
             }
             if t.step == TimeoutStep::Precommit {

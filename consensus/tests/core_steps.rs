@@ -108,7 +108,7 @@ fn show(a: &Action) -> String {
             certificate,
         } => {
             certificate
-                .verify(CHAIN, &config().validators, *height, block_hash)
+                .verify(CHAIN, config().validators(*height), *height, block_hash)
                 .expect("commit certificate verifies");
             format!(
                 "commit h{height} {} r{} sigs {}",
@@ -135,7 +135,7 @@ fn start(h: u64) -> Input {
 
 fn proposal(h: u64, r: u32, v: Hash, pol: Option<u32>) -> Input {
     let cfg = config();
-    let proposer = cfg.validators.proposer(h, r);
+    let proposer = cfg.validators(h).proposer(h, r);
     let key = keys().into_iter().find(|k| k.public() == proposer).unwrap();
     Input::ProposalReceived(SignedProposal::sign(&key, CHAIN, h, r, v, pol))
 }

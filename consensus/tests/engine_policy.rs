@@ -260,9 +260,9 @@ fn a_lagging_peer_gets_the_decision_once_it_is_old_enough() {
     let (sp, precommits, body) = decision.expect("the decision is sent");
     assert_eq!(sp, proposal());
     assert_eq!(body, "body-1");
-    let cert = CommitCertificate::from_votes(&config().validators, 1, 0, block(), &precommits);
+    let cert = CommitCertificate::from_votes(config().validators(1), 1, 0, block(), &precommits);
     assert!(cert
-        .verify(CHAIN, &config().validators, 1, &block())
+        .verify(CHAIN, config().validators(1), 1, &block())
         .is_ok());
     // Not again within the resend interval.
     let fx = e.handle(

@@ -9,11 +9,16 @@ use std::time::Instant;
 use portledger_consensus::sim::{run, FaultEvent, Fixture, Report, Scenario};
 
 fn assert_passed(r: &Report) {
-    let replay = if r.scenario.starts_with("mixed") || r.scenario.starts_with("adversarial") {
+    let replay = if ["mixed", "adversarial", "membership"]
+        .iter()
+        .any(|p| r.scenario.starts_with(p))
+    {
         format!(
             "{}SEED={} SIM_N={} cargo test -p portledger-consensus --test simulation replay -- --nocapture",
             if r.scenario.starts_with("adversarial") {
                 "SIM_ADVERSARIAL=1 "
+            } else if r.scenario.starts_with("membership") {
+                "SIM_MEMBERSHIP=1 "
             } else {
                 ""
             },
@@ -88,7 +93,79 @@ fn mixed_faults_n7_b() {
     mixed(7, 200..400);
 }
 
-/// Replays one seed with a trace: `SEED=<n> [SIM_N=4|7] [SIM_ADVERSARIAL=1] cargo test ...
+/// Validator set changes under the mixed faults (issue 17): joins of nodes outside the genesis
+/// set and leaves, each in force `ACTIVATION_DELAY` heights after the height that adopts it; no
+/// fork, every certificate verifies against its height's set, and every correct node (joined,
+/// left or never seated) keeps up.
+fn membership(n: usize, seeds: std::ops::Range<u64>) {
+    let started = Instant::now();
+    let count = seeds.end - seeds.start;
+    let (mut changes, mut joins, mut leaves, mut byzantine_runs) = (0, 0, 0, 0);
+    for seed in seeds {
+        let sc = Scenario::membership(seed, n);
+        let mut members: Vec<usize> = (0..n).collect();
+        for (_, next) in &sc.set_changes {
+            joins += next.iter().filter(|i| !members.contains(i)).count();
+            leaves += members.iter().filter(|i| !next.contains(i)).count();
+            members = next.clone();
+        }
+        changes += sc.set_changes.len();
+        byzantine_runs += usize::from(!sc.byzantine.is_empty());
+        let total = n + sc.joiners;
+        let r = run(sc);
+        assert_passed(&r);
+        assert_eq!(r.heights.len(), total, "every node, joiners included, ran");
+    }
+    eprintln!(
+        "membership n={n}: {count} seeds passed in {:.1?}: {changes} set changes ({joins} joins, {leaves} leaves), {byzantine_runs} runs with Byzantine nodes",
+        started.elapsed()
+    );
+    assert!(
+        joins > 0 && leaves > 0,
+        "the seeds both add and remove validators"
+    );
+}
+
+#[test]
+fn membership_changes_n4() {
+    membership(4, 0..150);
+}
+
+#[test]
+fn membership_changes_n7() {
+    membership(7, 0..60);
+}
+
+/// A joiner really signs once seated: the certificates of heights after its set takes effect
+/// carry its signature, and none before.
+#[test]
+fn a_joined_validator_signs_only_from_its_first_height() {
+    let mut sc = Scenario::calm("join", 3, 4);
+    sc.joiners = 1;
+    sc.set_changes = vec![(3, vec![0, 1, 2, 3, 4]), (9, vec![1, 2, 3, 4])];
+    sc.min_height = 16;
+    let r = run(sc);
+    assert_passed(&r);
+    assert!(r.heights.iter().all(|h| *h >= 16), "{:?}", r.heights);
+    let joined = portledger_consensus::sim::sim_key(4).public();
+    let left = portledger_consensus::sim::sim_key(0).public();
+    let signers = |h: usize| r.signers[h - 1].clone();
+    for h in 1..=6 {
+        assert!(
+            !signers(h).contains(&joined),
+            "height {h} predates the join"
+        );
+    }
+    assert!(
+        (7..=12).any(|h| signers(h).contains(&joined)),
+        "the joiner signs from height 7"
+    );
+    for h in 13..=16 {
+        assert!(!signers(h).contains(&left), "node 0 left from height 13");
+    }
+}
+
+/// Replays one seed with a trace: `SEED=<n> [SIM_N=4|7] [SIM_ADVERSARIAL=1 | SIM_MEMBERSHIP=1] cargo test ...
 /// replay -- --nocapture`.
 #[test]
 fn replay() {
@@ -102,6 +179,8 @@ fn replay() {
     for n in ns {
         let mut sc = if std::env::var("SIM_ADVERSARIAL").is_ok() {
             Scenario::adversarial(seed, n)
+        } else if std::env::var("SIM_MEMBERSHIP").is_ok() {
+            Scenario::membership(seed, n)
         } else {
             Scenario::mixed(seed, n)
         };

@@ -4,6 +4,8 @@ use std::collections::BTreeSet;
 
 use portledger_ledger::{CertificateError, CommitCertificate, Hash, ValidatorSet};
 
+use crate::schedule::ValidatorSchedule;
+
 use super::block::BlockRegistry;
 use crate::proposal::SignedProposal;
 
@@ -21,12 +23,13 @@ pub struct Committed {
 }
 
 /// Agreement, validity, hash-chain continuity and certificate validity over the chains of the
-/// correct nodes (`chains[i]` is `None` for a Byzantine node). Returns the violations found.
+/// correct nodes (`chains[i]` is `None` for a Byzantine node), each certificate against the set
+/// of its height. Returns the violations found.
 pub fn check_chains(
     chains: &[Option<&[Committed]>],
     registry: &BlockRegistry,
     chain_id: &str,
-    validators: &ValidatorSet,
+    validators: &ValidatorSchedule,
 ) -> Vec<String> {
     let mut violations = Vec::new();
     let mut cache = CertificateCache::default();
@@ -84,7 +87,13 @@ pub fn check_chains(
                     "node {i} stored mismatching certificate or proposal at height {height}"
                 ));
             }
-            if let Err(e) = cache.verify(&c.certificate, chain_id, validators, height, &c.hash) {
+            if let Err(e) = cache.verify(
+                &c.certificate,
+                chain_id,
+                validators.at(height),
+                height,
+                &c.hash,
+            ) {
                 violations.push(format!(
                     "certificate: node {i} height {height} does not verify: {e}"
                 ));

@@ -13,8 +13,10 @@ use super::rng::SimRng;
 use super::scenario::{FaultEvent, Scenario};
 use crate::config::{ConsensusConfig, DEFAULT_FUTURE_BUFFER};
 use crate::engine::{Effect, Engine, EnginePolicy, Event as EngineEvent, Message};
+use crate::schedule::ValidatorSchedule;
 use crate::timeout::Timeout;
 use crate::wal::WalRecord;
+use portledger_ledger::governance::ACTIVATION_DELAY;
 
 /// Blocks served per sync request (as the node's block sync).
 const SYNC_WINDOW: usize = 64;
@@ -58,6 +60,8 @@ pub struct Report {
     pub commits: Vec<CommitEvent>,
     /// Certificate round of each height on the reference (most advanced correct) node.
     pub rounds: Vec<u32>,
+    /// The validators whose precommits certify each height on the reference node.
+    pub signers: Vec<Vec<PublicKey>>,
     /// Vote equivocations reported by correct nodes.
     pub evidence: usize,
     /// Proposal equivocations reported by correct nodes.
@@ -264,11 +268,11 @@ impl Simulation {
         let validators = sim_validators(sc.n);
         let config = ConsensusConfig {
             chain_id: SIM_CHAIN_ID.to_string(),
-            validators,
+            schedule: ValidatorSchedule::new(validators),
             timeouts: sc.timeouts,
             future_buffer: DEFAULT_FUTURE_BUFFER,
         };
-        let hosts = (0..sc.n)
+        let hosts = (0..sc.n + sc.joiners)
             .map(|i| Host {
                 key: sim_key(i),
                 fixture: sc.byzantine.get(&i).copied(),
@@ -319,7 +323,7 @@ impl Simulation {
         for (t, f) in faults {
             self.schedule(t, Event::Fault(f));
         }
-        for i in 0..self.sc.n {
+        for i in 0..self.hosts.len() {
             let offset = self.rng.range(0, self.sc.gossip_interval_ms);
             self.schedule(offset, Event::Gossip { node: i });
             if self.hosts[i].fixture.is_none_or(Fixture::runs_core) {
@@ -483,8 +487,17 @@ impl Simulation {
     /// Starts a node's engine from its store and write-ahead log; transactions always wait.
     fn boot(&mut self, i: usize) {
         let h = &self.hosts[i];
+        // As the node builds its schedule from its stored state before it starts the engine.
+        let mut config = self.config.clone();
+        for (adopted, members) in &self.sc.set_changes {
+            if *adopted <= h.chain.len() as u64 {
+                config
+                    .schedule
+                    .insert(adopted + ACTIVATION_DELAY, Self::set_of(members));
+            }
+        }
         let (engine, effects) = Engine::start(
-            self.config.clone(),
+            config,
             Some(h.key.clone()),
             self.policy,
             h.chain.len() as u64,
@@ -509,7 +522,43 @@ impl Simulation {
     }
 
     fn index_of(&self, key: &PublicKey) -> Option<usize> {
-        self.config.validators.index_of(key)
+        self.hosts.iter().position(|h| h.key.public() == *key)
+    }
+
+    /// The set of `members` (node indices, in proposer order).
+    fn set_of(members: &[usize]) -> ValidatorSet {
+        ValidatorSet::new(
+            members
+                .iter()
+                .map(|i| (format!("v{i}"), sim_key(*i).public()))
+                .collect(),
+        )
+    }
+
+    /// What the ledger's adopting block at `height` scheduled, handed to node `i`'s engine as
+    /// its host does once the block is stored.
+    fn schedule_changes(&mut self, i: usize, height: u64) {
+        let changes: Vec<ValidatorSet> = self
+            .sc
+            .set_changes
+            .iter()
+            .filter(|(h, _)| *h == height)
+            .map(|(_, m)| Self::set_of(m))
+            .collect();
+        if let Some(engine) = self.hosts[i].engine.as_mut() {
+            for set in changes {
+                engine.schedule_validators(height + ACTIVATION_DELAY, set);
+            }
+        }
+    }
+
+    /// The validator schedule every host ends up with: the truth to check chains against.
+    fn full_schedule(&self) -> ValidatorSchedule {
+        let mut s = self.config.schedule.clone();
+        for (h, m) in &self.sc.set_changes {
+            s.insert(h + ACTIVATION_DELAY, Self::set_of(m));
+        }
+        s
     }
 
     fn send(&mut self, from: usize, to: usize, msg: WireMessage) {
@@ -520,7 +569,7 @@ impl Simulation {
     }
 
     fn broadcast(&mut self, from: usize, msg: WireMessage) {
-        for to in 0..self.sc.n {
+        for to in 0..self.hosts.len() {
             if to != from {
                 self.send(from, to, msg.clone());
             }
@@ -548,7 +597,7 @@ impl Simulation {
             return;
         }
         if let Some(fixture) = self.hosts[to].fixture {
-            let peers: Vec<usize> = (0..self.sc.n).filter(|p| *p != to).collect();
+            let peers: Vec<usize> = (0..self.hosts.len()).filter(|p| *p != to).collect();
             let key = self.hosts[to].key.clone();
             let mut ctx = ByzantineContext {
                 key: &key,
@@ -626,9 +675,18 @@ impl Simulation {
             if c.certificate.height != height {
                 continue;
             }
+            // Against the set this node's own schedule gives the height, as the node's chain
+            // verifies a synced block against the set its state has in force.
+            let Some(set) = h
+                .engine
+                .as_ref()
+                .map(|e| e.config().validators(height).clone())
+            else {
+                return EngineEvent::SyncFailed { peer };
+            };
             let certified = c
                 .certificate
-                .verify(SIM_CHAIN_ID, &self.config.validators, height, &c.hash)
+                .verify(SIM_CHAIN_ID, &set, height, &c.hash)
                 .is_ok()
                 && self.registry.is_valid(&c.hash, height, h.tip())
                 && c.proposal.proposal.block_hash == c.hash;
@@ -640,6 +698,7 @@ impl Simulation {
                 time_ms: self.now,
                 ..c
             });
+            self.schedule_changes(node, height);
             if self.hosts[node].correct() {
                 self.report.commits.push(CommitEvent {
                     time_ms: self.now,
@@ -769,10 +828,11 @@ impl Simulation {
                     self.broadcast(node, Self::wire(m));
                 }
             }
-            Effect::Relay(ms) if correct && self.sc.n > 1 => {
+            Effect::Relay(ms) if correct && self.hosts.len() > 1 => {
                 // The gossip layer's "what one correct node received, all eventually receive":
                 // to one random peer per tick.
-                let peer = (node + 1 + self.rng.pick(self.sc.n - 1)) % self.sc.n;
+                let total = self.hosts.len();
+                let peer = (node + 1 + self.rng.pick(total - 1)) % total;
                 for m in ms {
                     self.send(node, peer, Self::wire(m));
                 }
@@ -877,6 +937,7 @@ impl Simulation {
                     proposal,
                     time_ms: self.now,
                 });
+                self.schedule_changes(node, height);
                 if correct {
                     self.report.commits.push(CommitEvent {
                         time_ms: self.now,
@@ -917,11 +978,7 @@ impl Simulation {
                 let real = e.first.conflicts_with(&e.second)
                     && e.first.verify_signature().is_ok()
                     && e.second.verify_signature().is_ok();
-                let culprit = self
-                    .config
-                    .validators
-                    .index_of(&e.first.body.validator)
-                    .unwrap_or(usize::MAX);
+                let culprit = self.index_of(&e.first.body.validator).unwrap_or(usize::MAX);
                 if !real || self.hosts.get(culprit).is_none_or(Host::correct) {
                     self.report.violations.push(format!(
                         "node {node} reported bogus evidence against node {culprit}"
@@ -934,8 +991,6 @@ impl Simulation {
                     return;
                 }
                 let culprit = self
-                    .config
-                    .validators
                     .index_of(&e.first.proposal.proposer)
                     .unwrap_or(usize::MAX);
                 if self.hosts.get(culprit).is_none_or(Host::correct) {
@@ -964,7 +1019,7 @@ impl Simulation {
         match self.hosts[node].fixture {
             None => self.broadcast(node, msg),
             Some(fixture) => {
-                let peers: Vec<usize> = (0..self.sc.n).filter(|p| *p != node).collect();
+                let peers: Vec<usize> = (0..self.hosts.len()).filter(|p| *p != node).collect();
                 let key = self.hosts[node].key.clone();
                 let mut ctx = ByzantineContext {
                     key: &key,
@@ -987,12 +1042,8 @@ impl Simulation {
             .iter()
             .map(|h| h.correct().then_some(h.chain.as_slice()))
             .collect();
-        let mut v = check_chains(
-            &chains,
-            &self.registry,
-            SIM_CHAIN_ID,
-            &self.config.validators,
-        );
+        let schedule = self.full_schedule();
+        let mut v = check_chains(&chains, &self.registry, SIM_CHAIN_ID, &schedule);
         self.report.violations.append(&mut v);
         let target = self.target_height();
         for (i, h) in self.hosts.iter().enumerate() {
@@ -1014,6 +1065,17 @@ impl Simulation {
             .max_by_key(|h| h.chain.len())
         {
             self.report.rounds = best.chain.iter().map(|c| c.certificate.round).collect();
+            self.report.signers = best
+                .chain
+                .iter()
+                .map(|c| {
+                    c.certificate
+                        .signatures
+                        .iter()
+                        .map(|s| s.validator)
+                        .collect()
+                })
+                .collect();
         }
         if self.sc.trace {
             for (i, h) in self.hosts.iter().enumerate() {

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use portledger_ledger::governance::ACTIVATION_DELAY;
+
 use super::byzantine::Fixture;
 use super::network::NetworkModel;
 use super::rng::SimRng;
@@ -37,8 +39,15 @@ pub struct Scenario {
     pub name: String,
     /// Seed of every random choice in the run.
     pub seed: u64,
-    /// Number of validators.
+    /// Number of validators at genesis (nodes `0..n`).
     pub n: usize,
+    /// Nodes outside the genesis set (`n..n + joiners`): they follow the chain as observers
+    /// until a set change seats them.
+    pub joiners: usize,
+    /// Validator set changes the ledger adopts: once a node stores height `h`, the set from
+    /// `h + ACTIVATION_DELAY` is these nodes, in proposer order (as the node's host adds what
+    /// the adopting block scheduled).
+    pub set_changes: Vec<(u64, Vec<usize>)>,
     /// Byzantine nodes and their behaviour (at most f for the guarantees to hold).
     pub byzantine: BTreeMap<usize, Fixture>,
     /// Initial network behaviour.
@@ -75,6 +84,8 @@ impl Scenario {
             name: name.to_string(),
             seed,
             n,
+            joiners: 0,
+            set_changes: Vec::new(),
             byzantine: BTreeMap::new(),
             network: NetworkModel::reliable(),
             timeouts: TimeoutSchedule {
@@ -162,6 +173,50 @@ impl Scenario {
             ));
         }
         sc.faults.sort_by_key(|(t, _)| *t);
+        sc
+    }
+
+    /// The mixed scenario of `seed` with validator set changes while it runs: one or two nodes
+    /// outside the genesis set join, genesis validators leave (and may come back), each change
+    /// adopted at a random height and in force `ACTIVATION_DELAY` heights later, never leaving
+    /// more Byzantine members than the new set tolerates.
+    pub fn membership(seed: u64, n: usize) -> Scenario {
+        let mut sc = Scenario::mixed(seed, n);
+        sc.name = format!("membership-n{n}");
+        let mut rng = SimRng::new(seed ^ 0x5E75_0000);
+        sc.joiners = 1 + rng.below(2) as usize;
+        let total = n + sc.joiners;
+        for (_, f) in &mut sc.faults {
+            if let FaultEvent::Partition(groups) = f {
+                while groups.len() < total {
+                    groups.push(rng.below(2) as u8);
+                }
+            }
+        }
+        let mut members: Vec<usize> = (0..n).collect();
+        let mut outside: Vec<usize> = (n..total).collect();
+        let mut at = rng.range(1, 5);
+        for _ in 0..rng.range(2, 6) {
+            let mut next = members.clone();
+            let mut still_outside = outside.clone();
+            if !still_outside.is_empty() && (members.len() <= n || rng.chance(500)) {
+                next.push(still_outside.remove(rng.pick(still_outside.len())));
+            } else {
+                still_outside.push(next.remove(rng.pick(next.len())));
+            }
+            let byzantine = next.iter().filter(|i| sc.byzantine.contains_key(i)).count();
+            if next.len() < 2 || byzantine > next.len().saturating_sub(1) / 3 {
+                // Not a set the fault model covers.
+                continue;
+            }
+            outside = still_outside;
+            sc.set_changes.push((at, next.clone()));
+            members = next;
+            at += rng.range(1, 5);
+        }
+        // Past every change; slow seeds (heavy loss, a slow block sync) take seconds a height.
+        sc.min_height = sc.min_height.max(at + ACTIVATION_DELAY + 2);
+        sc.liveness_budget_ms = sc.liveness_budget_ms.max(sc.min_height * 8000);
         sc
     }
 
