@@ -71,6 +71,7 @@ pub struct Excluded {
 #[derive(Debug)]
 pub struct Chain<S: Store> {
     genesis: Genesis,
+    /// The validators of the next height (`state.validators_at(tip + 1)`).
     validators: ValidatorSet,
     state: State,
     tree: StateTree,
@@ -124,7 +125,7 @@ impl<S: Store> Chain<S> {
             });
         }
         Ok(Chain {
-            validators: genesis.validator_set(),
+            validators: state.validators_at(tip.height + 1),
             genesis,
             state,
             tree,
@@ -149,9 +150,14 @@ impl<S: Store> Chain<S> {
         &self.genesis
     }
 
-    /// The validators.
+    /// The validators of the next height: genesis's, then as governance changed them.
     pub fn validators(&self) -> &ValidatorSet {
         &self.validators
+    }
+
+    /// The validators deciding `height` (known up to `ACTIVATION_DELAY` heights past the tip).
+    pub fn validators_at(&self, height: u64) -> ValidatorSet {
+        self.state.validators_at(height)
     }
 
     /// The committed state.
@@ -250,7 +256,7 @@ impl<S: Store> Chain<S> {
         candidates: Vec<Transaction>,
         last_commit: Option<CommitCertificate>,
     ) -> (Block, Execution, Vec<Excluded>) {
-        let p = &self.genesis.consensus;
+        let p = &self.state.params_at(self.tip.height + 1);
         let ctx = BlockContext {
             height: self.tip.height + 1,
             time_ms,
@@ -356,14 +362,18 @@ impl<S: Store> Chain<S> {
                 h.time_ms, self.tip.time_ms
             ));
         }
-        let expected = self.validators.proposer(h.height, h.round);
+        let set = self.state.validators_at(h.height);
+        if set.is_empty() {
+            return bad(format!("no validators at height {}", h.height));
+        }
+        let expected = set.proposer(h.height, h.round);
         if h.proposer != expected {
             return bad(format!(
                 "proposer {} is not the proposer of height {} round {} ({expected})",
                 h.proposer, h.height, h.round
             ));
         }
-        let p = &self.genesis.consensus;
+        let p = &self.state.params_at(h.height);
         if block.transactions.len() > p.max_block_txs as usize
             || h.tx_count as usize != block.transactions.len()
         {
@@ -390,7 +400,7 @@ impl<S: Store> Chain<S> {
                 }
                 cert.verify(
                     &self.genesis.chain_id,
-                    &self.validators,
+                    &self.state.validators_at(n - 1),
                     n - 1,
                     &self.tip.hash,
                 )
@@ -455,7 +465,12 @@ impl<S: Store> Chain<S> {
         }
         let hash = h.hash();
         certificate
-            .verify(&self.genesis.chain_id, &self.validators, h.height, &hash)
+            .verify(
+                &self.genesis.chain_id,
+                &self.state.validators_at(h.height),
+                h.height,
+                &hash,
+            )
             .map_err(BlockError::Certificate)?;
         if exec.tx_hashes.len() != block.transactions.len()
             || exec.effects.len() != block.transactions.len()
@@ -532,6 +547,7 @@ impl<S: Store> Chain<S> {
         self.state.apply(&exec.changes);
         self.tree = exec.tree.clone();
         self.tip = tip;
+        self.validators = self.state.validators_at(tip.height + 1);
         Ok(())
     }
 }

@@ -367,9 +367,45 @@ pub fn install(
     genesis_text: &str,
     others: &[OrgDescription],
 ) -> anyhow::Result<Installed> {
+    install_as(home, genesis_text, others, false)
+}
+
+/// [`install`] for an organisation that joins after genesis (admitted by a governance vote,
+/// `portledger gov propose ... add-org --file organisation.json`): the genesis must not list
+/// it; the others' descriptions are checked and become its peers as with [`install`].
+pub fn install_joining(
+    home: &Path,
+    genesis_text: &str,
+    others: &[OrgDescription],
+) -> anyhow::Result<Installed> {
+    install_as(home, genesis_text, others, true)
+}
+
+fn install_as(
+    home: &Path,
+    genesis_text: &str,
+    others: &[OrgDescription],
+    joining: bool,
+) -> anyhow::Result<Installed> {
     let genesis = Genesis::from_json(genesis_text)?;
     let own = OrgDescription::read(&home.join(DESCRIPTION_FILE))?;
-    check_member(&genesis, &own)?;
+    if joining {
+        if genesis
+            .organisations
+            .iter()
+            .any(|o| o.name == own.organisation)
+        {
+            bail!(
+                "genesis already lists {:?}: use `genesis verify --home`, not `join`",
+                own.organisation
+            );
+        }
+        if others.is_empty() {
+            bail!("a joining node needs the description of at least one member to reach (--org)");
+        }
+    } else {
+        check_member(&genesis, &own)?;
+    }
     let mut peers = Vec::new();
     for d in others {
         check_member(&genesis, d)

@@ -128,6 +128,11 @@ impl Driver {
                 "resuming height from write-ahead log"
             );
         }
+        // The validator sets governance scheduled, as the committed state has them.
+        let mut config = config;
+        for (height, set) in shared.read_state(|s| s.validator_sets.clone()) {
+            config.consensus.schedule.insert(height, set);
+        }
         let policy = EnginePolicy::for_config(
             &config.consensus,
             config.heartbeat.as_millis().try_into().unwrap_or(u64::MAX),
@@ -454,11 +459,13 @@ impl Driver {
                 self.shared.metrics.equivocations.inc();
                 Ok(None)
             }
-            Effect::MissedProposal { proposer, .. } => {
+            Effect::MissedProposal {
+                proposer, height, ..
+            } => {
                 let name = self
-                    .config
-                    .consensus
-                    .validators
+                    .engine
+                    .config()
+                    .validators(height)
                     .members()
                     .iter()
                     .find(|(_, k)| *k == proposer)
@@ -573,7 +580,8 @@ impl Driver {
             return Event::CommitFailed { height };
         };
         let decided = Instant::now();
-        let m = &self.shared.metrics;
+        let shared = self.shared.clone();
+        let m = &shared.metrics;
         if let Some((_, at)) = self.polka_at.filter(|(h, _)| *h == height) {
             m.stage(Stage::PolkaToCommit)
                 .observe(decided.duration_since(at).as_secs_f64());
@@ -582,6 +590,7 @@ impl Driver {
         if !self.store_block(&block, certificate, exec) {
             return Event::CommitFailed { height };
         }
+        self.refresh_membership();
         let stored = Instant::now();
         m.stage(Stage::CommitToPersisted)
             .observe(stored.duration_since(decided).as_secs_f64());
@@ -595,6 +604,26 @@ impl Driver {
         Event::Committed {
             height,
             txs_waiting: self.shared.waiting() > 0,
+        }
+    }
+
+    /// After a block is stored: the validator sets it scheduled go to consensus, the node keys
+    /// it admitted to the network's allow list.
+    fn refresh_membership(&mut self) {
+        let change = self.shared.refresh_membership();
+        for (height, set) in change.sets {
+            if self.engine.schedule_validators(height, set.clone()) {
+                let names: Vec<&str> = set.members().iter().map(|(n, _)| n.as_str()).collect();
+                info!(from_height = height, validators = ?names, quorum = set.quorum(), "validator set scheduled");
+            }
+        }
+        if !change.node_keys.is_empty() {
+            let net = self.network.clone();
+            tokio::spawn(async move {
+                if let Err(e) = net.allow(change.node_keys).await {
+                    warn!(error = %e, "could not allow the admitted node keys");
+                }
+            });
         }
     }
 
@@ -646,6 +675,8 @@ impl Driver {
                 return self.feed(Event::SyncFailed { peer });
             }
             committed += 1;
+            // The next block's certificate may be by a set this one scheduled.
+            self.refresh_membership();
         }
         let tip = self.shared.tip().height;
         if committed > 0 {

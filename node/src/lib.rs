@@ -8,6 +8,7 @@ pub mod config;
 pub mod consortium;
 pub mod driver;
 pub mod gossip_intake;
+pub mod membership;
 pub mod mempool;
 pub mod messages;
 pub mod metrics;

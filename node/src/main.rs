@@ -102,6 +102,22 @@ enum Command {
         #[arg(long)]
         heartbeat_ms: Option<u64>,
     },
+    /// Sets up the node of an organisation that joins after genesis: installs the genesis (which
+    /// does not list it) and takes its peers from the members' descriptions. The validators then
+    /// admit it by vote (`portledger gov propose ID add-org --file HOME/organisation.json`);
+    /// until then its node may not connect and keeps trying.
+    Join {
+        /// The organisation's folder (from `init`).
+        #[arg(long)]
+        home: PathBuf,
+        /// The consortium's genesis file.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// The members' description files (repeatable): checked against genesis, their nodes
+        /// become the peers.
+        #[arg(long = "org")]
+        orgs: Vec<PathBuf>,
+    },
     /// Runs one node from its folder until SIGINT or SIGTERM.
     Start {
         /// The node's folder (config.toml, node.key, genesis.json, data/).
@@ -351,6 +367,29 @@ async fn main() -> anyhow::Result<()> {
                 params.heartbeat_ms = v;
             }
             genesis_command(verify, chain_id, orgs, out, genesis_time_ms, params)?;
+        }
+        Command::Join {
+            home,
+            genesis,
+            orgs,
+        } => {
+            let text = std::fs::read_to_string(&genesis)
+                .with_context(|| format!("reading {}", genesis.display()))?;
+            let g = Genesis::from_json(&text)
+                .with_context(|| format!("checking {}", genesis.display()))?;
+            let others = orgs
+                .iter()
+                .map(|f| OrgDescription::read(f))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            print!("{}", consortium::summary(&g));
+            let done = consortium::install_joining(&home, &text, &others)?;
+            println!(
+                "installed in {} ({} peers in config.toml); ask the validators to admit {}, then: portledger-node start --home {}",
+                done.genesis.display(),
+                done.peers.len(),
+                home.join(consortium::DESCRIPTION_FILE).display(),
+                home.display()
+            );
         }
         Command::Start { home } => {
             let cfg = NodeConfig::load(&home, env_vars())?;

@@ -4,7 +4,7 @@
 use portledger_consensus::SignedProposal;
 use portledger_ledger::block::Block;
 use portledger_ledger::codec::{self, CodecError};
-use portledger_ledger::{Genesis, Hash, Transaction, ValidatorSet, Vote};
+use portledger_ledger::{Genesis, Hash, PublicKey, Transaction, Vote};
 use serde::{Deserialize, Serialize};
 
 use crate::network::{Acceptance, Topic, Validator};
@@ -84,13 +84,14 @@ pub fn decode_vote(data: &[u8]) -> Result<Vote, CodecError> {
 }
 
 /// The relay check: the message decodes within its size limit, is for this chain, and its
-/// signature verifies (every transaction of a batch, checked together; a proposal from a validator whose block matches the hash it signed; a
-/// vote from a validator). Everything else is rejected and not relayed. The hash of each
+/// signature verifies (every transaction of a batch, checked together; a proposal from a key
+/// `seated` (past, present or scheduled validator) whose block matches the hash it signed; a
+/// vote from such a key). Everything else is rejected and not relayed. The hash of each
 /// transaction whose signature verified is passed to `verified`, so that the mempool need not
 /// check it again.
 pub fn validator(
     chain_id: String,
-    validators: ValidatorSet,
+    seated: impl Fn(&PublicKey) -> bool + Send + Sync + 'static,
     limits: Limits,
     verified: impl Fn(Hash) + Send + Sync + 'static,
 ) -> Validator {
@@ -114,7 +115,7 @@ pub fn validator(
                 .map(|m| {
                     let p = &m.proposal.proposal;
                     p.chain_id == chain_id
-                        && validators.contains(&p.proposer)
+                        && seated(&p.proposer)
                         && m.block.hash() == p.block_hash
                         && m.block.header.height == p.height
                         && m.proposal.verify_signature().is_ok()
@@ -123,7 +124,7 @@ pub fn validator(
             Topic::Votes => decode_vote(data)
                 .map(|v| {
                     v.body.chain_id == chain_id
-                        && validators.contains(&v.body.validator)
+                        && seated(&v.body.validator)
                         && v.verify_signature().is_ok()
                 })
                 .unwrap_or(false),

@@ -94,13 +94,14 @@ async fn start_in_span(
         .iter()
         .map(|p| (p.key, p.address.clone()))
         .collect();
-    net_cfg.allowed = genesis.node_keys();
+    net_cfg.allowed = shared.node_keys();
     net_cfg.max_message_bytes = limits.proposal_bytes + 64 * 1024;
     net_cfg.gossip_heartbeat = Duration::from_millis(200);
     let cache = shared.clone();
+    let members = shared.clone();
     let validator = messages::validator(
         genesis.chain_id.clone(),
-        genesis.validator_set(),
+        move |k| members.ever_seated(k),
         limits,
         move |h| cache.mark_verified([h]),
     );

@@ -11,11 +11,12 @@ use portledger_ledger::chain::{BlockError, Chain, Excluded, Execution};
 use portledger_ledger::documents::tracking::TrackingEvent;
 use portledger_ledger::{
     BlockContext, CommitCertificate, DocumentKey, Genesis, Hash, PublicKey, State, Store, Tip,
-    Transaction,
+    Transaction, ValidatorSet,
 };
 use serde::Serialize;
 use tokio::sync::{broadcast, futures::Notified, Notify};
 
+use crate::membership::{Membership, MembershipChange};
 use crate::mempool::{Admission, Mempool, MempoolError};
 use crate::metrics::{Metrics, Stage};
 use crate::network::{BlockSource, SyncStatus, SyncedBlock};
@@ -83,6 +84,7 @@ pub struct Shared {
     tx_arrived: Notify,
     live: Mutex<LiveStatus>,
     settled: broadcast::Sender<Settled>,
+    membership: RwLock<Membership>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -146,7 +148,9 @@ impl Shared {
     ) -> Shared {
         let metrics = Metrics::new();
         metrics.height.set(chain.tip().height as i64);
+        let membership = RwLock::new(Membership::of(&genesis, chain.state()));
         Shared {
+            membership,
             genesis,
             node_key,
             metrics,
@@ -158,6 +162,29 @@ impl Shared {
             live: Mutex::new(LiveStatus::default()),
             settled: broadcast::channel(SETTLED_BACKLOG).0,
         }
+    }
+
+    /// Whether `key` holds, held or will hold a validator seat (its consensus messages are
+    /// relayed). A lock of its own, not the chain's: gossip checks it for every message.
+    pub fn ever_seated(&self, key: &PublicKey) -> bool {
+        read(&self.membership).ever_seated(key)
+    }
+
+    /// Every node key that may connect (genesis's and those governance admitted).
+    pub fn node_keys(&self) -> Vec<PublicKey> {
+        read(&self.membership).node_keys()
+    }
+
+    /// Takes in the validator sets and node keys the committed state added since the last
+    /// call; returns them (for consensus and the network's allow list).
+    pub fn refresh_membership(&self) -> MembershipChange {
+        let chain = read(&self.chain);
+        write(&self.membership).refresh(chain.state())
+    }
+
+    /// The validators of the next height.
+    pub fn validators(&self) -> ValidatorSet {
+        read(&self.chain).validators().clone()
     }
 
     /// The store, for reads that need no chain lock (blocks, histories, indexes, records).

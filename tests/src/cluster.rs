@@ -354,6 +354,40 @@ impl Cluster {
         Ok(())
     }
 
+    /// Starts a further node from `home` (set up with `portledger-node init` and `join`), its
+    /// API at `api`, with the cluster's settings; it is node `self.nodes.len()` from then on
+    /// (killed with the others, checked by the consistency check). Waits for its API.
+    pub async fn add_node(&mut self, home: PathBuf, api: SocketAddr) -> anyhow::Result<usize> {
+        let i = self.nodes.len();
+        let log = self
+            .dir
+            .parent()
+            .unwrap_or(&self.dir)
+            .join(format!("node-{i}.log"));
+        self.nodes.push(NodeProcess {
+            home,
+            api,
+            prefix: Vec::new(),
+            child: None,
+            log,
+        });
+        self.spawn(i)?;
+        self.wait_ready(i, Duration::from_secs(30)).await?;
+        Ok(i)
+    }
+
+    /// Runs `portledger-node ARGS` to completion; its stdout, or an error with its stderr.
+    pub fn node_command(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = Command::new(&self.bin).args(args).output()?;
+        if !out.status.success() {
+            bail!(
+                "portledger-node {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     /// Starts node `i` again and waits for its API.
     pub async fn restart(&mut self, i: usize) -> anyhow::Result<()> {
         self.spawn(i)?;

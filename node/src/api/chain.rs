@@ -18,10 +18,9 @@ pub async fn status(State(s): State<ApiState>) -> Json<Value> {
     let sh = &s.shared;
     let tip = sh.tip();
     let live = sh.live();
-    let is_validator = sh.genesis.validator_set().contains(&sh.node_key);
-    let validators: Vec<Value> = sh
-        .genesis
-        .validator_set()
+    let set = sh.validators();
+    let is_validator = set.contains(&sh.node_key);
+    let validators: Vec<Value> = set
         .members()
         .iter()
         .map(|(name, key)| {

@@ -28,6 +28,10 @@ pub(crate) enum Command {
     ConnectedPeers {
         reply: oneshot::Sender<Vec<PublicKey>>,
     },
+    Allow {
+        keys: Vec<PublicKey>,
+        reply: oneshot::Sender<()>,
+    },
     ListenAddr {
         reply: oneshot::Sender<Option<SocketAddr>>,
     },
@@ -58,6 +62,12 @@ impl NetworkHandle {
             .await
             .map_err(|_| NetworkError::Stopped)?;
         answer.await.map_err(|_| NetworkError::Stopped)
+    }
+
+    /// Lets `keys` connect too (and their gossip count): node keys that governance admitted
+    /// after genesis.
+    pub async fn allow(&self, keys: Vec<PublicKey>) -> Result<(), NetworkError> {
+        self.ask(|reply| Command::Allow { keys, reply }).await
     }
 
     /// Gossips a message on a topic. Publishing bytes already seen recently is a success (the

@@ -264,6 +264,17 @@ impl EventLoop {
                     }
                 }
             }
+            Command::Allow { keys, reply } => {
+                for key in keys {
+                    if let Ok(peer) = peer_id(&key) {
+                        if self.allowed.insert(peer) {
+                            self.swarm.behaviour_mut().allowed.allow_peer(peer);
+                            info!(peer = %key, "node key admitted by governance: allowed to connect");
+                        }
+                    }
+                }
+                let _ = reply.send(());
+            }
             Command::ConnectedPeers { reply } => {
                 let mut peers: Vec<PublicKey> = self.connected.values().copied().collect();
                 peers.sort();
