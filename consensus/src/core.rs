@@ -242,6 +242,12 @@ impl Core {
         &self.config
     }
 
+    /// Signs with `key` from the next height on (a rotated consensus key); the current height
+    /// keeps the key it started with.
+    pub fn set_signer(&mut self, key: Keypair) {
+        self.signer = Some(key);
+    }
+
     /// Schedules validator set `set` from `height` (a change the ledger adopted); the sets of
     /// heights already started are not to change. Returns whether anything changed.
     pub fn schedule_validators(

@@ -414,6 +414,22 @@ impl<B: Clone> Engine<B> {
         true
     }
 
+    /// Signs with `key` from the next height to start on: the node's rotated consensus key,
+    /// once the validator set in force seats it. Ignored once a duplicate of this node's key
+    /// was seen (it signs nothing any more).
+    pub fn set_key(&mut self, key: Keypair) {
+        if self.duplicate.is_some() {
+            return;
+        }
+        self.key = Some(key.clone());
+        self.core.set_signer(key);
+    }
+
+    /// The key it signs with, if any.
+    pub fn key(&self) -> Option<&Keypair> {
+        self.key.as_ref()
+    }
+
     /// The configuration, with the validator schedule as the host has extended it.
     pub fn config(&self) -> &ConsensusConfig {
         &self.config

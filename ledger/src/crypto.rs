@@ -160,6 +160,8 @@ pub enum Domain {
     Proposal,
     /// A node's answer in block sync or status exchange.
     NodeMessage,
+    /// A validator organisation's consent, by its old and its new node key, to rotate the key.
+    NodeKeyRotation,
 }
 
 impl Domain {
@@ -170,6 +172,7 @@ impl Domain {
             Domain::Vote => b"portledger/v1/vote\0",
             Domain::Proposal => b"portledger/v1/proposal\0",
             Domain::NodeMessage => b"portledger/v1/node-message\0",
+            Domain::NodeKeyRotation => b"portledger/v1/node-key-rotation\0",
         }
     }
 

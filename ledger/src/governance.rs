@@ -93,6 +93,34 @@ impl Action {
     }
 }
 
+/// What both node keys sign to rotate an organisation's node key: the chain, the organisation,
+/// the key in use and the one replacing it. The old key's signature shows the node's operator
+/// wants it; the new key's, that the operator holds the new key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NodeKeyRotation {
+    /// The chain.
+    pub chain_id: String,
+    /// The organisation whose node key it is.
+    pub organisation: String,
+    /// The node key in use.
+    pub old_key: PublicKey,
+    /// The node key replacing it.
+    pub new_key: PublicKey,
+}
+
+impl NodeKeyRotation {
+    /// A signature by `key` over this rotation.
+    pub fn sign(&self, key: &crate::crypto::Keypair) -> crate::crypto::Signature {
+        key.sign(crate::crypto::Domain::NodeKeyRotation, self)
+    }
+
+    /// Whether `sig` is `key`'s signature over this rotation.
+    pub fn verify(&self, key: &PublicKey, sig: &crate::crypto::Signature) -> bool {
+        key.verify(crate::crypto::Domain::NodeKeyRotation, self, sig)
+            .is_ok()
+    }
+}
+
 /// Where a proposal stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

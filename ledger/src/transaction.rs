@@ -40,6 +40,17 @@ pub enum Payload {
         /// For (true) or against.
         approve: bool,
     },
+    /// Rotate the signer's organisation's node key (its consensus key and libp2p identity):
+    /// both keys sign the [`crate::governance::NodeKeyRotation`]. A validator seat is re-keyed
+    /// from `ACTIVATION_DELAY` heights on; no vote is needed.
+    RotateNodeKey {
+        /// The new node key.
+        new_key: PublicKey,
+        /// The node key in use, over the rotation.
+        old_key_signature: crate::crypto::Signature,
+        /// The new node key, over the rotation.
+        new_key_signature: crate::crypto::Signature,
+    },
 
     // --- membership ---
     /// Revoke a participant of the signer's own organisation (the port operator may revoke
@@ -336,6 +347,7 @@ impl Payload {
         let cd = |n: &String| K::Declaration(n.clone());
         match self {
             Payload::Propose { id, .. } | Payload::Vote { id, .. } => vec![K::Proposal(id.clone())],
+            Payload::RotateNodeKey { .. } => vec![],
             Payload::RevokeParticipant { participant } => vec![K::Participant(*participant)],
             Payload::RegisterParticipant { public_key, .. } => vec![K::Participant(*public_key)],
             Payload::ClaimPartyId { participant, .. } => vec![K::Participant(*participant)],
@@ -402,6 +414,7 @@ impl Payload {
         match self {
             Payload::Propose { .. } => "gov.propose",
             Payload::Vote { .. } => "gov.vote",
+            Payload::RotateNodeKey { .. } => "gov.rotate_node_key",
             Payload::RevokeParticipant { .. } => "member.revoke_participant",
             Payload::RegisterParticipant { .. } => "member.register_participant",
             Payload::ClaimPartyId { .. } => "member.claim_party_id",

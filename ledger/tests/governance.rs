@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use portledger_ledger::genesis::ConsensusParams;
 use portledger_ledger::governance::{
-    Action, FirstParticipant, ProposalStatus, Tally, ACTIVATION_DELAY,
+    Action, FirstParticipant, NodeKeyRotation, ProposalStatus, Tally, ACTIVATION_DELAY,
 };
 use portledger_ledger::{Keypair, Payload, Role, StateView};
 use proptest::prelude::*;
@@ -452,4 +452,80 @@ proptest! {
             }
         }
     }
+}
+
+fn rotation(w: &World, org: &str, old: &Keypair, new: &Keypair) -> (NodeKeyRotation, Payload) {
+    let r = NodeKeyRotation {
+        chain_id: w.genesis.chain_id.clone(),
+        organisation: org.into(),
+        old_key: old.public(),
+        new_key: new.public(),
+    };
+    let p = Payload::RotateNodeKey {
+        new_key: new.public(),
+        old_key_signature: r.sign(old),
+        new_key_signature: r.sign(new),
+    };
+    (r, p)
+}
+
+#[test]
+fn a_validator_rotates_its_node_key_from_a_fixed_height_with_both_keys_consenting() {
+    let mut w = World::new();
+    let old = w.validators[3].clone();
+    let new = Keypair::for_testing("carrier-node-2");
+    assert_eq!(
+        w.state.validators_at(1).key_of("ocean-carrier"),
+        Some(old.public())
+    );
+    // Only the organisation's own people, and only with both keys' consent.
+    let (r, good) = rotation(&w, "ocean-carrier", &old, &new);
+    let stranger = Keypair::for_testing("stranger");
+    let forged_old = Payload::RotateNodeKey {
+        new_key: new.public(),
+        old_key_signature: r.sign(&stranger),
+        new_key_signature: r.sign(&new),
+    };
+    let unproven_new = Payload::RotateNodeKey {
+        new_key: new.public(),
+        old_key_signature: r.sign(&old),
+        new_key_signature: r.sign(&old),
+    };
+    let msg = w.refused("carrier", forged_old, "invalid_field");
+    assert!(msg.contains("old_key_signature"), "{msg}");
+    let msg = w.refused("carrier", unproven_new, "invalid_field");
+    assert!(msg.contains("new_key_signature"), "{msg}");
+    // Signed for another organisation's rotation: refused for this one.
+    w.refused("port", good.clone(), "invalid_field");
+    // Another validator's key cannot be taken.
+    let (_, taken) = rotation(&w, "ocean-carrier", &old, &w.validators[0].clone());
+    w.refused("carrier", taken, "already_exists");
+    // An organisation without a node: nothing to rotate.
+    let (_, none) = rotation(&w, "buyer-co", &old, &new);
+    w.refused("buyer", none, "validator_set");
+
+    w.ok("carrier", good.clone());
+    let h = w.height;
+    assert_eq!(w.state.node_keys.get("ocean-carrier"), Some(&new.public()));
+    let before = w.state.validators_at(h + ACTIVATION_DELAY - 1);
+    let after = w.state.validators_at(h + ACTIVATION_DELAY);
+    assert_eq!(before.key_of("ocean-carrier"), Some(old.public()));
+    assert_eq!(after.key_of("ocean-carrier"), Some(new.public()));
+    assert_eq!(
+        before.members().iter().map(|(o, _)| o).collect::<Vec<_>>(),
+        after.members().iter().map(|(o, _)| o).collect::<Vec<_>>(),
+        "the seat keeps its place in proposer order"
+    );
+    // The rotation is not replayed: its new key is the node key already.
+    w.refused("carrier", good, "already_exists");
+    // And it rotates again, from the new key.
+    let newer = Keypair::for_testing("carrier-node-3");
+    let (_, again) = rotation(&w, "ocean-carrier", &new, &newer);
+    w.ok("carrier", again);
+    assert_eq!(
+        w.state
+            .validators_at(w.height + ACTIVATION_DELAY)
+            .key_of("ocean-carrier"),
+        Some(newer.public())
+    );
 }

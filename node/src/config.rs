@@ -170,7 +170,16 @@ fn env_value(raw: &str) -> toml::Value {
         .unwrap_or_else(|| toml::Value::String(raw.to_string()))
 }
 
+/// The file name of a node's next key (a rotation in progress).
+pub const NEXT_NODE_KEY: &str = "next-node.key";
+
 impl NodeConfig {
+    /// Where `portledger-node rotate-key` writes the node's next key: beside `node_key`, as
+    /// `next-node.key`.
+    pub fn next_node_key(&self) -> std::path::PathBuf {
+        self.node_key.with_file_name(NEXT_NODE_KEY)
+    }
+
     /// Loads `home/config.toml` (absent = defaults), applies `PORTLEDGER_*` overrides from
     /// `env`, and resolves relative paths against `home`.
     pub fn load(

@@ -20,7 +20,7 @@ use portledger_consensus::{
 use portledger_ledger::block::Block;
 use portledger_ledger::chain::Execution;
 use portledger_ledger::codec;
-use portledger_ledger::{CommitCertificate, Hash, Keypair, PublicKey, StoreError};
+use portledger_ledger::{keyfile, CommitCertificate, Hash, Keypair, PublicKey, StoreError};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, error, info, warn};
 
@@ -45,6 +45,9 @@ pub struct DriverConfig {
     pub heartbeat: Duration,
     /// Largest time a block may be ahead of the local clock.
     pub max_clock_drift_ms: u64,
+    /// Where `portledger-node rotate-key` left the next node key: once the ledger seats it,
+    /// the node signs with it.
+    pub next_key: Option<std::path::PathBuf>,
 }
 
 /// The result of a sync request, sent back to the driver loop.
@@ -88,6 +91,8 @@ pub struct Driver {
     proposed_at: Option<(u64, Instant)>,
     polka_at: Option<(u64, Instant)>,
     last_commit_at: Option<Instant>,
+    /// The next node key, admitted by the ledger, until the validator set seats it.
+    pending_key: Option<Keypair>,
 }
 
 impl Driver {
@@ -173,6 +178,7 @@ impl Driver {
             proposed_at: None,
             polka_at: None,
             last_commit_at: None,
+            pending_key: None,
         }
     }
 
@@ -617,6 +623,7 @@ impl Driver {
                 info!(from_height = height, validators = ?names, quorum = set.quorum(), "validator set scheduled");
             }
         }
+        self.rotate_key(&change.node_keys);
         if !change.node_keys.is_empty() {
             let net = self.network.clone();
             tokio::spawn(async move {
@@ -625,6 +632,29 @@ impl Driver {
                 }
             });
         }
+    }
+
+    /// Switches consensus signing to the next node key once the set of the next height seats
+    /// it (read when the ledger admits it as a node key).
+    fn rotate_key(&mut self, admitted: &[PublicKey]) {
+        if self.pending_key.is_none() && !admitted.is_empty() {
+            if let Some(path) = &self.config.next_key {
+                self.pending_key = keyfile::read(path)
+                    .ok()
+                    .filter(|k| admitted.contains(&k.public()));
+            }
+        }
+        let next = self.shared.tip().height + 1;
+        let Some(key) = self
+            .pending_key
+            .take_if(|k| self.engine.config().validators(next).contains(&k.public()))
+        else {
+            return;
+        };
+        info!(from_height = next, key = %key.public(), "signing with the rotated node key");
+        self.shared.set_consensus_key(key.public());
+        self.engine.set_key(key.clone());
+        self.key = key;
     }
 
     /// Commits a block (validating it unless already executed) and prunes the write-ahead log.

@@ -118,6 +118,16 @@ enum Command {
         #[arg(long = "org")]
         orgs: Vec<PathBuf>,
     },
+    /// Starts rotating this node's key: writes `next-node.key` beside `node.key` (never over one)
+    /// and prints the rotation both keys signed, for a participant of the organisation to submit
+    /// (`portledger gov rotate-node-key --file FILE`). The node signs with the new key from the
+    /// height the ledger seats it (4 heights after the rotation's block); restarted after that,
+    /// it runs under the new key altogether.
+    RotateKey {
+        /// The node's folder.
+        #[arg(long)]
+        home: PathBuf,
+    },
     /// Runs one node from its folder until SIGINT or SIGTERM.
     Start {
         /// The node's folder (config.toml, node.key, genesis.json, data/).
@@ -389,6 +399,40 @@ async fn main() -> anyhow::Result<()> {
                 done.peers.len(),
                 home.join(consortium::DESCRIPTION_FILE).display(),
                 home.display()
+            );
+        }
+        Command::RotateKey { home } => {
+            let cfg = NodeConfig::load(&home, env_vars())?;
+            let (genesis, old) = portledger_node::node::load(&cfg)?;
+            let own = OrgDescription::read(&home.join(consortium::DESCRIPTION_FILE))?;
+            let path = cfg.next_node_key();
+            let new = Keypair::generate();
+            keyfile::write(&path, &new).with_context(|| {
+                format!(
+                    "writing {} (a rotation is under way if it exists)",
+                    path.display()
+                )
+            })?;
+            let rotation = portledger_ledger::governance::NodeKeyRotation {
+                chain_id: genesis.chain_id.clone(),
+                organisation: own.organisation.clone(),
+                old_key: old.public(),
+                new_key: new.public(),
+            };
+            println!(
+                "{}",
+                serde_json::json!({
+                    "organisation": rotation.organisation,
+                    "old_key": rotation.old_key,
+                    "new_key": rotation.new_key,
+                    "old_key_signature": rotation.sign(&old),
+                    "new_key_signature": rotation.sign(&new),
+                })
+            );
+            eprintln!(
+                "wrote {}; a participant of {} submits the rotation above: portledger gov rotate-node-key --file FILE",
+                path.display(),
+                own.organisation
             );
         }
         Command::Start { home } => {

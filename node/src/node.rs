@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use portledger_consensus::ConsensusConfig;
 use portledger_ledger::chain::Chain;
-use portledger_ledger::{keyfile, Genesis, Keypair, SledStore};
+use portledger_ledger::{keyfile, Genesis, Keypair, SledStore, StateView};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, Instrument};
@@ -76,6 +76,16 @@ async fn start_in_span(
 ) -> anyhow::Result<RunningNode> {
     let chain = Chain::open(genesis.clone(), store)?.with_lazy_commits();
     let tip = chain.tip();
+    // A rotation the ledger recorded completes on restart: the next key, now the
+    // organisation's node key, becomes the identity and the consensus key.
+    let next_path = cfg.next_node_key();
+    let key = match keyfile::read(&next_path) {
+        Ok(next) if chain.state().node_key_owner(&next.public()).is_some() => {
+            info!(key = %next.public(), file = %next_path.display(), "the rotated node key is in force: running under it (replace node.key with it at leisure)");
+            next
+        }
+        _ => key,
+    };
     let shared = Arc::new(Shared::new(
         genesis.clone(),
         key.public(),
@@ -125,6 +135,7 @@ async fn start_in_span(
     }
     let heartbeat = Duration::from_millis(cfg.heartbeat_ms.unwrap_or(params.heartbeat_ms));
     let driver_cfg = DriverConfig {
+        next_key: Some(next_path),
         consensus: ConsensusConfig::new(&genesis.chain_id, genesis.validator_set(), &params),
         heartbeat,
         max_clock_drift_ms: params.max_clock_drift_ms,

@@ -57,6 +57,8 @@ pub struct CommittedEvent {
 pub struct LiveStatus {
     /// Current round.
     pub round: u32,
+    /// The consensus key, once rotated away from the node key (`next-node.key` in force).
+    pub consensus_key: Option<PublicKey>,
     /// Connected peers.
     pub peers: BTreeSet<PublicKey>,
     /// Whether the node is catching up from peers.
@@ -285,6 +287,11 @@ impl Shared {
     pub fn set_round(&self, round: u32) {
         lock(&self.live).round = round;
         self.metrics.round.set(i64::from(round));
+    }
+
+    /// Records the key the node now signs consensus messages with.
+    pub fn set_consensus_key(&self, key: PublicKey) {
+        lock(&self.live).consensus_key = (key != self.node_key).then_some(key);
     }
 
     /// Records a peer as connected (`true`) or gone.

@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod cluster;
 pub mod consistency;
+pub mod load;
 pub mod netns;
 
 pub use cluster::Cluster;

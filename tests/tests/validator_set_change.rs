@@ -10,15 +10,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use portledger_ledger::documents::anchor::DocumentType;
 use portledger_ledger::governance::ACTIVATION_DELAY;
-use portledger_ledger::{keyfile, Hash, Payload, PublicKey, Transaction};
+use portledger_ledger::{keyfile, PublicKey};
 use portledger_tests::cli::Cli;
 use portledger_tests::cluster::free_ports;
+use portledger_tests::load::SteadyLoad;
 use portledger_tests::Cluster;
 use serde_json::Value;
 
@@ -63,42 +61,7 @@ async fn flow(c: &mut Cluster) {
     let mut cli = Cli::new(c);
 
     // A steady stream of anchors from the seller through node 1, every acknowledgement kept.
-    let stop = Arc::new(AtomicBool::new(false));
-    let acked = Arc::new(Mutex::new(Vec::<Hash>::new()));
-    let load = {
-        let (stop, acked) = (stop.clone(), acked.clone());
-        let (url, chain) = (c.url(1), c.genesis.chain_id.clone());
-        let key = c.key("seller").expect("seller key");
-        tokio::spawn(async move {
-            let http = reqwest::Client::new();
-            let mut nonce = 0;
-            while !stop.load(Ordering::Relaxed) {
-                nonce += 1;
-                let tx = Transaction::sign(
-                    &key,
-                    &chain,
-                    nonce,
-                    Payload::AnchorDocument {
-                        hash: Hash::of(format!("load {nonce}").as_bytes()),
-                        doc_type: DocumentType::Other,
-                        references: vec![],
-                    },
-                );
-                let ok = http
-                    .post(format!("{url}/v1/transactions"))
-                    .json(&tx)
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status().as_u16() == 202);
-                if ok {
-                    acked.lock().unwrap().push(tx.hash());
-                } else {
-                    nonce -= 1;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        })
-    };
+    let load = SteadyLoad::start(c, 1, "seller", Duration::from_millis(50)).expect("load");
 
     // The fifth organisation sets itself up alone, from the public genesis and descriptions.
     let p2p = free_ports(1).expect("port");
@@ -275,9 +238,7 @@ async fn flow(c: &mut Cluster) {
         .await
         .unwrap_or_else(|e| panic!("{e}; log:\n{}", c.log_tail(2)));
 
-    stop.store(true, Ordering::Relaxed);
-    load.await.expect("load");
-    let acked = acked.lock().unwrap().clone();
+    let acked = load.finish().await;
     for h in &acked {
         c.wait_committed(0, h, Duration::from_secs(30))
             .await

@@ -48,6 +48,13 @@ pub enum Gov {
     },
     /// The validator set and consensus parameters in force, and the changes scheduled.
     Validators,
+    /// Submits your organisation's node key rotation, as `portledger-node rotate-key` printed it
+    /// (both keys' signatures); no vote is needed. A validator seat is re-keyed 4 heights on.
+    RotateNodeKey {
+        /// The JSON `rotate-key` printed.
+        #[arg(long)]
+        file: PathBuf,
+    },
 }
 
 /// What `gov propose` proposes.
@@ -163,6 +170,24 @@ pub async fn run(ctx: &Ctx, cmd: Gov) -> anyhow::Result<()> {
             .await
         }
         Gov::Validators => ctx.show("/v1/gov/validators", validators).await,
+        Gov::RotateNodeKey { file } => {
+            let v = read_json(&file)?;
+            fn field<T: serde::de::DeserializeOwned>(
+                v: &Value,
+                file: &std::path::Path,
+                name: &str,
+            ) -> anyhow::Result<T> {
+                serde_json::from_value(v[name].clone())
+                    .map_err(|e| input_err(format!("{}: field {name:?}: {e}", file.display())))
+            }
+            let new_key: PublicKey = field(&v, &file, "new_key")?;
+            let payload = Payload::RotateNodeKey {
+                new_key,
+                old_key_signature: field(&v, &file, "old_key_signature")?,
+                new_key_signature: field(&v, &file, "new_key_signature")?,
+            };
+            ctx.submit(payload, json!({"new_key": new_key})).await
+        }
     }
 }
 

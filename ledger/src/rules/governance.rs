@@ -10,11 +10,12 @@
 
 use crate::error::RuleError;
 use crate::governance::{
-    Action, Proposal, ProposalStatus, Tally, ACTIVATION_DELAY, MAX_FIRST_PARTICIPANTS,
+    Action, NodeKeyRotation, Proposal, ProposalStatus, Tally, ACTIVATION_DELAY,
+    MAX_FIRST_PARTICIPANTS,
 };
 use crate::rules::membership::check_name;
 use crate::rules::Tx;
-use crate::state::{DocumentKey, Member, Proposals, StateView, ValidatorSets};
+use crate::state::{DocumentKey, Member, NodeKeys, Proposals, StateView, ValidatorSets};
 use crate::transaction::Payload;
 use crate::ValidatorSet;
 
@@ -88,6 +89,59 @@ pub(super) fn apply<V: StateView>(t: &mut Tx<'_, V>, p: &Payload) -> Result<(), 
     }
     t.touch(DocumentKey::Proposal(proposal.id.clone()));
     t.fx.changes.proposals.insert(proposal.id.clone(), proposal);
+    Ok(())
+}
+
+/// A node key rotation by a participant of the organisation, consented to by both keys: the
+/// new key replaces the old one at once for connections, and in the organisation's validator
+/// seat (if it holds or is to take one) from `ACTIVATION_DELAY` heights on, so that every
+/// validator switches at the same height. The old key's votes count no more from that height.
+pub(super) fn rotate_node_key<V: StateView>(
+    t: &mut Tx<'_, V>,
+    new_key: &crate::PublicKey,
+    old_key_signature: &crate::crypto::Signature,
+    new_key_signature: &crate::crypto::Signature,
+) -> Result<(), RuleError> {
+    let organisation = t.member.organisation.clone();
+    let Some(old_key) = t.view.record::<NodeKeys, str>(&organisation) else {
+        return Err(RuleError::ValidatorSet(format!(
+            "{organisation} has no node key to rotate"
+        )));
+    };
+    if let Some(holder) = t.view.node_key_owner(new_key) {
+        return Err(RuleError::AlreadyExists {
+            kind: "node key",
+            reference: format!("{new_key}, the node key of {holder}"),
+        });
+    }
+    let rotation = NodeKeyRotation {
+        chain_id: t.view.chain_id().to_string(),
+        organisation: organisation.clone(),
+        old_key,
+        new_key: *new_key,
+    };
+    for (field, key, sig) in [
+        ("old_key_signature", old_key, old_key_signature),
+        ("new_key_signature", *new_key, new_key_signature),
+    ] {
+        if !rotation.verify(&key, sig) {
+            return Err(RuleError::InvalidField {
+                field,
+                reason: format!(
+                    "not a signature by {key} over the rotation of {organisation}'s node key {old_key} to {new_key} on this chain"
+                ),
+            });
+        }
+    }
+    t.fx.changes
+        .node_keys
+        .insert(organisation.clone(), *new_key);
+    t.touch(DocumentKey::Organisation(organisation.clone()));
+    let set = last_scheduled(t.view);
+    if set.key_of(&organisation).is_some() {
+        let effective = t.ctx.height + ACTIVATION_DELAY;
+        schedule(t, effective, set.rekeyed(&organisation, *new_key));
+    }
     Ok(())
 }
 

@@ -105,6 +105,11 @@ pub fn apply_verified(
     t.fx.parties.push(body.signer);
     match &body.payload {
         Payload::Propose { .. } | Payload::Vote { .. } => governance::apply(&mut t, &body.payload)?,
+        Payload::RotateNodeKey {
+            new_key,
+            old_key_signature,
+            new_key_signature,
+        } => governance::rotate_node_key(&mut t, new_key, old_key_signature, new_key_signature)?,
         Payload::RegisterParticipant { .. }
         | Payload::RevokeParticipant { .. }
         | Payload::ClaimPartyId { .. } => membership::apply(&mut t, &body.payload)?,

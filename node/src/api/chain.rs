@@ -19,12 +19,13 @@ pub async fn status(State(s): State<ApiState>) -> Json<Value> {
     let tip = sh.tip();
     let live = sh.live();
     let set = sh.validators();
-    let is_validator = set.contains(&sh.node_key);
+    let signer = live.consensus_key.unwrap_or(sh.node_key);
+    let is_validator = set.contains(&signer);
     let validators: Vec<Value> = set
         .members()
         .iter()
         .map(|(name, key)| {
-            let up = *key == sh.node_key || live.peers.contains(key);
+            let up = *key == signer || live.peers.contains(key);
             json!({"alias": name, "public_key": key, "up": up})
         })
         .collect();
@@ -37,6 +38,7 @@ pub async fn status(State(s): State<ApiState>) -> Json<Value> {
         "round": live.round,
         "syncing": live.syncing,
         "node_key": sh.node_key,
+        "consensus_key": signer,
         "validators": validators,
         "peers": live.peers.iter().collect::<Vec<_>>(),
         "mempool_size": sh.waiting(),
