@@ -123,7 +123,8 @@ async fn start_in_span(
     )
     .with_context(|| format!("starting libp2p on {}", cfg.p2p_listen))?;
 
-    let mut params = genesis.consensus.clone();
+    // The parameters in force at the next height: genesis's, or as governance changed them.
+    let mut params = shared.read_state(|s| s.params_at(tip.height + 1));
     if let Some(v) = cfg.timeout_base_ms {
         params.timeout_base_ms = v;
     }
